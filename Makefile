@@ -1,0 +1,52 @@
+# convexlite: PGXS build.  The version lives in convexlite.control only.
+
+EXTENSION = convexlite
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = convexlite
+
+# The core takes untrusted input and needs no server: it also builds alone
+# (make unittest) and is what the fuzzers link.
+CORE_SRCS = src/core/cvx_id.c src/core/cvx_validator.c src/core/cvx_format.c \
+	src/core/cvx_json_c.c src/core/cvx_claims.c
+SERVER_SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(SERVER_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+DATA = $(wildcard $(EXTENSION)--*.sql)
+
+# pg_regress tests: sql/<name>.sql compared with expected/<name>.out
+REGRESS = setup auth users messages presence db cron
+REGRESS_OPTS = --inputdir=.
+
+JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c)
+JSONC_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+
+PG_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core $(JSONC_CFLAGS)
+SHLIB_LINK = $(JSONC_LIBS)
+
+EXTRA_CLEAN = test/unit/run_unit_tests
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Core unit tests: plain C with json-c, no PostgreSQL.
+UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
+test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
+
+.PHONY: unittest test demo bench
+unittest: test/unit/run_unit_tests
+	test/unit/run_unit_tests
+
+# The README's two commands, as make targets too.
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+# Per-call cost against plain INSERT/UPDATE, side by side (throwaway cluster).
+bench:
+	bash bench/per_call.sh

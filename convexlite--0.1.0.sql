@@ -1,0 +1,302 @@
+/* convexlite--0.1.0.sql: Convex's mutation model inside PostgreSQL */
+
+\echo Use "CREATE EXTENSION convexlite" to load this file. \quit
+
+CREATE SCHEMA convex;
+COMMENT ON SCHEMA convex IS 'convexlite documents: change them only through convexlite functions';
+GRANT USAGE ON SCHEMA convex TO PUBLIC;
+
+-- The catalog: every convexlite table, its stable Convex table number and
+-- its document validator (the "value" of a ValidatorJSON object validator).
+-- Columns are the fields' names in snake_case.
+CREATE TABLE convex._tables (
+    name text PRIMARY KEY,
+    number integer NOT NULL UNIQUE CHECK (number > 0),
+    fields jsonb NOT NULL,
+    indexes jsonb NOT NULL DEFAULT '{}',
+    is_builtin boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE convex._tables IS 'convexlite tables and their Convex table numbers';
+
+-- Application tables defined later get numbers from 10001 upwards, after
+-- the seed app's four.
+CREATE SEQUENCE convex._table_number_seq START 10005 MINVALUE 10001;
+
+-- Seed app: users (Convex Auth's users table)
+CREATE TABLE convex.users (
+    _id text PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    name text,
+    email text,
+    image text,
+    email_verification_time double precision,
+    phone text,
+    phone_verification_time double precision,
+    is_anonymous boolean
+);
+CREATE INDEX users_email ON convex.users (email, _creation_time);
+CREATE INDEX users_phone ON convex.users (phone, _creation_time);
+
+-- Seed app: chat messages
+CREATE TABLE convex.messages (
+    _id text PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    room_id text NOT NULL,
+    user_id text,
+    content text NOT NULL,
+    user_name text NOT NULL,
+    session_id text
+);
+CREATE INDEX messages_by_room ON convex.messages (room_id, _creation_time);
+
+-- Seed app: presence.  A heartbeat changes only data and last_seen, and no
+-- index covers either, so every heartbeat is a HOT update into the free
+-- space that the fillfactor leaves on the page; the seed's by_last_seen
+-- index is deliberately absent (cleanup scans this small table instead).
+-- The two unique indexes make "one row per session and room" (and per user
+-- and room when there is no session) a guarantee that concurrent first
+-- heartbeats cannot break.
+CREATE TABLE convex.presence (
+    _id text PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    room_id text NOT NULL,
+    user_id text,
+    session_id text,
+    data jsonb NOT NULL,
+    last_seen double precision NOT NULL
+) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.05);
+CREATE UNIQUE INDEX presence_by_session_and_room
+    ON convex.presence (session_id, room_id) WHERE session_id IS NOT NULL;
+CREATE UNIQUE INDEX presence_by_user_without_session
+    ON convex.presence (user_id, room_id) WHERE session_id IS NULL AND user_id IS NOT NULL;
+CREATE INDEX presence_by_user_and_room
+    ON convex.presence (user_id, room_id, _creation_time) WHERE user_id IS NOT NULL;
+
+-- Seed app: uploaded files' metadata
+CREATE TABLE convex.files (
+    _id text PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    storage_id text NOT NULL,
+    user_id text,
+    session_id text,
+    name text NOT NULL,
+    type text NOT NULL,
+    size double precision NOT NULL
+);
+CREATE INDEX files_by_storage_id ON convex.files (storage_id);
+CREATE INDEX files_by_user ON convex.files (user_id, _creation_time) WHERE user_id IS NOT NULL;
+
+-- ctx.storage: one row per stored blob (a large object)
+CREATE TABLE convex._storage (
+    _id text PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    sha256 text NOT NULL,
+    size double precision NOT NULL,
+    content_type text,
+    blob oid NOT NULL UNIQUE
+);
+
+INSERT INTO convex._tables (name, number, fields, indexes, is_builtin) VALUES
+('_storage', 1, '{
+    "sha256": {"fieldType": {"type": "string"}, "optional": false},
+    "size": {"fieldType": {"type": "number"}, "optional": false},
+    "contentType": {"fieldType": {"type": "string"}, "optional": true}
+  }', '{}', true),
+('users', 10001, '{
+    "name": {"fieldType": {"type": "string"}, "optional": true},
+    "email": {"fieldType": {"type": "string"}, "optional": true},
+    "image": {"fieldType": {"type": "string"}, "optional": true},
+    "emailVerificationTime": {"fieldType": {"type": "number"}, "optional": true},
+    "phone": {"fieldType": {"type": "string"}, "optional": true},
+    "phoneVerificationTime": {"fieldType": {"type": "number"}, "optional": true},
+    "isAnonymous": {"fieldType": {"type": "boolean"}, "optional": true}
+  }', '{"email": ["email"], "phone": ["phone"]}', true),
+('messages', 10002, '{
+    "roomId": {"fieldType": {"type": "string"}, "optional": false},
+    "userId": {"fieldType": {"type": "id", "tableName": "users"}, "optional": true},
+    "content": {"fieldType": {"type": "string"}, "optional": false},
+    "userName": {"fieldType": {"type": "string"}, "optional": false},
+    "sessionId": {"fieldType": {"type": "string"}, "optional": true}
+  }', '{"by_room": ["roomId"]}', true),
+('presence', 10003, '{
+    "roomId": {"fieldType": {"type": "string"}, "optional": false},
+    "userId": {"fieldType": {"type": "id", "tableName": "users"}, "optional": true},
+    "sessionId": {"fieldType": {"type": "string"}, "optional": true},
+    "data": {"fieldType": {"type": "object", "value": {
+        "cursor": {"fieldType": {"type": "object", "value": {
+            "x": {"fieldType": {"type": "number"}, "optional": false},
+            "y": {"fieldType": {"type": "number"}, "optional": false}}}, "optional": true},
+        "position": {"fieldType": {"type": "object", "value": {
+            "x": {"fieldType": {"type": "number"}, "optional": false},
+            "y": {"fieldType": {"type": "number"}, "optional": false}}}, "optional": true},
+        "status": {"fieldType": {"type": "string"}, "optional": true},
+        "userName": {"fieldType": {"type": "string"}, "optional": true},
+        "userImage": {"fieldType": {"type": "string"}, "optional": true},
+        "color": {"fieldType": {"type": "string"}, "optional": true},
+        "name": {"fieldType": {"type": "string"}, "optional": true}}}, "optional": false},
+    "lastSeen": {"fieldType": {"type": "number"}, "optional": false}
+  }', '{"by_session_and_room": ["sessionId", "roomId"], "by_user_and_room": ["userId", "roomId"]}', true),
+('files', 10004, '{
+    "storageId": {"fieldType": {"type": "id", "tableName": "_storage"}, "optional": false},
+    "userId": {"fieldType": {"type": "id", "tableName": "users"}, "optional": true},
+    "sessionId": {"fieldType": {"type": "string"}, "optional": true},
+    "name": {"fieldType": {"type": "string"}, "optional": false},
+    "type": {"fieldType": {"type": "string"}, "optional": false},
+    "size": {"fieldType": {"type": "number"}, "optional": false}
+  }', '{"by_storage_id": ["storageId"], "by_user": ["userId"]}', true);
+
+-- pg_dump keeps the documents (the extension's own rows are recreated by
+-- CREATE EXTENSION).
+SELECT pg_catalog.pg_extension_config_dump('convex._tables', 'WHERE NOT is_builtin');
+SELECT pg_catalog.pg_extension_config_dump('convex._table_number_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('convex.users', '');
+SELECT pg_catalog.pg_extension_config_dump('convex.messages', '');
+SELECT pg_catalog.pg_extension_config_dump('convex.presence', '');
+SELECT pg_catalog.pg_extension_config_dump('convex.files', '');
+SELECT pg_catalog.pg_extension_config_dump('convex._storage', '');
+
+-- Nobody but the owner touches the tables directly.
+REVOKE ALL ON ALL TABLES IN SCHEMA convex FROM PUBLIC;
+REVOKE ALL ON SEQUENCE convex._table_number_seq FROM PUBLIC;
+-- table names and validators are schema, not data: anyone may read them
+GRANT SELECT ON convex._tables TO PUBLIC;
+
+------------------------------------------------------------------------
+-- The seed app's public mutations.  They run with the extension owner's
+-- rights (SECURITY DEFINER); the C code plans every statement once, with
+-- schema-qualified names, under a pinned search_path
+-- ('pg_catalog, pg_temp'), so the caller's search_path cannot reach them.
+------------------------------------------------------------------------
+
+CREATE FUNCTION convex_users_update_profile(args jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_users_update_profile'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_users_update_profile(jsonb) IS 'users.updateProfile: {name?: string, image?: string}';
+
+CREATE FUNCTION convex_messages_send(args jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_messages_send'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_messages_send(jsonb) IS 'messages.send: {roomId, content, userName, sessionId?} -> Id<"messages">';
+
+CREATE FUNCTION convex_messages_remove(args jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_messages_remove'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_messages_remove(jsonb) IS 'messages.remove: {messageId, sessionId?}';
+
+CREATE FUNCTION convex_presence_update(args jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_presence_update'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_presence_update(jsonb) IS 'presence.update: {roomId, data, sessionId?}';
+
+CREATE FUNCTION convex_presence_leave(args jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_presence_leave'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_presence_leave(jsonb) IS 'presence.leave: {roomId, sessionId?}';
+
+-- presence.cleanup is internal: only the owner, pg_cron jobs and roles
+-- granted EXECUTE may run it.
+CREATE FUNCTION convex_presence_cleanup(args jsonb DEFAULT '{}')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'convex_presence_cleanup'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_presence_cleanup(jsonb) IS 'presence.cleanup (internal): delete presence not seen for 30 s';
+
+REVOKE ALL ON FUNCTION convex_presence_cleanup(jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- ctx.db.  These run with the caller's rights (SECURITY INVOKER): they are
+-- for mutation handlers owned by privileged roles, and ordinary roles,
+-- which cannot write convexlite's tables, cannot use them to do so.
+------------------------------------------------------------------------
+
+CREATE FUNCTION convex_db_insert(table_name text, doc jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_db_insert'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION convex_db_get(table_name text, id text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_db_get'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION convex_db_patch(table_name text, id text, fields jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_db_patch'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION convex_db_replace(table_name text, id text, doc jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_db_replace'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION convex_db_delete(table_name text, id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_db_delete'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION convex_db_insert(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_get(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_patch(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_replace(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_delete(text, text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Ids and identity
+------------------------------------------------------------------------
+
+-- The table an id belongs to (NULL for a string that is not a valid id of
+-- any convexlite table); strict, like Convex's decoding.
+CREATE FUNCTION convex_id_table(id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_id_table'
+LANGUAGE C STABLE STRICT;
+
+-- getAuthUserId(ctx): convexlite.user_id, else request.jwt.claims' sub
+CREATE FUNCTION convex_auth_user_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_auth_user_id'
+LANGUAGE C STABLE;
+
+------------------------------------------------------------------------
+-- The presence.cleanup cron job
+------------------------------------------------------------------------
+
+-- Schedule convexlite's jobs in pg_cron (idempotent).  CREATE EXTENSION
+-- calls it when pg_cron is installed in this database; call it yourself
+-- after installing pg_cron later.
+CREATE FUNCTION convex_schedule_jobs()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, run CREATE EXTENSION pg_cron, then SELECT convex_schedule_jobs().';
+    END IF;
+    PERFORM cron.schedule('convexlite-presence-cleanup', '* * * * *',
+                          format('SELECT %I.convex_presence_cleanup()',
+                                 (SELECT n.nspname FROM pg_extension e
+                                    JOIN pg_namespace n ON n.oid = e.extnamespace
+                                   WHERE e.extname = 'convexlite')));
+END;
+$$;
+REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        PERFORM convex_schedule_jobs();
+        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute in pg_cron (job "convexlite-presence-cleanup")';
+    ELSE
+        RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup is not scheduled'
+            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute from another scheduler.';
+    END IF;
+END;
+$$;

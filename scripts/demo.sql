@@ -1,0 +1,96 @@
+-- convexlite demo: every mutation of the seed app, as a person would call them.
+-- Run by scripts/demo.sh in a fresh database with pg_cron and convexlite.
+\set ON_ERROR_STOP on
+\pset null '(absent)'
+\set QUIET on
+
+\echo
+\echo '== The catalog: convexlite tables and their Convex table numbers'
+SELECT name, number FROM convex._tables ORDER BY number;
+
+\echo
+\echo '== A user (ctx.db.insert, as the app owner would in a sign-up flow)'
+SELECT convex_db_insert('users', '{"name": "Alice", "email": "alice@example.com"}') AS alice \gset
+\echo 'alice =' :alice
+SELECT convex_id_table(:'alice') AS "table of that id";
+
+\echo
+\echo '== users.updateProfile, signed out: ConvexError UNAUTHORIZED (SQLSTATE 42501)'
+\set ON_ERROR_STOP off
+SELECT convex_users_update_profile('{"name": "Alice Johnson"}');
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== users.updateProfile, signed in (SET LOCAL convexlite.user_id)'
+BEGIN;
+SET LOCAL convexlite.user_id = :'alice';
+SELECT convex_users_update_profile('{"name": "Alice Johnson", "image": "https://example.com/avatar.jpg"}');
+COMMIT;
+SELECT convex_db_get('users', :'alice') AS "alice's document";
+
+\echo
+\echo '== messages.send in demo mode (sessionId) and signed in'
+SELECT convex_messages_send('{"roomId": "general", "content": "Hello, world!", "userName": "Alice", "sessionId": "session_xyz"}') AS m1 \gset
+BEGIN;
+SET LOCAL convexlite.user_id = :'alice';
+SELECT convex_messages_send('{"roomId": "general", "content": "Signed in now", "userName": "Alice"}') AS m2 \gset
+COMMIT;
+SELECT room_id, user_name, content, user_id IS NOT NULL AS signed_in, session_id
+  FROM convex.messages ORDER BY _creation_time;
+
+\echo
+\echo '== Argument validation, in Convex words (SQLSTATE 22023)'
+\set ON_ERROR_STOP off
+SELECT convex_messages_send('{"roomId": "general", "content": 42, "userName": "Alice"}');
+SELECT convex_messages_send('{"roomId": "general", "userName": "Alice"}');
+SELECT convex_messages_remove(json_build_object('messageId', :'alice')::jsonb);
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== messages.remove: the seed''s ownership rule'
+\echo '   A message with no userId (sent in demo mode) may be removed by anyone:'
+SELECT convex_messages_remove(json_build_object('messageId', :'m1')::jsonb);
+SELECT count(*) AS "m1 after remove" FROM convex.messages WHERE _id = :'m1';
+\echo '   Alice''s message, sent from tab-a: a stranger is silently refused ...'
+BEGIN;
+SET LOCAL convexlite.user_id = :'alice';
+SELECT convex_messages_send('{"roomId": "general", "content": "From tab A", "userName": "Alice", "sessionId": "tab-a"}') AS m3 \gset
+COMMIT;
+SELECT convex_messages_remove(json_build_object('messageId', :'m3', 'sessionId', 'someone_else')::jsonb);
+SELECT count(*) AS "m3 still there" FROM convex.messages WHERE _id = :'m3';
+\echo '   ... but the same sessionId (or Alice herself) removes it:'
+SELECT convex_messages_remove(json_build_object('messageId', :'m3', 'sessionId', 'tab-a')::jsonb);
+BEGIN;
+SET LOCAL convexlite.user_id = :'alice';
+SELECT convex_messages_remove(json_build_object('messageId', :'m2')::jsonb);
+COMMIT;
+SELECT count(*) AS "messages left" FROM convex.messages;
+SELECT convex_messages_remove(json_build_object('messageId', :'m3', 'sessionId', 'tab-a')::jsonb);
+\echo '(removing again is idempotent)'
+
+\echo
+\echo '== presence.update: first call inserts, heartbeats update the same row'
+SELECT convex_presence_update('{"roomId": "canvas-1", "data": {"cursor": {"x": 150, "y": 200}, "userName": "Alice", "color": "#FF6B6B", "status": "active"}, "sessionId": "session_xyz"}');
+SELECT convex_presence_update('{"roomId": "canvas-1", "data": {"cursor": {"x": 152, "y": 204}, "userName": "Alice", "color": "#FF6B6B", "status": "active"}, "sessionId": "session_xyz"}');
+SELECT room_id, session_id, data FROM convex.presence;
+\echo '(with neither a user nor a sessionId, presence.update silently does nothing)'
+SELECT convex_presence_update('{"roomId": "canvas-1", "data": {}}');
+SELECT count(*) AS "presence rows" FROM convex.presence;
+
+\echo
+\echo '== presence.leave'
+SELECT convex_presence_leave('{"roomId": "canvas-1", "sessionId": "session_xyz"}');
+SELECT count(*) AS "presence rows" FROM convex.presence;
+
+\echo
+\echo '== presence.cleanup (internal) removes entries not seen for 30 s'
+SELECT convex_presence_update('{"roomId": "canvas-1", "data": {"status": "idle"}, "sessionId": "old_tab"}');
+UPDATE convex.presence SET last_seen = last_seen - 60000;
+SELECT convex_presence_cleanup() AS "stale rows deleted";
+
+\echo
+\echo '== The cleanup job pg_cron runs every minute'
+SELECT jobname, schedule, command FROM cron.job;
+
+\echo
+\echo 'Done. Every mutation above ran inside PostgreSQL, in the caller''s transaction.'

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * convexlite.c
+ *	  Module entry point: settings and each part's initialisation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Register settings and caches */
+void
+_PG_init(void)
+{
+	cvx_auth_init();
+	cvx_tables_init();
+	MarkGUCPrefixReserved("convexlite");
+}

@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * convexlite.h
+ *	  Declarations shared by the server side of convexlite.
+ *
+ * The server side adapts the PostgreSQL-free core (src/core) to
+ * PostgreSQL: jsonb values are checked in place, documents live in tables
+ * of schema "convex" described by the catalog convex._tables, and every
+ * write goes through one function (cvx_write in db.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CONVEXLITE_H
+#define CONVEXLITE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "cvx_id.h"
+#include "cvx_validator.h"
+
+/* The schema that holds every convexlite table */
+#define CVX_SCHEMA "convex"
+
+/* ---------------------------------------------------------------------
+ * tables.c: the catalog of convexlite tables
+ * ---------------------------------------------------------------------
+ */
+
+/* How a top-level field is stored */
+typedef enum CvxColumnType
+{
+	CVX_COL_TEXT,				/* v.string(), v.id(...) */
+	CVX_COL_FLOAT8,				/* v.number() */
+	CVX_COL_BOOL,				/* v.boolean() */
+	CVX_COL_JSONB				/* everything else */
+} CvxColumnType;
+
+/* One document field and the column that stores it */
+typedef struct CvxColumn
+{
+	const CvxFieldValidator *field; /* name, optional, validator */
+	char		column[NAMEDATALEN];	/* snake_case column name */
+	CvxColumnType type;
+	Oid			type_oid;
+} CvxColumn;
+
+/* A convexlite table, as described by convex._tables */
+typedef struct CvxTable
+{
+	char		name[NAMEDATALEN];	/* Convex table name, e.g. "messages" */
+	uint32		number;			/* Convex table number */
+	bool		is_system;		/* "_storage", "_scheduled_functions" */
+	CvxValidator *validator;	/* object validator of the document */
+	int			ncolumns;
+	CvxColumn  *columns;		/* in field-name order */
+	/* statements over all columns, prepared on first use */
+	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	get_plan;
+	SPIPlanPtr	get_for_update_plan;
+	SPIPlanPtr	update_plan;
+	SPIPlanPtr	delete_plan;
+} CvxTable;
+
+extern void cvx_tables_init(void);
+extern CvxTable *cvx_table_by_name(const char *name, size_t name_len);
+extern CvxTable *cvx_table_by_number(uint32 number);
+extern CvxTable *cvx_table_lookup(text *name);
+extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
+extern int	cvx_column_index(CvxTable *table, const char *field);
+extern CvxTable *cvx_builtin_table(const char *name);
+
+/* ---------------------------------------------------------------------
+ * plans.c: statements prepared once, run under a pinned search_path
+ * ---------------------------------------------------------------------
+ */
+extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
+extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
+						bool read_only, long count);
+extern int	cvx_execute_once(const char *sql, bool read_only);
+extern void cvx_spi_connect(void);
+extern void cvx_spi_finish(void);
+extern text *cvx_spi_return_text(text *value);
+
+/* ---------------------------------------------------------------------
+ * validate.c: the core's validators over jsonb
+ * ---------------------------------------------------------------------
+ */
+extern const CvxValueOps cvx_jsonb_ops;
+extern void cvx_jsonb_value(Jsonb *jsonb, CvxValue *out);
+extern void cvx_jsonb_scalar_value(const JsonbValue *jbv, CvxValue *out);
+extern CvxValidator *cvx_compile_constant(const char *validator_json);
+extern void cvx_check_args(const CvxValidator *validator, const CvxValue *args);
+extern bool cvx_args_field(const CvxValue *args, const char *name, CvxValue *out);
+extern text *cvx_value_text(const CvxValue *value);
+extern double cvx_value_number(const CvxValue *value);
+extern Jsonb *cvx_value_jsonb(const CvxValue *value);
+extern Jsonb *cvx_args_jsonb(Datum args, bool isnull, CvxValue *value);
+
+/* ---------------------------------------------------------------------
+ * ids.c: minting and checking Convex ids
+ * ---------------------------------------------------------------------
+ */
+extern text *cvx_new_id(uint32 table_number);
+extern double cvx_next_creation_time(void);
+extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
+
+
+/* ---------------------------------------------------------------------
+ * auth.c: getAuthUserId
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_auth_init(void);
+extern text *cvx_auth_user_id(void);
+
+/* ---------------------------------------------------------------------
+ * errors.c: Convex's errors as PostgreSQL errors
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_raise_validation_error(const char *prefix,
+									   const CvxCheckError *error,
+									   const CvxCheckContext *context,
+									   int sqlstate) pg_attribute_noreturn();
+extern void cvx_raise_convex_error(const char *code,
+								   const char *message) pg_attribute_noreturn();
+extern void cvx_raise_missing_document(const char *operation,
+									   const char *id) pg_attribute_noreturn();
+
+/* ---------------------------------------------------------------------
+ * documents.c: documents <-> rows
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_document_to_row(CvxTable *table, const CvxValue *document,
+								Datum *values, bool *nulls);
+extern void cvx_check_document(CvxTable *table, const CvxValue *document);
+extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
+								  TupleDesc tupdesc);
+extern Datum cvx_float8_to_jsonb_numeric(double value, JsonbValue *out);
+
+/* ---------------------------------------------------------------------
+ * db.c: ctx.db, and the single write path
+ * ---------------------------------------------------------------------
+ */
+typedef enum CvxWriteKind
+{
+	CVX_WRITE_INSERT,
+	CVX_WRITE_UPDATE,
+	CVX_WRITE_DELETE
+} CvxWriteKind;
+
+extern uint64 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
+						Datum *values, const char *nulls);
+extern text *cvx_db_insert_row(CvxTable *table, Datum *values, bool *nulls);
+extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
+								TupleDesc *tupdesc);
+extern bool cvx_db_delete_row(CvxTable *table, text *id);
+
+#endif							/* CONVEXLITE_H */

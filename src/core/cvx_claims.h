@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * cvx_claims.h
+ *	  Reading the signed-in user out of a JWT claims document.
+ *
+ * Part of the convexlite core (no PostgreSQL needed).  PostgREST puts the
+ * verified JWT claims in the setting request.jwt.claims; Convex Auth
+ * subjects look like "<userId>|<sessionId>".
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CVX_CLAIMS_H
+#define CVX_CLAIMS_H
+
+#include <stddef.h>
+
+typedef enum CvxClaimsStatus
+{
+	CVX_CLAIMS_OK = 0,			/* *subject_len bytes of subject are the user */
+	CVX_CLAIMS_NO_SUBJECT,		/* valid JSON object without a string "sub" */
+	CVX_CLAIMS_BAD_JSON,		/* not a JSON object */
+	CVX_CLAIMS_TOO_LONG			/* the subject does not fit out_size - 1 */
+} CvxClaimsStatus;
+
+/*
+ * Parse claims_len bytes of JSON and copy the part of "sub" before the
+ * first '|' into out (NUL-terminated).  An empty subject is CVX_CLAIMS_OK
+ * with *subject_len = 0.
+ */
+extern CvxClaimsStatus cvx_claims_subject(const char *claims, size_t claims_len,
+										  char *out, size_t out_size,
+										  size_t *subject_len);
+
+#endif							/* CVX_CLAIMS_H */

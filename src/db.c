@@ -1,0 +1,447 @@
+/*-------------------------------------------------------------------------
+ *
+ * db.c
+ *	  ctx.db: insert, get, patch, replace and delete documents, and the one
+ *	  function every write in convexlite goes through (cvx_write).
+ *
+ * Each table gets its statements (over all its columns) prepared once per
+ * backend.  Callers are connected to SPI; results handed back to SQL are
+ * built in the caller's memory context before SPI_finish.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(convex_db_insert);
+PG_FUNCTION_INFO_V1(convex_db_get);
+PG_FUNCTION_INFO_V1(convex_db_patch);
+PG_FUNCTION_INFO_V1(convex_db_replace);
+PG_FUNCTION_INFO_V1(convex_db_delete);
+
+/* The list of the table's columns after _id and _creation_time */
+static void
+append_column_list(StringInfo sql, CvxTable *table)
+{
+	appendStringInfoString(sql, "_id, _creation_time");
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(sql, ", %s", quote_identifier(table->columns[i].column));
+}
+
+/* Parameter types: _id, _creation_time, then each column's type */
+static Oid *
+row_argtypes(CvxTable *table)
+{
+	Oid		   *types = palloc(sizeof(Oid) * (table->ncolumns + 2));
+
+	types[0] = TEXTOID;
+	types[1] = FLOAT8OID;
+	for (int i = 0; i < table->ncolumns; i++)
+		types[i + 2] = table->columns[i].type_oid;
+	return types;
+}
+
+/* INSERT INTO convex.t (_id, _creation_time, ...) VALUES ($1, ...) */
+static SPIPlanPtr
+insert_plan(CvxTable *table)
+{
+	StringInfoData sql;
+
+	if (table->insert_plan != NULL)
+		return table->insert_plan;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s.%s (", CVX_SCHEMA, quote_identifier(table->name));
+	append_column_list(&sql, table);
+	appendStringInfoString(&sql, ") VALUES ($1, $2");
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, ", $%d", i + 3);
+	appendStringInfoChar(&sql, ')');
+	table->insert_plan = cvx_prepare(sql.data, table->ncolumns + 2, row_argtypes(table));
+	return table->insert_plan;
+}
+
+/* SELECT _id, _creation_time, ... FROM convex.t WHERE _id = $1 [FOR UPDATE] */
+static SPIPlanPtr
+get_plan(CvxTable *table, bool for_update)
+{
+	SPIPlanPtr *slot = for_update ? &table->get_for_update_plan : &table->get_plan;
+	StringInfoData sql;
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (*slot != NULL)
+		return *slot;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	append_column_list(&sql, table);
+	appendStringInfo(&sql, " FROM %s.%s WHERE _id OPERATOR(pg_catalog.=) $1%s",
+					 CVX_SCHEMA, quote_identifier(table->name),
+					 for_update ? " FOR UPDATE" : "");
+	*slot = cvx_prepare(sql.data, 1, argtypes);
+	return *slot;
+}
+
+/* UPDATE convex.t SET every column WHERE _id = $1 ($2, _creation_time, is not used) */
+static SPIPlanPtr
+update_plan(CvxTable *table)
+{
+	StringInfoData sql;
+
+	if (table->update_plan != NULL)
+		return table->update_plan;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, "%s%s = $%d", i > 0 ? ", " : "",
+						 quote_identifier(table->columns[i].column), i + 3);
+	if (table->ncolumns == 0)
+		appendStringInfoString(&sql, "_id = _id");
+	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1");
+	table->update_plan = cvx_prepare(sql.data, table->ncolumns + 2, row_argtypes(table));
+	return table->update_plan;
+}
+
+/* DELETE FROM convex.t WHERE _id = $1 */
+static SPIPlanPtr
+delete_plan(CvxTable *table)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (table->delete_plan != NULL)
+		return table->delete_plan;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "DELETE FROM %s.%s WHERE _id OPERATOR(pg_catalog.=) $1",
+					 CVX_SCHEMA, quote_identifier(table->name));
+	table->delete_plan = cvx_prepare(sql.data, 1, argtypes);
+	return table->delete_plan;
+}
+
+/*
+ * Every write convexlite makes goes through here: the per-call limits,
+ * the realtime notifications and the write counters hook in at this one
+ * place.  Runs a prepared INSERT/UPDATE/DELETE and returns the rows it
+ * touched.
+ */
+uint64
+cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
+		  Datum *values, const char *nulls)
+{
+	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE};
+	int			rc = cvx_execute(plan, values, nulls, false, 0);
+
+	if (rc != expected[kind] &&
+		!(rc == SPI_OK_INSERT_RETURNING && kind == CVX_WRITE_INSERT) &&
+		!(rc == SPI_OK_UPDATE_RETURNING && kind == CVX_WRITE_UPDATE) &&
+		!(rc == SPI_OK_DELETE_RETURNING && kind == CVX_WRITE_DELETE))
+		elog(ERROR, "convexlite: write to \"%s\" failed: %s",
+			 table->name, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Turn bool nulls into SPI's ' '/'n' flags */
+static char *
+spi_nulls(const bool *nulls, int count)
+{
+	char	   *flags = palloc(count + 1);
+
+	for (int i = 0; i < count; i++)
+		flags[i] = nulls[i] ? 'n' : ' ';
+	flags[count] = '\0';
+	return flags;
+}
+
+/*
+ * Insert a row whose field columns are in values/nulls (one slot per
+ * column); mints _id and _creation_time.  Returns the new id.
+ */
+text *
+cvx_db_insert_row(CvxTable *table, Datum *values, bool *nulls)
+{
+	int			natts = table->ncolumns + 2;
+	Datum	   *row = palloc(sizeof(Datum) * natts);
+	bool	   *row_nulls = palloc0(sizeof(bool) * natts);
+	text	   *id = cvx_new_id(table->number);
+
+	row[0] = PointerGetDatum(id);
+	row[1] = Float8GetDatum(cvx_next_creation_time());
+	memcpy(row + 2, values, sizeof(Datum) * table->ncolumns);
+	memcpy(row_nulls + 2, nulls, sizeof(bool) * table->ncolumns);
+	cvx_write(table, CVX_WRITE_INSERT, insert_plan(table), row,
+			  spi_nulls(row_nulls, natts));
+	return id;
+}
+
+/* Read a document's row, or NULL when it does not exist */
+HeapTuple
+cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
+{
+	Datum		args[1] = {PointerGetDatum(id)};
+	int			rc = cvx_execute(get_plan(table, for_update), args, NULL,
+								 false, 1);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: read from \"%s\" failed: %s",
+			 table->name, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return NULL;
+	*tupdesc = SPI_tuptable->tupdesc;
+	return SPI_tuptable->vals[0];
+}
+
+/* Delete a document; false when it did not exist */
+bool
+cvx_db_delete_row(CvxTable *table, text *id)
+{
+	Datum		args[1] = {PointerGetDatum(id)};
+
+	return cvx_write(table, CVX_WRITE_DELETE, delete_plan(table), args, NULL) > 0;
+}
+
+/* Replace every field column of an existing row; false if it is gone */
+static bool
+update_row(CvxTable *table, text *id, Datum *values, bool *nulls)
+{
+	int			natts = table->ncolumns + 2;
+	Datum	   *row = palloc(sizeof(Datum) * natts);
+	bool	   *row_nulls = palloc0(sizeof(bool) * natts);
+
+	row[0] = PointerGetDatum(id);
+	row[1] = Float8GetDatum(0);
+	memcpy(row + 2, values, sizeof(Datum) * table->ncolumns);
+	memcpy(row_nulls + 2, nulls, sizeof(bool) * table->ncolumns);
+	return cvx_write(table, CVX_WRITE_UPDATE, update_plan(table), row,
+					 spi_nulls(row_nulls, natts)) > 0;
+}
+
+/* Refuse a SQL NULL argument */
+static void
+require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+}
+
+/*
+ * The id argument of get/patch/replace/delete: it must be an id of this
+ * table (22023 otherwise, like Convex's "Invalid argument `id`").
+ */
+static text *
+table_id_argument(FunctionCallInfo fcinfo, int argno, CvxTable *table,
+				  const char *operation)
+{
+	text	   *id;
+	CvxId		decoded;
+	CvxIdStatus status;
+
+	require_argument(fcinfo, argno, "id");
+	id = PG_GETARG_TEXT_PP(argno);
+	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
+	if (status != CVX_ID_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `id` for `db.%s`: Unable to decode ID: %s",
+						operation, cvx_id_status_reason(status))));
+	if (decoded.table_number != table->number)
+	{
+		CvxTable   *other = cvx_table_by_number(decoded.table_number);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `id` for `db.%s`: ID \"%s\" is from table \"%s\", not \"%s\"",
+						operation, text_to_cstring(id),
+						other != NULL ? other->name : "(unknown)", table->name)));
+	}
+	return id;
+}
+
+/* A document argument: a JSON object, viewed in place */
+static void
+document_argument(FunctionCallInfo fcinfo, int argno, const char *name,
+				  CvxValue *document)
+{
+	require_argument(fcinfo, argno, name);
+	cvx_jsonb_value(PG_GETARG_JSONB_P(argno), document);
+}
+
+/* convex_db_insert(table, doc): ctx.db.insert; returns the new id */
+Datum
+convex_db_insert(PG_FUNCTION_ARGS)
+{
+	CvxTable   *table;
+	CvxValue	document;
+	Datum	   *values;
+	bool	   *nulls;
+	text	   *id;
+	text	   *result;
+
+	require_argument(fcinfo, 0, "table_name");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	document_argument(fcinfo, 1, "doc", &document);
+	cvx_check_document(table, &document);
+
+	values = palloc(sizeof(Datum) * (table->ncolumns + 1));
+	nulls = palloc(sizeof(bool) * (table->ncolumns + 1));
+	cvx_document_to_row(table, &document, values, nulls);
+
+	cvx_spi_connect();
+	id = cvx_db_insert_row(table, values, nulls);
+	result = SPI_palloc(VARSIZE(id));
+	memcpy(result, id, VARSIZE(id));
+	cvx_spi_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/* convex_db_get(table, id): ctx.db.get; NULL when missing */
+Datum
+convex_db_get(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	CvxTable   *table;
+	text	   *id;
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
+	Jsonb	   *document = NULL;
+
+	require_argument(fcinfo, 0, "table_name");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	id = table_id_argument(fcinfo, 1, table, "get");
+
+	cvx_spi_connect();
+	tuple = cvx_db_get_row(table, id, false, &tupdesc);
+	if (tuple != NULL)
+	{
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+
+		document = cvx_row_to_document(table, tuple, tupdesc);
+		MemoryContextSwitchTo(spi_context);
+	}
+	cvx_spi_finish();
+	if (document == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(document);
+}
+
+/* Copy the fields of doc (minus system fields and skip) into state */
+static void
+push_document_fields(JsonbParseState **state, Jsonb *doc, Jsonb *skip)
+{
+	JsonbIterator *it = JsonbIteratorInit(&doc->root);
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken token;
+
+	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		JsonbValue	found;
+
+		if (token != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &value, true);
+		if (key.val.string.len > 0 && key.val.string.val[0] == '_' && skip != NULL)
+			continue;			/* _id and _creationTime of the stored document */
+		if (skip != NULL &&
+			getKeyJsonValueFromContainer(&skip->root, key.val.string.val,
+										 key.val.string.len, &found) != NULL)
+			continue;			/* patched: taken from the patch instead */
+		if (skip == NULL && value.type == jbvNull)
+			continue;			/* a null in a patch clears the field */
+		pushJsonbValue(state, WJB_KEY, &key);
+		pushJsonbValue(state, WJB_VALUE, &value);
+	}
+}
+
+/* Write a whole new document body over an existing row, validated */
+static void
+write_document(CvxTable *table, text *id, Jsonb *document, const char *operation)
+{
+	CvxValue	value;
+	Datum	   *values = palloc(sizeof(Datum) * (table->ncolumns + 1));
+	bool	   *nulls = palloc(sizeof(bool) * (table->ncolumns + 1));
+
+	cvx_jsonb_value(document, &value);
+	cvx_check_document(table, &value);
+	cvx_document_to_row(table, &value, values, nulls);
+	if (!update_row(table, id, values, nulls))
+		cvx_raise_missing_document(operation, text_to_cstring(id));
+}
+
+/*
+ * convex_db_patch(table, id, fields): ctx.db.patch, a shallow merge; a
+ * null value clears an optional field.  The merged document is validated.
+ */
+Datum
+convex_db_patch(PG_FUNCTION_ARGS)
+{
+	CvxTable   *table;
+	text	   *id;
+	Jsonb	   *patch;
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
+	JsonbParseState *state = NULL;
+	JsonbValue *merged;
+
+	require_argument(fcinfo, 0, "table_name");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	id = table_id_argument(fcinfo, 1, table, "patch");
+	require_argument(fcinfo, 2, "fields");
+	patch = PG_GETARG_JSONB_P(2);
+	if (!JB_ROOT_IS_OBJECT(patch))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `value` for `db.patch`: the fields to patch must be a JSON object")));
+
+	cvx_spi_connect();
+	tuple = cvx_db_get_row(table, id, true, &tupdesc);
+	if (tuple == NULL)
+		cvx_raise_missing_document("Update", text_to_cstring(id));
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_document_fields(&state, cvx_row_to_document(table, tuple, tupdesc), patch);
+	push_document_fields(&state, patch, NULL);
+	merged = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	write_document(table, id, JsonbValueToJsonb(merged), "Update");
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* convex_db_replace(table, id, doc): ctx.db.replace, validated */
+Datum
+convex_db_replace(PG_FUNCTION_ARGS)
+{
+	CvxTable   *table;
+	text	   *id;
+	CvxValue	document;
+
+	require_argument(fcinfo, 0, "table_name");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	id = table_id_argument(fcinfo, 1, table, "replace");
+	document_argument(fcinfo, 2, "doc", &document);
+
+	cvx_spi_connect();
+	write_document(table, id, PG_GETARG_JSONB_P(2), "Replace");
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* convex_db_delete(table, id): ctx.db.delete; the document must exist */
+Datum
+convex_db_delete(PG_FUNCTION_ARGS)
+{
+	CvxTable   *table;
+	text	   *id;
+
+	require_argument(fcinfo, 0, "table_name");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	id = table_id_argument(fcinfo, 1, table, "delete");
+
+	cvx_spi_connect();
+	if (!cvx_db_delete_row(table, id))
+		cvx_raise_missing_document("Delete", text_to_cstring(id));
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}

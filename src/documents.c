@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * documents.c
+ *	  Convex documents to table rows and back.
+ *
+ * A row holds _id, _creation_time and one column per top-level field
+ * (camelCase field, snake_case column).  An absent optional field is a SQL
+ * NULL and is absent from the document again when read back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include <math.h>
+
+#include "common/shortest_dec.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+/* Check a whole document against its table's schema (23514 on failure) */
+void
+cvx_check_document(CvxTable *table, const CvxValue *document)
+{
+	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
+	CvxCheckError error;
+
+	if (!cvx_check(table->validator, document, &context, &error))
+	{
+		char	   *prefix = psprintf("Failed to insert or update a document in table \"%s\" "
+									  "because it does not match the schema: ",
+									  table->name);
+
+		cvx_raise_validation_error(prefix, &error, &context, ERRCODE_CHECK_VIOLATION);
+	}
+}
+
+/* One validated field value as the Datum of its column */
+static Datum
+field_datum(const CvxColumn *column, const CvxValue *value)
+{
+	switch (column->type)
+	{
+		case CVX_COL_TEXT:
+			return PointerGetDatum(cvx_value_text(value));
+		case CVX_COL_FLOAT8:
+			return Float8GetDatum(cvx_value_number(value));
+		case CVX_COL_BOOL:
+			return BoolGetDatum(value->boolean);
+		case CVX_COL_JSONB:
+			return JsonbPGetDatum(cvx_value_jsonb(value));
+	}
+	pg_unreachable();
+}
+
+/*
+ * Fill values/nulls (one slot per column, after _id and _creation_time,
+ * which the caller fills) from a document already checked against the
+ * table's validator.
+ */
+void
+cvx_document_to_row(CvxTable *table, const CvxValue *document,
+					Datum *values, bool *nulls)
+{
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		const CvxColumn *column = &table->columns[i];
+		CvxValue	value;
+
+		if (cvx_jsonb_ops.object_get(document, column->field->name,
+									 column->field->name_len, &value))
+		{
+			values[i] = field_datum(column, &value);
+			nulls[i] = false;
+		}
+		else
+		{
+			values[i] = (Datum) 0;
+			nulls[i] = true;
+		}
+	}
+}
+
+/*
+ * A float64 as a jsonb number with the shortest text that reads back as
+ * the same double (so _creationTime keeps every digit).  Non-finite values
+ * have no JSON number; they use Convex's {"$float": base64} form, built by
+ * the caller, and this returns false for them.
+ */
+Datum
+cvx_float8_to_jsonb_numeric(double value, JsonbValue *out)
+{
+	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
+	Datum		numeric;
+
+	Assert(isfinite(value));
+	double_to_shortest_decimal_buf(value, buffer);
+	numeric = DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
+								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	out->type = jbvNumeric;
+	out->val.numeric = DatumGetNumeric(numeric);
+	return numeric;
+}
+
+/* Push a float64 field value: a number, or {"$float": base64} if not finite */
+static void
+push_float8(JsonbParseState **state, double value)
+{
+	JsonbValue	jbv;
+
+	if (isfinite(value))
+	{
+		cvx_float8_to_jsonb_numeric(value, &jbv);
+		pushJsonbValue(state, WJB_VALUE, &jbv);
+	}
+	else
+	{
+		/* 8 bytes little-endian, base64: the three non-finite classes */
+		const char *encoded = isnan(value) ? "AAAAAAAA+H8=" :
+			(value > 0 ? "AAAAAAAA8H8=" : "AAAAAAAA8P8=");
+		JsonbValue	key;
+
+		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		key.type = jbvString;
+		key.val.string.val = "$float";
+		key.val.string.len = 6;
+		pushJsonbValue(state, WJB_KEY, &key);
+		jbv.type = jbvString;
+		jbv.val.string.val = (char *) encoded;
+		jbv.val.string.len = (int) strlen(encoded);
+		pushJsonbValue(state, WJB_VALUE, &jbv);
+		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+}
+
+/* Push a stored jsonb column value */
+static void
+push_jsonb(JsonbParseState **state, Jsonb *jsonb)
+{
+	JsonbValue	jbv;
+
+	if (JB_ROOT_IS_SCALAR(jsonb))
+	{
+		if (!JsonbExtractScalar(&jsonb->root, &jbv))
+			elog(ERROR, "convexlite: could not read a jsonb scalar");
+	}
+	else
+	{
+		jbv.type = jbvBinary;
+		jbv.val.binary.data = &jsonb->root;
+		jbv.val.binary.len = VARSIZE(jsonb) - VARHDRSZ;
+	}
+	pushJsonbValue(state, WJB_VALUE, &jbv);
+}
+
+/* Push an object key */
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	jbv;
+
+	jbv.type = jbvString;
+	jbv.val.string.val = (char *) key;
+	jbv.val.string.len = (int) strlen(key);
+	pushJsonbValue(state, WJB_KEY, &jbv);
+}
+
+/*
+ * A row (columns: _id, _creation_time, then the table's columns in order)
+ * as the document's JSON: {"_id": …, "_creationTime": …, "roomId": …}.
+ */
+Jsonb *
+cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	jbv;
+	JsonbValue *result;
+	bool		isnull;
+	Datum		datum;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+
+	push_key(&state, "_id");
+	datum = SPI_getbinval(tuple, tupdesc, 1, &isnull);
+	jbv.type = jbvString;
+	jbv.val.string.val = TextDatumGetCString(datum);
+	jbv.val.string.len = (int) strlen(jbv.val.string.val);
+	pushJsonbValue(&state, WJB_VALUE, &jbv);
+
+	push_key(&state, "_creationTime");
+	push_float8(&state, DatumGetFloat8(SPI_getbinval(tuple, tupdesc, 2, &isnull)));
+
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		const CvxColumn *column = &table->columns[i];
+
+		datum = SPI_getbinval(tuple, tupdesc, i + 3, &isnull);
+		if (isnull)
+			continue;
+		push_key(&state, column->field->name);
+		switch (column->type)
+		{
+			case CVX_COL_TEXT:
+				{
+					text	   *value = DatumGetTextPP(datum);
+
+					jbv.type = jbvString;
+					jbv.val.string.val = VARDATA_ANY(value);
+					jbv.val.string.len = (int) VARSIZE_ANY_EXHDR(value);
+					pushJsonbValue(&state, WJB_VALUE, &jbv);
+					break;
+				}
+			case CVX_COL_FLOAT8:
+				push_float8(&state, DatumGetFloat8(datum));
+				break;
+			case CVX_COL_BOOL:
+				jbv.type = jbvBool;
+				jbv.val.boolean = DatumGetBool(datum);
+				pushJsonbValue(&state, WJB_VALUE, &jbv);
+				break;
+			case CVX_COL_JSONB:
+				push_jsonb(&state, DatumGetJsonbP(datum));
+				break;
+		}
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}

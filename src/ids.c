@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * ids.c
+ *	  Minting and checking Convex document ids, and _creationTime.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(convex_id_table);
+
+/* The last _creationTime handed out by this backend */
+static double last_creation_time = 0;
+
+/* A new id of the given table: 14 random bytes and today's day number */
+text *
+cvx_new_id(uint32 table_number)
+{
+	uint8		random_bytes[CVX_ID_RANDOM_BYTES];
+	uint8		internal[CVX_ID_INTERNAL_BYTES];
+	char		encoded[CVX_ID_MAX_LENGTH + 1];
+	size_t		len;
+	TimestampTz now = GetCurrentTimestamp();
+	int64		unix_seconds = (int64) (now / USECS_PER_SEC) +
+		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	if (!pg_strong_random(random_bytes, sizeof(random_bytes)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes for a document id")));
+	cvx_id_make_internal(random_bytes, (uint16) (unix_seconds / SECS_PER_DAY), internal);
+	len = cvx_id_encode(table_number, internal, encoded);
+	return cstring_to_text_with_len(encoded, (int) len);
+}
+
+/*
+ * Milliseconds since the Unix epoch, with a fraction, strictly greater than
+ * any value this backend handed out before (so inserts in one transaction
+ * are ordered, as Convex's _creationTime is).
+ */
+double
+cvx_next_creation_time(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		ms = (double) now / 1000.0 +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
+
+	if (ms <= last_creation_time)
+		ms = nextafter(last_creation_time, INFINITY);
+	last_creation_time = ms;
+	return ms;
+}
+
+/* Does this string decode to an id of this table? */
+bool
+cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table)
+{
+	CvxId		decoded;
+
+	return cvx_id_decode(id, len, &decoded) == CVX_ID_OK &&
+		decoded.table_number == table->number;
+}
+
+/* convex_id_table(id text): the table an id belongs to, or NULL */
+Datum
+convex_id_table(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+	CvxId		decoded;
+	CvxTable   *table;
+
+	if (cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded) != CVX_ID_OK)
+		PG_RETURN_NULL();
+	table = cvx_table_by_number(decoded.table_number);
+	if (table == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(table->name));
+}

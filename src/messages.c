@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * messages.c
+ *	  The seed app's messages module: messages.send and messages.remove.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(convex_messages_send);
+PG_FUNCTION_INFO_V1(convex_messages_remove);
+
+/* args: {roomId: string, content: string, userName: string, sessionId?: string} */
+static const char *const send_args =
+"{\"type\":\"object\",\"value\":{"
+"\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"content\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"userName\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
+
+/* args: {messageId: Id<"messages">, sessionId?: string} */
+static const char *const remove_args =
+"{\"type\":\"object\",\"value\":{"
+"\"messageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"messages\"},\"optional\":false},"
+"\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
+
+static CvxValidator *send_validator = NULL;
+static CvxValidator *remove_validator = NULL;
+
+/* Put a string argument, if present, into its column's slot */
+static void
+set_string_field(CvxTable *table, Datum *values, bool *nulls,
+				 const CvxValue *args, const char *field)
+{
+	int			index = cvx_column_index(table, field);
+	CvxValue	value;
+
+	nulls[index] = !cvx_args_field(args, field, &value);
+	values[index] = nulls[index] ? (Datum) 0 : PointerGetDatum(cvx_value_text(&value));
+}
+
+/*
+ * convex_messages_send(args): insert a message into a room; the signed-in
+ * user, if any, becomes its userId.  Returns the new Id<"messages">.
+ */
+Datum
+convex_messages_send(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxTable   *messages;
+	Datum		values[5];
+	bool		nulls[5];
+	text	   *user_id;
+	text	   *id;
+	int			user_index;
+
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
+	if (send_validator == NULL)
+		send_validator = cvx_compile_constant(send_args);
+	cvx_check_args(send_validator, &args);
+	user_id = cvx_auth_user_id();
+
+	messages = cvx_builtin_table("messages");
+	Assert(messages->ncolumns == 5);
+	set_string_field(messages, values, nulls, &args, "roomId");
+	set_string_field(messages, values, nulls, &args, "content");
+	set_string_field(messages, values, nulls, &args, "userName");
+	set_string_field(messages, values, nulls, &args, "sessionId");
+	user_index = cvx_column_index(messages, "userId");
+	values[user_index] = PointerGetDatum(user_id);
+	nulls[user_index] = (user_id == NULL);
+
+	cvx_spi_connect();
+	id = cvx_spi_return_text(cvx_db_insert_row(messages, values, nulls));
+	cvx_spi_finish();
+	PG_RETURN_TEXT_P(id);
+}
+
+/* Are two texts equal? */
+static bool
+text_equals(text *a, const char *b, size_t b_len)
+{
+	return VARSIZE_ANY_EXHDR(a) == b_len && memcmp(VARDATA_ANY(a), b, b_len) == 0;
+}
+
+/*
+ * convex_messages_remove(args): delete a message if the caller may: it has
+ * no userId, or it is the caller's, or its non-empty sessionId is the one
+ * passed.  Otherwise, and when it is already gone, silently nothing.
+ */
+Datum
+convex_messages_remove(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxValue	message_id;
+	CvxValue	session_id;
+	bool		has_session;
+	CvxTable   *messages;
+	text	   *user_id;
+	text	   *id;
+	HeapTuple	row;
+	TupleDesc	tupdesc;
+
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
+	if (remove_validator == NULL)
+		remove_validator = cvx_compile_constant(remove_args);
+	cvx_check_args(remove_validator, &args);
+	user_id = cvx_auth_user_id();
+
+	(void) cvx_args_field(&args, "messageId", &message_id);
+	has_session = cvx_args_field(&args, "sessionId", &session_id);
+	id = cvx_value_text(&message_id);
+	messages = cvx_builtin_table("messages");
+
+	cvx_spi_connect();
+	row = cvx_db_get_row(messages, id, false, &tupdesc);
+	if (row != NULL)
+	{
+		bool		owner_null;
+		bool		session_null;
+		Datum		owner = SPI_getbinval(row, tupdesc,
+										  cvx_column_index(messages, "userId") + 3,
+										  &owner_null);
+		Datum		session = SPI_getbinval(row, tupdesc,
+											cvx_column_index(messages, "sessionId") + 3,
+											&session_null);
+		bool		can_delete;
+
+		can_delete = owner_null ||
+			(user_id != NULL &&
+			 text_equals(DatumGetTextPP(owner), VARDATA_ANY(user_id),
+						 VARSIZE_ANY_EXHDR(user_id))) ||
+			(!session_null && VARSIZE_ANY_EXHDR(DatumGetTextPP(session)) > 0 &&
+			 has_session &&
+			 text_equals(DatumGetTextPP(session), session_id.str, session_id.len));
+		if (can_delete)
+			(void) cvx_db_delete_row(messages, id);
+	}
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,101 @@
+/*-------------------------------------------------------------------------
+ *
+ * plans.c
+ *	  Statements prepared once per backend and run under a pinned
+ *	  search_path.
+ *
+ * Every statement convexlite runs is written with schema-qualified names
+ * and OPERATOR(pg_catalog.…), prepared once with SPI_prepare and kept.
+ * On top of that, each statement is planned and executed with an override
+ * search_path of pg_catalog alone (no temp schema, none of the caller's
+ * schemas).  PostgreSQL's plan cache re-analyzes a kept statement when the
+ * active search_path differs from the one it was planned under; because
+ * both are always this pinned path, a caller's search_path can neither
+ * trigger a re-plan nor change what a name in a statement resolves to,
+ * including inside the SECURITY DEFINER mutations.  Pinning this way costs
+ * two list operations per statement, far less than a per-call
+ * SET search_path on every function.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "catalog/namespace.h"
+
+/* pg_catalog only: no caller schema, no temp schema */
+static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
+
+/* Prepare and keep a statement, analyzed under the pinned search_path */
+SPIPlanPtr
+cvx_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	plan = SPI_prepare(sql, nargs, argtypes);
+	PopOverrideSearchPath();
+	if (plan == NULL)
+		elog(ERROR, "convexlite: could not prepare \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "convexlite: could not keep plan for \"%s\"", sql);
+	return plan;
+}
+
+/*
+ * Execute a kept statement under the pinned search_path.  An error on the
+ * way out of SPI unwinds the override with the (sub)transaction.
+ */
+int
+cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only,
+			long count)
+{
+	int			rc;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	PopOverrideSearchPath();
+	return rc;
+}
+
+/* Run a one-off statement (no parameters) under the pinned search_path */
+int
+cvx_execute_once(const char *sql, bool read_only)
+{
+	int			rc;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	rc = SPI_execute(sql, read_only, 0);
+	PopOverrideSearchPath();
+	return rc;
+}
+
+/* SPI_connect, reporting failure */
+void
+cvx_spi_connect(void)
+{
+	int			rc = SPI_connect();
+
+	if (rc != SPI_OK_CONNECT)
+		elog(ERROR, "convexlite: SPI_connect failed: %s", SPI_result_code_string(rc));
+}
+
+/* SPI_finish, reporting failure */
+void
+cvx_spi_finish(void)
+{
+	int			rc = SPI_finish();
+
+	if (rc != SPI_OK_FINISH)
+		elog(ERROR, "convexlite: SPI_finish failed: %s", SPI_result_code_string(rc));
+}
+
+/* Copy a text result out of SPI's memory, into the caller's context */
+text *
+cvx_spi_return_text(text *value)
+{
+	text	   *result = SPI_palloc(VARSIZE_ANY(value));
+
+	memcpy(result, value, VARSIZE_ANY(value));
+	return result;
+}

@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ *
+ * presence.c
+ *	  The seed app's presence module: presence.update, presence.leave and
+ *	  the internal presence.cleanup.
+ *
+ * A presence row is found by (sessionId, roomId) when the caller passes a
+ * sessionId, else by (userId, roomId).  A heartbeat is one UPDATE of data
+ * and last_seen, which no index covers, so it is a HOT update.  The first
+ * heartbeat of a session (or of a user without a session) is an INSERT ...
+ * ON CONFLICT against a unique index, so concurrent first heartbeats still
+ * leave exactly one row.  Without a session, the user's oldest row is
+ * found with FOR UPDATE, so a row deleted by a concurrent leave is skipped
+ * for the next one rather than missed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "catalog/pg_type.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(convex_presence_update);
+PG_FUNCTION_INFO_V1(convex_presence_leave);
+PG_FUNCTION_INFO_V1(convex_presence_cleanup);
+
+/* Presence older than this is stale (the seed's PRESENCE_TIMEOUT) */
+#define PRESENCE_TIMEOUT_MS 30000.0
+
+#define POINT_VALIDATOR \
+"{\"type\":\"object\",\"value\":{" \
+"\"x\":{\"fieldType\":{\"type\":\"number\"},\"optional\":false}," \
+"\"y\":{\"fieldType\":{\"type\":\"number\"},\"optional\":false}}}"
+
+#define OPTIONAL_STRING "{\"fieldType\":{\"type\":\"string\"},\"optional\":true}"
+
+/* args: {roomId: string, data: presenceDataValidator, sessionId?: string} */
+static const char *const update_args =
+"{\"type\":\"object\",\"value\":{"
+"\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"data\":{\"fieldType\":{\"type\":\"object\",\"value\":{"
+"\"cursor\":{\"fieldType\":" POINT_VALIDATOR ",\"optional\":true},"
+"\"position\":{\"fieldType\":" POINT_VALIDATOR ",\"optional\":true},"
+"\"status\":" OPTIONAL_STRING ","
+"\"userName\":" OPTIONAL_STRING ","
+"\"userImage\":" OPTIONAL_STRING ","
+"\"color\":" OPTIONAL_STRING ","
+"\"name\":" OPTIONAL_STRING "}},\"optional\":false},"
+"\"sessionId\":" OPTIONAL_STRING "}}";
+
+/* args: {roomId: string, sessionId?: string} */
+static const char *const leave_args =
+"{\"type\":\"object\",\"value\":{"
+"\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"sessionId\":" OPTIONAL_STRING "}}";
+
+/* args: {} */
+static const char *const cleanup_args = "{\"type\":\"object\",\"value\":{}}";
+
+static CvxValidator *update_validator = NULL;
+static CvxValidator *leave_validator = NULL;
+static CvxValidator *cleanup_validator = NULL;
+
+/* The statements, prepared on first use */
+enum PresencePlan
+{
+	HEARTBEAT_BY_SESSION,
+	UPSERT_BY_SESSION,
+	HEARTBEAT_BY_USER,
+	UPSERT_BY_USER,
+	LEAVE_BY_SESSION,
+	LEAVE_BY_USER,
+	CLEANUP,
+	NUM_PRESENCE_PLANS
+};
+
+static SPIPlanPtr plans[NUM_PRESENCE_PLANS];
+
+/* A presence statement, prepared once */
+static SPIPlanPtr
+presence_plan(enum PresencePlan which)
+{
+	static const Oid heartbeat_types[] = {TEXTOID, TEXTOID, JSONBOID, FLOAT8OID};
+	static const Oid upsert_types[] = {TEXTOID, FLOAT8OID, TEXTOID, TEXTOID,
+	TEXTOID, JSONBOID, FLOAT8OID};
+	static const Oid key_types[] = {TEXTOID, TEXTOID};
+	static const Oid cleanup_types[] = {FLOAT8OID};
+	static const struct
+	{
+		const char *sql;
+		int			nargs;
+		const Oid  *types;
+	}			statements[NUM_PRESENCE_PLANS] = {
+		[HEARTBEAT_BY_SESSION] = {
+			"UPDATE convex.presence SET data = $3, last_seen = $4 "
+			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2",
+		4, heartbeat_types},
+		[UPSERT_BY_SESSION] = {
+			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
+			"ON CONFLICT (session_id, room_id) WHERE session_id IS NOT NULL "
+			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
+		7, upsert_types},
+		[HEARTBEAT_BY_USER] = {
+			"UPDATE convex.presence SET data = $3, last_seen = $4 "
+			"WHERE _id OPERATOR(pg_catalog.=) (SELECT p._id FROM convex.presence p "
+			"WHERE p.user_id OPERATOR(pg_catalog.=) $1 AND p.room_id OPERATOR(pg_catalog.=) $2 "
+			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE)",
+		4, heartbeat_types},
+		[UPSERT_BY_USER] = {
+			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
+			"ON CONFLICT (user_id, room_id) WHERE session_id IS NULL AND user_id IS NOT NULL "
+			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
+		7, upsert_types},
+		[LEAVE_BY_SESSION] = {
+			"DELETE FROM convex.presence "
+			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2",
+		2, key_types},
+		[LEAVE_BY_USER] = {
+			"DELETE FROM convex.presence "
+			"WHERE _id OPERATOR(pg_catalog.=) (SELECT p._id FROM convex.presence p "
+			"WHERE p.user_id OPERATOR(pg_catalog.=) $1 AND p.room_id OPERATOR(pg_catalog.=) $2 "
+			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE)",
+		2, key_types},
+		[CLEANUP] = {
+			"DELETE FROM convex.presence WHERE last_seen OPERATOR(pg_catalog.<) $1",
+		1, cleanup_types},
+	};
+
+	if (plans[which] == NULL)
+		plans[which] = cvx_prepare(statements[which].sql, statements[which].nargs,
+								   (Oid *) statements[which].types);
+	return plans[which];
+}
+
+/* Date.now(): whole milliseconds since the Unix epoch */
+static double
+date_now(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	return (double) (now / 1000) +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
+}
+
+/*
+ * convex_presence_update(args): record that this session (or, without a
+ * session, the signed-in user) is in the room, with its cursor data.
+ * Silently nothing when there is neither a user nor a sessionId.
+ */
+Datum
+convex_presence_update(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxValue	room_id;
+	CvxValue	data;
+	CvxValue	session_id;
+	bool		has_session;
+	text	   *user_id;
+	CvxTable   *presence;
+	Datum		key_and_data[4];
+	Datum		row[7];
+	char		row_nulls[8];
+	bool		by_session;
+
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
+	if (update_validator == NULL)
+		update_validator = cvx_compile_constant(update_args);
+	cvx_check_args(update_validator, &args);
+	user_id = cvx_auth_user_id();
+	has_session = cvx_args_field(&args, "sessionId", &session_id);
+	if (user_id == NULL && !has_session)
+		PG_RETURN_VOID();
+
+	(void) cvx_args_field(&args, "roomId", &room_id);
+	(void) cvx_args_field(&args, "data", &data);
+	presence = cvx_builtin_table("presence");
+	by_session = has_session;
+
+	key_and_data[0] = by_session ? PointerGetDatum(cvx_value_text(&session_id)) :
+		PointerGetDatum(user_id);
+	key_and_data[1] = PointerGetDatum(cvx_value_text(&room_id));
+	key_and_data[2] = JsonbPGetDatum(cvx_value_jsonb(&data));
+	key_and_data[3] = Float8GetDatum(date_now());
+
+	cvx_spi_connect();
+	if (cvx_write(presence, CVX_WRITE_UPDATE,
+				  presence_plan(by_session ? HEARTBEAT_BY_SESSION : HEARTBEAT_BY_USER),
+				  key_and_data, NULL) == 0)
+	{
+		/* first heartbeat: insert, or update the row a racing call inserted */
+		row[0] = PointerGetDatum(cvx_new_id(presence->number));
+		row[1] = Float8GetDatum(cvx_next_creation_time());
+		row[2] = key_and_data[1];
+		row[3] = PointerGetDatum(user_id);
+		row[4] = by_session ? key_and_data[0] : (Datum) 0;
+		row[5] = key_and_data[2];
+		row[6] = key_and_data[3];
+		memcpy(row_nulls, "       ", 8);
+		row_nulls[3] = user_id == NULL ? 'n' : ' ';
+		row_nulls[4] = by_session ? ' ' : 'n';
+		(void) cvx_write(presence, CVX_WRITE_INSERT,
+						 presence_plan(by_session ? UPSERT_BY_SESSION : UPSERT_BY_USER),
+						 row, row_nulls);
+	}
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * convex_presence_leave(args): remove this session's (or, without a
+ * session, the signed-in user's first) presence in the room; idempotent.
+ */
+Datum
+convex_presence_leave(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxValue	room_id;
+	CvxValue	session_id;
+	bool		has_session;
+	text	   *user_id;
+	Datum		key[2];
+
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
+	if (leave_validator == NULL)
+		leave_validator = cvx_compile_constant(leave_args);
+	cvx_check_args(leave_validator, &args);
+	user_id = cvx_auth_user_id();
+	has_session = cvx_args_field(&args, "sessionId", &session_id);
+	if (user_id == NULL && !has_session)
+		PG_RETURN_VOID();
+
+	(void) cvx_args_field(&args, "roomId", &room_id);
+	key[0] = has_session ? PointerGetDatum(cvx_value_text(&session_id)) :
+		PointerGetDatum(user_id);
+	key[1] = PointerGetDatum(cvx_value_text(&room_id));
+
+	cvx_spi_connect();
+	(void) cvx_write(cvx_builtin_table("presence"), CVX_WRITE_DELETE,
+					 presence_plan(has_session ? LEAVE_BY_SESSION : LEAVE_BY_USER),
+					 key, NULL);
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * convex_presence_cleanup(args): internal; delete presence not seen for 30
+ * seconds and return how many rows went.
+ */
+Datum
+convex_presence_cleanup(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	Datum		cutoff[1];
+	uint64		deleted;
+
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
+	if (cleanup_validator == NULL)
+		cleanup_validator = cvx_compile_constant(cleanup_args);
+	cvx_check_args(cleanup_validator, &args);
+
+	cutoff[0] = Float8GetDatum(date_now() - PRESENCE_TIMEOUT_MS);
+	cvx_spi_connect();
+	deleted = cvx_write(cvx_builtin_table("presence"), CVX_WRITE_DELETE,
+						presence_plan(CLEANUP), cutoff, NULL);
+	cvx_spi_finish();
+	PG_RETURN_INT32((int32) Min(deleted, (uint64) PG_INT32_MAX));
+}

@@ -1,0 +1,358 @@
+/*-------------------------------------------------------------------------
+ *
+ * tables.c
+ *	  The catalog of convexlite tables (convex._tables), cached per backend.
+ *
+ * The whole catalog is loaded at first use: each table's validator is
+ * compiled once and its columns worked out.  A relcache invalidation of
+ * the catalog or of any known table marks the cache stale; a lookup of an
+ * unknown name reloads at most once per transaction.  Replaced table sets
+ * are freed at transaction end, never while a call may still point into
+ * them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/* One loaded generation of the catalog */
+typedef struct CvxTableSet
+{
+	MemoryContext context;		/* holds the set, its tables and columns */
+	int			ntables;
+	CvxTable   *tables;
+	int			nrelids;
+	Oid		   *relids;			/* the catalog and every table */
+	struct CvxTableSet *next_retired;
+} CvxTableSet;
+
+static CvxTableSet *current_set = NULL;
+static CvxTableSet *retired_sets = NULL;
+static bool current_set_stale = false;
+static bool reloaded_this_xact = false;
+
+/* Turn a camelCase field name into its snake_case column name */
+static void
+column_name_for_field(const char *field, char *column)
+{
+	int			out = 0;
+
+	for (const char *p = field; *p != '\0'; p++)
+	{
+		if (out >= NAMEDATALEN - 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("field name \"%s\" is too long for a column", field)));
+		if (*p >= 'A' && *p <= 'Z')
+		{
+			column[out++] = '_';
+			column[out++] = (char) (*p - 'A' + 'a');
+		}
+		else
+			column[out++] = *p;
+	}
+	column[out] = '\0';
+}
+
+/* How a field with this validator is stored */
+static CvxColumnType
+column_type_for_validator(const CvxValidator *validator, Oid *type_oid)
+{
+	switch (cvx_validator_kind(validator))
+	{
+		case CVX_V_STRING:
+		case CVX_V_ID:
+			*type_oid = TEXTOID;
+			return CVX_COL_TEXT;
+		case CVX_V_NUMBER:
+			*type_oid = FLOAT8OID;
+			return CVX_COL_FLOAT8;
+		case CVX_V_BOOLEAN:
+			*type_oid = BOOLOID;
+			return CVX_COL_BOOL;
+		default:
+			*type_oid = JSONBOID;
+			return CVX_COL_JSONB;
+	}
+}
+
+/* Compile one catalog row's fields into table->validator and its columns */
+static void
+compile_table(CvxTable *table, const char *fields_json, MemoryContext context)
+{
+	CvxCompileError error;
+	const CvxFieldValidator *fields;
+	size_t		nfields;
+	char	   *validator_json = psprintf("{\"type\":\"object\",\"value\":%s}",
+										  fields_json);
+
+	table->validator = cvx_validator_compile_text(validator_json, &error);
+	pfree(validator_json);
+	if (table->validator == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("convex._tables has an invalid validator for table \"%s\"",
+						table->name),
+				 errdetail("%s", error.message)));
+
+	fields = cvx_validator_fields(table->validator, &nfields);
+	table->ncolumns = (int) nfields;
+	table->columns = MemoryContextAllocZero(context, sizeof(CvxColumn) * (nfields + 1));
+	for (size_t i = 0; i < nfields; i++)
+	{
+		CvxColumn  *column = &table->columns[i];
+
+		column->field = &fields[i];
+		column_name_for_field(fields[i].name, column->column);
+		column->type = column_type_for_validator(fields[i].validator,
+												 &column->type_oid);
+	}
+}
+
+/* Free one table set: its compiled validators, kept plans and memory */
+static void
+free_table_set(CvxTableSet *set)
+{
+	for (int i = 0; i < set->ntables; i++)
+	{
+		CvxTable   *table = &set->tables[i];
+		SPIPlanPtr *plans[] = {&table->insert_plan, &table->get_plan,
+		&table->get_for_update_plan, &table->update_plan, &table->delete_plan};
+
+		for (size_t p = 0; p < lengthof(plans); p++)
+			if (*plans[p] != NULL)
+				SPI_freeplan(*plans[p]);
+		if (table->validator != NULL)
+			cvx_validator_free(table->validator);
+	}
+	MemoryContextDelete(set->context);
+}
+
+/* Read convex._tables into a new table set */
+static CvxTableSet *
+load_table_set(void)
+{
+	MemoryContext context;
+	CvxTableSet *set;
+	Oid			schema_oid;
+	int			rc;
+
+	schema_oid = get_namespace_oid(CVX_SCHEMA, true);
+	if (!OidIsValid(schema_oid) ||
+		!OidIsValid(get_relname_relid("_tables", schema_oid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("convexlite is not installed in this database"),
+				 errhint("Run CREATE EXTENSION convexlite.")));
+
+	context = AllocSetContextCreate(CacheMemoryContext, "convexlite tables",
+									ALLOCSET_SMALL_SIZES);
+	set = MemoryContextAllocZero(context, sizeof(CvxTableSet));
+	set->context = context;
+
+	cvx_spi_connect();
+	rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text "
+						  "FROM convex._tables ORDER BY number", true);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: reading convex._tables failed: %s",
+			 SPI_result_code_string(rc));
+
+	set->ntables = (int) SPI_processed;
+	set->tables = MemoryContextAllocZero(context, sizeof(CvxTable) * (set->ntables + 1));
+	set->relids = MemoryContextAllocZero(context, sizeof(Oid) * (set->ntables + 1));
+	set->relids[set->nrelids++] = get_relname_relid("_tables", schema_oid);
+
+	PG_TRY();
+	{
+		for (int i = 0; i < set->ntables; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+			CvxTable   *table = &set->tables[i];
+			char	   *name = SPI_getvalue(tuple, tupdesc, 1);
+			bool		isnull;
+			int32		number = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 2, &isnull));
+			char	   *fields = SPI_getvalue(tuple, tupdesc, 3);
+
+			strlcpy(table->name, name, NAMEDATALEN);
+			table->number = (uint32) number;
+			table->is_system = (name[0] == '_');
+			compile_table(table, fields, context);
+			set->relids[set->nrelids++] = get_relname_relid(table->name, schema_oid);
+		}
+	}
+	PG_CATCH();
+	{
+		free_table_set(set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	cvx_spi_finish();
+	return set;
+}
+
+/* Make sure current_set is loaded and fresh; replaced sets are retired */
+static void
+ensure_table_set(bool force_reload)
+{
+	CvxTableSet *set;
+
+	if (current_set != NULL && !current_set_stale && !force_reload)
+		return;
+	set = load_table_set();
+	if (current_set != NULL)
+	{
+		current_set->next_retired = retired_sets;
+		retired_sets = current_set;
+	}
+	current_set = set;
+	current_set_stale = false;
+	reloaded_this_xact = true;
+}
+
+/* Find a table by exact name; NULL if convexlite has no such table */
+CvxTable *
+cvx_table_by_name(const char *name, size_t name_len)
+{
+	ensure_table_set(false);
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		for (int i = 0; i < current_set->ntables; i++)
+		{
+			CvxTable   *table = &current_set->tables[i];
+
+			if (strlen(table->name) == name_len &&
+				memcmp(table->name, name, name_len) == 0)
+				return table;
+		}
+		/* a table defined by another backend: reload once per transaction */
+		if (attempt > 0 || reloaded_this_xact)
+			break;
+		ensure_table_set(true);
+	}
+	return NULL;
+}
+
+/* Find a table by Convex table number; NULL if none has it */
+CvxTable *
+cvx_table_by_number(uint32 number)
+{
+	ensure_table_set(false);
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		for (int i = 0; i < current_set->ntables; i++)
+			if (current_set->tables[i].number == number)
+				return &current_set->tables[i];
+		if (attempt > 0 || reloaded_this_xact)
+			break;
+		ensure_table_set(true);
+	}
+	return NULL;
+}
+
+/* The validator engine's table-number resolver */
+const char *
+cvx_table_name_lookup(void *arg, uint32_t table_number)
+{
+	CvxTable   *table = cvx_table_by_number(table_number);
+
+	return table != NULL ? table->name : NULL;
+}
+
+/*
+ * Find the table a SQL caller named.  Only the exact Convex table name is
+ * accepted: no schema prefixes, quoting or case folding, so no spelling
+ * reaches a table convexlite does not manage.
+ */
+CvxTable *
+cvx_table_lookup(text *name)
+{
+	CvxTable   *table = NULL;
+	size_t		len = VARSIZE_ANY_EXHDR(name);
+
+	if (len > 0 && len < NAMEDATALEN)
+		table = cvx_table_by_name(VARDATA_ANY(name), len);
+	if (table == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("\"%s\" is not a convexlite table",
+						text_to_cstring(name)),
+				 errhint("convexlite functions work only on the tables listed in convex._tables, named exactly as there.")));
+	return table;
+}
+
+/* Relcache callback: a change to the catalog or a known table */
+static void
+tables_relcache_callback(Datum arg, Oid relid)
+{
+	if (current_set == NULL || current_set_stale)
+		return;
+	if (!OidIsValid(relid))
+	{
+		current_set_stale = true;
+		return;
+	}
+	for (int i = 0; i < current_set->nrelids; i++)
+		if (current_set->relids[i] == relid)
+		{
+			current_set_stale = true;
+			return;
+		}
+}
+
+/* At transaction end, free table sets that were replaced */
+static void
+tables_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	reloaded_this_xact = false;
+	while (retired_sets != NULL)
+	{
+		CvxTableSet *set = retired_sets;
+
+		retired_sets = set->next_retired;
+		free_table_set(set);
+	}
+}
+
+/* Register the cache's callbacks */
+void
+cvx_tables_init(void)
+{
+	CacheRegisterRelcacheCallback(tables_relcache_callback, (Datum) 0);
+	RegisterXactCallback(tables_xact_callback, NULL);
+}
+
+/* Position of a field's column in table->columns (and in a row's values) */
+int
+cvx_column_index(CvxTable *table, const char *field)
+{
+	for (int i = 0; i < table->ncolumns; i++)
+		if (strcmp(table->columns[i].field->name, field) == 0)
+			return i;
+	elog(ERROR, "convexlite: table \"%s\" has no field \"%s\"", table->name, field);
+	pg_unreachable();
+}
+
+/* A built-in table, which must exist */
+CvxTable *
+cvx_builtin_table(const char *name)
+{
+	CvxTable   *table = cvx_table_by_name(name, strlen(name));
+
+	if (table == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("convexlite's table \"%s\" is missing from convex._tables", name)));
+	return table;
+}
