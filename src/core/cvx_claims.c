@@ -44,7 +44,11 @@ cvx_claims_subject(const char *claims, size_t claims_len,
 	tok = json_tokener_new();
 	if (tok == NULL)
 		return CVX_CLAIMS_BAD_JSON;
+#ifdef JSON_TOKENER_VALIDATE_UTF8
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+#else
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+#endif
 	json = json_tokener_parse_ex(tok, claims, (int) claims_len);
 	if (json == NULL || json_tokener_get_error(tok) != json_tokener_success)
 	{

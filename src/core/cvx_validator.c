@@ -1033,9 +1033,12 @@ typedef struct CvxCheckState
 	CvxCheckError *error;
 	size_t		path_len;		/* logical length; may exceed the buffer */
 	size_t		error_path_len;
+	bool		fast;			/* first pass: only "does it match?" */
 } CvxCheckState;
 
 static bool cvx_check_node(CvxCheckState *st, const CvxValidator *v, const CvxValue *value);
+static bool cvx_check_fast(CvxCheckState *st, const CvxValidator *v,
+						   const CvxValue *value, bool *matched);
 
 /* Append a path segment; returns the length to restore */
 static size_t
@@ -1313,6 +1316,64 @@ cvx_literal_matches(const CvxValidator *v, const CvxValue *value, const CvxClass
 	return false;
 }
 
+/*
+ * The first pass's shortcuts, for values of the expected JSON type: no
+ * float conversion for numbers, and for objects no scan for "$" keys or
+ * extra fields when every key is a validator field (field names never
+ * start with "$").  Returns false when it cannot decide, leaving it to the
+ * exact rules; *matched is the answer otherwise.
+ */
+static bool
+cvx_check_fast(CvxCheckState *st, const CvxValidator *v, const CvxValue *value,
+			   bool *matched)
+{
+	const CvxValueOps *ops = st->context->ops;
+	size_t		present = 0;
+
+	switch (v->kind)
+	{
+		case CVX_V_STRING:
+			*matched = value->type == CVX_T_STRING;
+			return *matched;
+		case CVX_V_NUMBER:
+			*matched = value->type == CVX_T_NUMBER;
+			return *matched;
+		case CVX_V_BOOLEAN:
+			*matched = value->type == CVX_T_BOOLEAN;
+			return *matched;
+		case CVX_V_NULL:
+			*matched = value->type == CVX_T_NULL;
+			return *matched;
+		case CVX_V_OBJECT:
+			if (value->type != CVX_T_OBJECT)
+				return false;
+			for (size_t i = 0; i < v->nfields; i++)
+			{
+				const CvxFieldValidator *f = &v->fields[i];
+				CvxValue	child;
+
+				if (ops->object_get(value, f->name, f->name_len, &child))
+				{
+					if (!cvx_check_node(st, f->validator, &child))
+					{
+						*matched = false;
+						return true;
+					}
+					present++;
+				}
+				else if (!f->optional)
+				{
+					*matched = false;
+					return true;
+				}
+			}
+			*matched = present == ops->size(value);
+			return true;
+		default:
+			return false;
+	}
+}
+
 /* Check value against v at the current path */
 static bool
 cvx_check_node(CvxCheckState *st, const CvxValidator *v, const CvxValue *value)
@@ -1336,6 +1397,14 @@ cvx_check_node(CvxCheckState *st, const CvxValidator *v, const CvxValue *value)
 			cvx_path_pop(st, saved);
 		}
 		return cvx_check_fail(st, CVX_CHECK_NO_MATCH, v, value);
+	}
+
+	if (st->fast)
+	{
+		bool		matched;
+
+		if (cvx_check_fast(st, v, value, &matched))
+			return matched;
 	}
 
 	cvx_classify(value, ops, &c);
@@ -1421,14 +1490,30 @@ cvx_check(const CvxValidator *validator, const CvxValue *value,
 		return false;
 	}
 
+	/*
+	 * A first pass answers whether the value matches, with shortcuts for the
+	 * common case; only a value that fails is checked again by the exact
+	 * rules, which find and describe the first failure as Convex does.
+	 */
 	st.context = context;
 	st.error = error;
 	st.path_len = 0;
 	st.error_path_len = 0;
+	st.fast = true;
 	if (cvx_check_node(&st, validator, value))
 	{
 		error->kind = CVX_CHECK_OK;
 		error->path[0] = '\0';
+		return true;
+	}
+	st.fast = false;
+	st.path_len = 0;
+	st.error_path_len = 0;
+	error->path[0] = '\0';
+	if (cvx_check_node(&st, validator, value))
+	{
+		/* unreachable: both passes apply the same rules */
+		error->kind = CVX_CHECK_OK;
 		return true;
 	}
 	if (st.error_path_len > CVX_PATH_MAX - 1)

@@ -77,6 +77,7 @@ unit_json(const char *text)
 	return json;
 }
 
+/* Run every group; one closing line; exit 1 on any failure */
 int
 main(void)
 {

@@ -17,6 +17,7 @@ subject(const char *claims, char out[64], size_t *len)
 	return cvx_claims_subject(claims, strlen(claims), out, 64, len);
 }
 
+/* Subjects, missing subjects, bad JSON, lengths */
 void
 test_claims(void)
 {

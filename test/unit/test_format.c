@@ -197,6 +197,7 @@ test_format_validators(void)
 	free(got);
 }
 
+/* The display group */
 void
 test_format(void)
 {
@@ -251,6 +252,7 @@ deep_free(struct json_object **levels, int depth, bool objects)
 	free(levels);
 }
 
+/* A lookup that knows no table */
 static const char *
 no_tables(void *arg, uint32_t table_number)
 {

@@ -320,6 +320,7 @@ test_id_exhaustive_noise(void)
 	CHECK(ok < 100);
 }
 
+/* The id group */
 void
 test_id(void)
 {

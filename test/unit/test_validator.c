@@ -814,6 +814,7 @@ test_value_validate(void)
 	}
 }
 
+/* The compile group */
 void
 test_validator_compile(void)
 {
@@ -823,6 +824,7 @@ test_validator_compile(void)
 	test_compile_depth();
 }
 
+/* The check group */
 void
 test_validator_check(void)
 {
