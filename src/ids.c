@@ -17,6 +17,35 @@ PG_FUNCTION_INFO_V1(convex_id_table);
 /* The last _creationTime handed out by this backend */
 static double last_creation_time = 0;
 
+/*
+ * Strong random bytes, fetched from pg_strong_random a buffer at a time:
+ * the same randomness as one call per id, without the per-call overhead of
+ * the OpenSSL generator.  The buffer is filled in each backend after fork
+ * and never shared.
+ */
+#define RANDOM_BUFFER_SIZE (CVX_ID_RANDOM_BYTES * 64)
+static uint8 random_buffer[RANDOM_BUFFER_SIZE];
+static int	random_buffer_used = RANDOM_BUFFER_SIZE;
+
+/* Take n strong random bytes */
+static void
+take_random_bytes(uint8 *out, int n)
+{
+	Assert(n <= RANDOM_BUFFER_SIZE);
+	if (random_buffer_used + n > RANDOM_BUFFER_SIZE)
+	{
+		if (!pg_strong_random(random_buffer, RANDOM_BUFFER_SIZE))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate random bytes for a document id")));
+		random_buffer_used = 0;
+	}
+	memcpy(out, random_buffer + random_buffer_used, n);
+	/* never hand out the same bytes twice */
+	memset(random_buffer + random_buffer_used, 0, n);
+	random_buffer_used += n;
+}
+
 /* A new id of the given table: 14 random bytes and today's day number */
 text *
 cvx_new_id(uint32 table_number)
@@ -29,10 +58,7 @@ cvx_new_id(uint32 table_number)
 	int64		unix_seconds = (int64) (now / USECS_PER_SEC) +
 		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 
-	if (!pg_strong_random(random_bytes, sizeof(random_bytes)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random bytes for a document id")));
+	take_random_bytes(random_bytes, sizeof(random_bytes));
 	cvx_id_make_internal(random_bytes, (uint16) (unix_seconds / SECS_PER_DAY), internal);
 	len = cvx_id_encode(table_number, internal, encoded);
 	return cstring_to_text_with_len(encoded, (int) len);
