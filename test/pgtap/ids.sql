@@ -138,20 +138,7 @@ END;
 $f$;
 
 -- SQLSTATE and a LIKE pattern on the message, in one assertion.
-CREATE FUNCTION regress_cvx_ids.throws_state_like(query text, state text, pattern text, descr text)
-RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    EXECUTE query;
-    RETURN ok(false, descr) || E'\n' || diag(
-        '      caught: no exception' || E'\n      wanted: ' || state || ': ' || pattern);
-EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = state AND SQLERRM LIKE pattern THEN
-        RETURN ok(true, descr);
-    END IF;
-    RETURN ok(false, descr) || E'\n' || diag(
-        '      caught: ' || SQLSTATE || ': ' || SQLERRM || E'\n      wanted: ' || state || ': ' || pattern);
-END;
-$f$;
+\ir lib/throws_state_like.sql
 
 ------------------------------------------------------------------------
 -- 1. The ids messages.send returns
@@ -221,13 +208,13 @@ SELECT is(convex_db_get('messages', regress_cvx_ids.make_id((SELECT number FROM 
 -- 3. An id of another table passed where v.id("messages") is expected
 ------------------------------------------------------------------------
 
-SELECT regress_cvx_ids.throws_state_like(
+SELECT regress_cvx_tap.throws_state_like(
     format($q$SELECT convex_messages_remove(jsonb_build_object('messageId', %L))$q$, :'users_id'),
     '22023',
     format('ArgumentValidationError: Found ID "%s" from table `users`, which does not match the table name in validator `v.id("messages")`.%%',
            :'users_id'),
     'messages.remove with a users id: 22023 and Convex''s "Found ID ... from table `users`" message');
-SELECT regress_cvx_ids.throws_state_like(
+SELECT regress_cvx_tap.throws_state_like(
     format($q$SELECT convex_messages_remove(jsonb_build_object('messageId', %L))$q$, :'files_id'),
     '22023',
     format('ArgumentValidationError: Found ID "%s" from table `files`, which does not match the table name in validator `v.id("messages")`.%%',
@@ -247,7 +234,7 @@ SELECT left(:'good', 31) || CASE WHEN right(:'good', 1) = 'z' THEN 'y' ELSE
        substr('0123456789abcdefghjkmnpqrstvwxyz', strpos('0123456789abcdefghjkmnpqrstvwxyz', right(:'good', 1)) + 1, 1) END
        AS bad_last \gset
 SELECT is(convex_id_table(:'bad_last'), NULL, 'a valid id with its last character changed (bad checksum) is not an id');
-SELECT regress_cvx_ids.throws_state_like(
+SELECT regress_cvx_tap.throws_state_like(
     format($q$SELECT convex_messages_remove(jsonb_build_object('messageId', %L))$q$, :'bad_last'),
     '22023', 'ArgumentValidationError: Value does not match validator.%',
     'messages.remove with a bad checksum: 22023 "Value does not match validator."');

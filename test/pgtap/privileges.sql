@@ -33,20 +33,7 @@ $$;
 CREATE SCHEMA regress_cvx_tap;
 
 -- SQLSTATE and a LIKE pattern on the message, in one assertion.
-CREATE FUNCTION regress_cvx_tap.throws_state_like(query text, state text, pattern text, descr text)
-RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    EXECUTE query;
-    RETURN ok(false, descr) || E'\n' || diag(
-        '      caught: no exception' || E'\n      wanted: ' || state || ': ' || pattern);
-EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = state AND SQLERRM LIKE pattern THEN
-        RETURN ok(true, descr);
-    END IF;
-    RETURN ok(false, descr) || E'\n' || diag(
-        '      caught: ' || SQLSTATE || ': ' || SQLERRM || E'\n      wanted: ' || state || ': ' || pattern);
-END;
-$f$;
+\ir lib/throws_state_like.sql
 
 ------------------------------------------------------------------------
 -- 1. A hostile search_path cannot redirect the mutations.

@@ -26,52 +26,8 @@ ROLE=regress_convexlite_racer
 CLIENTS=16
 TXNS=200
 
-if command -v pgbench >/dev/null 2>&1; then
-	PGBENCH=$(command -v pgbench)
-else
-	PGBENCH=/usr/lib/postgresql/15/bin/pgbench
-fi
-if command -v psql >/dev/null 2>&1; then
-	PSQL_BIN=$(command -v psql)
-else
-	PSQL_BIN=/usr/lib/postgresql/15/bin/psql
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/presence_race.XXXXXX")
-FAILURES=0
-CHECKS=0
-
-psql_db() { "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-psql_admin() { "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
-# q SQL: one value from the race database (as the superuser)
-q() { psql_db -At -c "$1"; }
-
-pass() {
-	CHECKS=$((CHECKS + 1))
-	echo "PASS: $*"
-}
-fail() {
-	CHECKS=$((CHECKS + 1))
-	FAILURES=$((FAILURES + 1))
-	echo "FAIL: $*"
-}
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		pass "$1 ($3)"
-	else
-		fail "$1: expected $2, got $3"
-	fi
-}
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-	"$PSQL_BIN" -X -q -d postgres -c "SET client_min_messages = warning" \
-		-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-		-c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=test/scripts/lib/checks.sh
+. "$(dirname "$0")/lib/checks.sh"
 
 # run_pgbench NAME EXPECTED_TXNS PGBENCH-ARGS...: run pgbench as the ordinary role
 # and check that it exited 0, processed every transaction and failed none.

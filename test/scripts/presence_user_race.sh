@@ -26,34 +26,8 @@
 set -uo pipefail
 
 DB=convexlite_user_race
-if command -v psql >/dev/null 2>&1; then
-	PSQL_BIN=$(command -v psql)
-else
-	PSQL_BIN=/usr/lib/postgresql/15/bin/psql
-fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/presence_user_race.XXXXXX")
-FAILURES=0
-CHECKS=0
-
-psql_db() { "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-q() { psql_db -At -c "$1"; }
-pass() {
-	CHECKS=$((CHECKS + 1))
-	echo "PASS: $*"
-}
-fail() {
-	CHECKS=$((CHECKS + 1))
-	FAILURES=$((FAILURES + 1))
-	echo "FAIL: $*"
-}
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-	"$PSQL_BIN" -X -q -d postgres -c "SET client_min_messages = warning" \
-		-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=test/scripts/lib/checks.sh
+. "$(dirname "$0")/lib/checks.sh"
 
 # wait_for DESCRIPTION SQL: poll (up to 10 s) until SQL returns t
 wait_for() {
