@@ -157,21 +157,21 @@ load_table_set(void)
 	set = MemoryContextAllocZero(context, sizeof(CvxTableSet));
 	set->context = context;
 
-	cvx_spi_connect();
-	rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text "
-						  "FROM convex._tables ORDER BY number", true);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "convexlite: reading convex._tables failed: %s",
-			 SPI_result_code_string(rc));
-
-	set->ntables = (int) SPI_processed;
-	set->tables = MemoryContextAllocZero(context, sizeof(CvxTable) * (set->ntables + 1));
-	set->relids = MemoryContextAllocZero(context, sizeof(Oid) * (set->ntables + 1));
-	set->relids[set->nrelids++] = get_relname_relid("_tables", schema_oid);
-
 	PG_TRY();
 	{
-		for (int i = 0; i < set->ntables; i++)
+		cvx_spi_connect();
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text "
+							  "FROM convex._tables ORDER BY number", true);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "convexlite: reading convex._tables failed: %s",
+				 SPI_result_code_string(rc));
+
+		set->tables = MemoryContextAllocZero(context,
+											 sizeof(CvxTable) * (SPI_processed + 1));
+		set->relids = MemoryContextAllocZero(context,
+											 sizeof(Oid) * (SPI_processed + 1));
+		set->relids[set->nrelids++] = get_relname_relid("_tables", schema_oid);
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[i];
 			TupleDesc	tupdesc = SPI_tuptable->tupdesc;
@@ -185,11 +185,13 @@ load_table_set(void)
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
 			compile_table(table, fields, context);
+			set->ntables++;
 			set->relids[set->nrelids++] = get_relname_relid(table->name, schema_oid);
 		}
 	}
 	PG_CATCH();
 	{
+		/* a half-loaded set is freed; SPI is unwound by the abort */
 		free_table_set(set);
 		PG_RE_THROW();
 	}
