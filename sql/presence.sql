@@ -85,3 +85,23 @@ SELECT n_tup_upd >= 200 AS counted, n_tup_hot_upd >= 0.95 * n_tup_upd AS hot
 COMMIT;
 DELETE FROM convex.presence;
 DELETE FROM convex.users;
+
+-- Hostile shapes: clear errors, no crash, nothing written
+SELECT count(*) AS before FROM convex.presence;
+-- 1000 levels of nesting where a number belongs (the value shown is cut)
+SELECT left(regress_try(format($$SELECT convex_presence_update('{"roomId": "r", "sessionId": "deep", "data": {"cursor": {"x": %s1%s, "y": 0}}}')$$,
+                               repeat('[', 1000), repeat(']', 1000))), 160) AS deep_nesting;
+-- a 1 MB string where an object belongs
+SELECT left(regress_try(format($$SELECT convex_presence_update('{"roomId": "r", "sessionId": "big", "data": "%s"}')$$,
+                               repeat('x', 1000000))), 120) AS huge_string;
+-- booleans, numbers and arrays where strings belong
+SELECT regress_try($$SELECT convex_presence_update('{"roomId": true, "data": {}, "sessionId": "s"}')$$);
+SELECT regress_try($$SELECT convex_presence_update('{"roomId": "r", "data": {}, "sessionId": ["s"]}')$$);
+-- an invalid Unicode escape never reaches convexlite: jsonb refuses it
+SELECT regress_try($$SELECT convex_presence_update('{"roomId": "\ud800", "data": {}, "sessionId": "s"}')$$);
+SELECT regress_try($$SELECT convex_presence_update('{"roomId": "\u0000", "data": {}, "sessionId": "s"}')$$);
+SELECT count(*) AS after FROM convex.presence;
+-- large and tiny numbers are numbers (kept exactly as jsonb keeps them)
+SELECT convex_presence_update('{"roomId": "r", "sessionId": "num", "data": {"cursor": {"x": 1e30, "y": -1e-30}}}');
+SELECT data FROM convex.presence WHERE session_id = 'num';
+DELETE FROM convex.presence;
