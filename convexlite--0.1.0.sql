@@ -24,7 +24,7 @@ CREATE SEQUENCE convex._table_number_seq START 10005 MINVALUE 10001;
 
 -- Seed app: users (Convex Auth's users table)
 CREATE TABLE convex.users (
-    _id text PRIMARY KEY,
+    _id text COLLATE "C" PRIMARY KEY,
     _creation_time double precision NOT NULL,
     name text,
     email text,
@@ -39,10 +39,10 @@ CREATE INDEX users_phone ON convex.users (phone, _creation_time);
 
 -- Seed app: chat messages
 CREATE TABLE convex.messages (
-    _id text PRIMARY KEY,
+    _id text COLLATE "C" PRIMARY KEY,
     _creation_time double precision NOT NULL,
-    room_id text NOT NULL,
-    user_id text,
+    room_id text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C",
     content text NOT NULL,
     user_name text NOT NULL,
     session_id text
@@ -54,30 +54,33 @@ CREATE INDEX messages_by_room ON convex.messages (room_id, _creation_time);
 -- space that the fillfactor leaves on the page; the seed's by_last_seen
 -- index is deliberately absent (cleanup scans this small table instead).
 -- The two unique indexes make "one row per session and room" (and per user
--- and room when there is no session) a guarantee that concurrent first
--- heartbeats cannot break.
+-- and room when there is no session, an empty sessionId counting as none,
+-- as in the seed) a guarantee that concurrent first heartbeats cannot
+-- break.  Ids and lookup keys compare bytewise (COLLATE "C"): equality is
+-- all they need, and the database's collation would only add strcoll().
 CREATE TABLE convex.presence (
-    _id text PRIMARY KEY,
+    _id text COLLATE "C" PRIMARY KEY,
     _creation_time double precision NOT NULL,
-    room_id text NOT NULL,
-    user_id text,
-    session_id text,
+    room_id text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C",
+    session_id text COLLATE "C",
     data jsonb NOT NULL,
     last_seen double precision NOT NULL
 ) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.05);
 CREATE UNIQUE INDEX presence_by_session_and_room
-    ON convex.presence (session_id, room_id) WHERE session_id IS NOT NULL;
+    ON convex.presence (session_id, room_id) WHERE session_id <> '';
 CREATE UNIQUE INDEX presence_by_user_without_session
-    ON convex.presence (user_id, room_id) WHERE session_id IS NULL AND user_id IS NOT NULL;
+    ON convex.presence (user_id, room_id)
+    WHERE (session_id IS NULL OR session_id = '') AND user_id IS NOT NULL;
 CREATE INDEX presence_by_user_and_room
     ON convex.presence (user_id, room_id, _creation_time) WHERE user_id IS NOT NULL;
 
 -- Seed app: uploaded files' metadata
 CREATE TABLE convex.files (
-    _id text PRIMARY KEY,
+    _id text COLLATE "C" PRIMARY KEY,
     _creation_time double precision NOT NULL,
-    storage_id text NOT NULL,
-    user_id text,
+    storage_id text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C",
     session_id text,
     name text NOT NULL,
     type text NOT NULL,
@@ -88,7 +91,7 @@ CREATE INDEX files_by_user ON convex.files (user_id, _creation_time) WHERE user_
 
 -- ctx.storage: one row per stored blob (a large object)
 CREATE TABLE convex._storage (
-    _id text PRIMARY KEY,
+    _id text COLLATE "C" PRIMARY KEY,
     _creation_time double precision NOT NULL,
     sha256 text NOT NULL,
     size double precision NOT NULL,
@@ -164,8 +167,8 @@ GRANT SELECT ON convex._tables TO PUBLIC;
 ------------------------------------------------------------------------
 -- The seed app's public mutations.  They run with the extension owner's
 -- rights (SECURITY DEFINER); the C code plans every statement once, with
--- schema-qualified names, under a pinned search_path
--- ('pg_catalog, pg_temp'), so the caller's search_path cannot reach them.
+-- schema-qualified names, and plans and runs it under a pinned search_path
+-- of pg_catalog alone, so the caller's search_path cannot reach them.
 ------------------------------------------------------------------------
 
 CREATE FUNCTION convex_users_update_profile(args jsonb)

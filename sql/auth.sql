@@ -51,3 +51,14 @@ SELECT set_config('request.jwt.claims', 'not json', true) IS NOT NULL AS claims_
 SELECT regress_try('SELECT convex_auth_user_id()');
 COMMIT;
 DELETE FROM convex.messages;
+
+-- a sub that is present but not a string is an error, not "signed out";
+-- a null sub is signed out
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub": 12345}', true) IS NOT NULL AS claims_set;
+SELECT regress_try('SELECT convex_auth_user_id()');
+SELECT set_config('request.jwt.claims', '{"sub": ["x"]}', true) IS NOT NULL AS claims_set;
+SELECT regress_try('SELECT convex_auth_user_id()');
+SELECT set_config('request.jwt.claims', '{"sub": null}', true) IS NOT NULL AS claims_set;
+SELECT convex_auth_user_id() IS NULL AS null_sub_signed_out;
+COMMIT;

@@ -73,3 +73,33 @@ SELECT bool_and(t2 > t1) AS strictly_increasing
  WHERE t1 IS NOT NULL;
 ROLLBACK;
 DELETE FROM convex.users;
+
+-- float64 fields hold NaN, +-Infinity and -0 in Convex's {"$float"} form,
+-- and give them back the same way
+SELECT convex_db_insert('users', '{"name": "F", "emailVerificationTime": {"$float": "AAAAAAAA+H8="}, "phoneVerificationTime": {"$float": "AAAAAAAAAIA="}}') AS f \gset
+SELECT email_verification_time, phone_verification_time::text AS minus_zero
+  FROM convex.users WHERE _id = :'f';
+SELECT convex_db_get('users', :'f') - '_id' - '_creationTime' AS special_floats;
+-- a patch of another field keeps them
+SELECT convex_db_patch('users', :'f', '{"name": "G"}');
+SELECT convex_db_get('users', :'f') - '_id' - '_creationTime' AS after_patch;
+SELECT convex_db_patch('users', :'f', '{"emailVerificationTime": {"$float": "AAAAAAAA8P8="}}');
+SELECT email_verification_time FROM convex.users WHERE _id = :'f';
+SELECT regress_try(format($$SELECT convex_db_patch('users', '%s', '{"emailVerificationTime": {"$float": "AAAAAAAA8D8="}}')$$, :'f'));
+SELECT regress_try(format($$SELECT convex_db_patch('users', '%s', '{"emailVerificationTime": {"$integer": "AQAAAAAAAAA="}}')$$, :'f'));
+
+-- replace and patch take back a document read with get: its system fields
+-- must be its own, and are not stored as fields
+SELECT convex_db_replace('users', :'f', convex_db_get('users', :'f') || '{"name": "H"}');
+SELECT convex_db_get('users', :'f') ->> 'name' AS replaced_name;
+SELECT convex_db_patch('users', :'f', jsonb_build_object('_id', :'f', 'name', 'I'));
+SELECT convex_db_get('users', :'f') ->> 'name' AS patched_name;
+SELECT regress_try(format($$SELECT convex_db_replace('users', '%s', '{"_creationTime": 1, "name": "J"}')$$, :'f'));
+SELECT convex_db_insert('users', '{}') AS other \gset
+SELECT regress_try(format($$SELECT convex_db_patch('users', '%s', '{"_id": "%s"}')$$, :'f', :'other'));
+SELECT regress_try(format($$SELECT convex_db_replace('users', '%s', '{"_id": 5}')$$, :'f'));
+SELECT convex_db_get('users', :'f') ->> 'name' AS still_i;
+
+-- system tables are read-only to ctx.db
+SELECT regress_try($$SELECT convex_db_insert('_storage', '{"sha256": "x", "size": 1}')$$);
+DELETE FROM convex.users;

@@ -84,7 +84,32 @@ SELECT n_tup_upd >= 200 AS counted, n_tup_hot_upd >= 0.95 * n_tup_upd AS hot
   FROM pg_stat_xact_user_tables WHERE relid = 'convex.presence'::regclass;
 COMMIT;
 DELETE FROM convex.presence;
-DELETE FROM convex.users;
+
+-- An empty sessionId is no session (the seed tests args.sessionId for
+-- truth): signed out it does nothing; signed in it finds the user's row,
+-- and "" is stored as passed
+SELECT convex_db_insert('users', '{"name": "Bob"}') AS bob \gset
+SELECT convex_presence_update('{"roomId": "e", "data": {}, "sessionId": ""}');
+SELECT count(*) AS nothing_signed_out FROM convex.presence WHERE room_id = 'e';
+BEGIN;
+SET LOCAL convexlite.user_id = :'alice';
+SELECT convex_presence_update('{"roomId": "e", "data": {"name": "alice"}, "sessionId": ""}');
+COMMIT;
+BEGIN;
+SET LOCAL convexlite.user_id = :'bob';
+SELECT convex_presence_update('{"roomId": "e", "data": {"name": "bob"}, "sessionId": ""}');
+SELECT convex_presence_update('{"roomId": "e", "data": {"name": "bob again"}, "sessionId": ""}');
+COMMIT;
+SELECT user_id = :'alice' AS alice, quote_nullable(session_id) AS session_id, data FROM convex.presence
+ WHERE room_id = 'e' ORDER BY data ->> 'name';
+BEGIN;
+SET LOCAL convexlite.user_id = :'bob';
+SELECT convex_presence_leave('{"roomId": "e", "sessionId": ""}');
+COMMIT;
+SELECT user_id = :'alice' AS alice_left_alone, data FROM convex.presence WHERE room_id = 'e';
+SELECT convex_presence_leave('{"roomId": "e", "sessionId": ""}');
+SELECT count(*) AS signed_out_leave_does_nothing FROM convex.presence WHERE room_id = 'e';
+DELETE FROM convex.presence;
 
 -- Hostile shapes: clear errors, no crash, nothing written
 SELECT count(*) AS before FROM convex.presence;
@@ -105,3 +130,4 @@ SELECT count(*) AS after FROM convex.presence;
 SELECT convex_presence_update('{"roomId": "r", "sessionId": "num", "data": {"cursor": {"x": 1e30, "y": -1e-30}}}');
 SELECT data FROM convex.presence WHERE session_id = 'num';
 DELETE FROM convex.presence;
+DELETE FROM convex.users;

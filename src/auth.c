@@ -68,6 +68,11 @@ claims_subject(size_t *len)
 			return cached_subject;
 		case CVX_CLAIMS_NO_SUBJECT:
 			return NULL;
+		case CVX_CLAIMS_BAD_SUBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("the sub claim in request.jwt.claims is not a string")));
+			break;
 		case CVX_CLAIMS_TOO_LONG:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),

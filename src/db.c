@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 
 PG_FUNCTION_INFO_V1(convex_db_insert);
 PG_FUNCTION_INFO_V1(convex_db_get);
@@ -120,10 +121,10 @@ delete_plan(CvxTable *table)
 }
 
 /*
- * Every write convexlite makes goes through here: the per-call limits,
- * the realtime notifications and the write counters hook in at this one
- * place.  Runs a prepared INSERT/UPDATE/DELETE and returns the rows it
- * touched.
+ * Every write convexlite makes goes through here, so that per-call limits,
+ * realtime notifications and write counters (later milestones) have one
+ * place to hook in.  Runs a prepared INSERT/UPDATE/DELETE and returns the
+ * rows it touched.
  */
 uint64
 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
@@ -216,6 +217,17 @@ update_row(CvxTable *table, text *id, Datum *values, bool *nulls)
 					 spi_nulls(row_nulls, natts)) > 0;
 }
 
+/* ctx.db writes only application tables; system tables have their own API */
+static void
+require_writable(CvxTable *table)
+{
+	if (table->is_system)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("system table \"%s\" cannot be written with ctx.db", table->name),
+				 errhint("System tables change only through convexlite's own functions.")));
+}
+
 /* Refuse a SQL NULL argument */
 static void
 require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
@@ -281,6 +293,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 
 	require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	require_writable(table);
 	document_argument(fcinfo, 1, "doc", &document);
 	cvx_check_document(table, &document);
 
@@ -324,6 +337,55 @@ convex_db_get(PG_FUNCTION_ARGS)
 	if (document == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(document);
+}
+
+/*
+ * A patch or replacement may carry the system fields of the document it
+ * was read as (Convex's WithOptionalSystemFields): they must be the
+ * document's own, and are then dropped.  stored is the stored document,
+ * or NULL to read _creationTime only when the value has one.
+ */
+static Jsonb *
+strip_system_fields(CvxTable *table, text *id, Jsonb *value, Jsonb *stored,
+					const char *operation)
+{
+	JsonbValue	given;
+	JsonbValue	actual;
+
+	if (!JB_ROOT_IS_OBJECT(value))
+		return value;
+	if (getKeyJsonValueFromContainer(&value->root, "_id", 3, &given) != NULL)
+	{
+		if (given.type != jbvString ||
+			given.val.string.len != (int) VARSIZE_ANY_EXHDR(id) ||
+			memcmp(given.val.string.val, VARDATA_ANY(id), given.val.string.len) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Invalid argument `value` for `db.%s`: system field `_id` does not match the document's id %s",
+							operation, text_to_cstring(id))));
+		value = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(value),
+												   CStringGetTextDatum("_id")));
+	}
+	if (getKeyJsonValueFromContainer(&value->root, "_creationTime", 13, &given) != NULL)
+	{
+		TupleDesc	tupdesc;
+		HeapTuple	row;
+
+		if (stored == NULL && (row = cvx_db_get_row(table, id, false, &tupdesc)) != NULL)
+			stored = cvx_row_to_document(table, row, tupdesc);
+		if (stored == NULL ||
+			getKeyJsonValueFromContainer(&stored->root, "_creationTime", 13, &actual) == NULL ||
+			given.type != jbvNumeric ||
+			!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(given.val.numeric),
+											  NumericGetDatum(actual.val.numeric))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Invalid argument `value` for `db.%s`: system field `_creationTime` does not match the document's",
+							operation)));
+		value = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(value),
+												   CStringGetTextDatum("_creationTime")));
+	}
+	return value;
 }
 
 /* Copy the fields of doc (minus system fields and skip) into state */
@@ -382,11 +444,13 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	Jsonb	   *patch;
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
+	Jsonb	   *stored;
 	JsonbParseState *state = NULL;
 	JsonbValue *merged;
 
 	require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "patch");
 	require_argument(fcinfo, 2, "fields");
 	patch = PG_GETARG_JSONB_P(2);
@@ -399,9 +463,11 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	tuple = cvx_db_get_row(table, id, true, &tupdesc);
 	if (tuple == NULL)
 		cvx_raise_missing_document("Update", text_to_cstring(id));
+	stored = cvx_row_to_document(table, tuple, tupdesc);
+	patch = strip_system_fields(table, id, patch, stored, "patch");
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	push_document_fields(&state, cvx_row_to_document(table, tuple, tupdesc), patch);
+	push_document_fields(&state, stored, patch);
 	push_document_fields(&state, patch, NULL);
 	merged = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	write_document(table, id, JsonbValueToJsonb(merged), "Update");
@@ -419,11 +485,14 @@ convex_db_replace(PG_FUNCTION_ARGS)
 
 	require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "replace");
 	document_argument(fcinfo, 2, "doc", &document);
 
 	cvx_spi_connect();
-	write_document(table, id, PG_GETARG_JSONB_P(2), "Replace");
+	write_document(table, id,
+				   strip_system_fields(table, id, PG_GETARG_JSONB_P(2), NULL, "replace"),
+				   "Replace");
 	cvx_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -437,6 +506,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 
 	require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "delete");
 
 	cvx_spi_connect();

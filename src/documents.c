@@ -101,22 +101,26 @@ cvx_float8_to_jsonb_numeric(double value, JsonbValue *out)
 	return numeric;
 }
 
-/* Push a float64 field value: a number, or {"$float": base64} if not finite */
+/*
+ * Push a float64 field value: a JSON number, or Convex's {"$float": base64}
+ * for the values JSON numbers cannot carry (NaN, +-Infinity, -0).
+ */
 static void
 push_float8(JsonbParseState **state, double value)
 {
 	JsonbValue	jbv;
 
-	if (isfinite(value))
+	if (isfinite(value) && !(value == 0 && signbit(value)))
 	{
 		cvx_float8_to_jsonb_numeric(value, &jbv);
 		pushJsonbValue(state, WJB_VALUE, &jbv);
 	}
 	else
 	{
-		/* 8 bytes little-endian, base64: the three non-finite classes */
+		/* the 8 bytes little-endian, in base64 */
 		const char *encoded = isnan(value) ? "AAAAAAAA+H8=" :
-			(value > 0 ? "AAAAAAAA8H8=" : "AAAAAAAA8P8=");
+			value == 0 ? "AAAAAAAAAIA=" :
+			value > 0 ? "AAAAAAAA8H8=" : "AAAAAAAA8P8=";
 		JsonbValue	key;
 
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);

@@ -63,7 +63,11 @@ convex_messages_send(PG_FUNCTION_ARGS)
 	user_id = cvx_auth_user_id();
 
 	messages = cvx_builtin_table("messages");
-	Assert(messages->ncolumns == 5);
+	if (messages->ncolumns != lengthof(values))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("convex._tables describes table \"messages\" with %d fields, not %d",
+						messages->ncolumns, (int) lengthof(values))));
 	set_string_field(messages, values, nulls, &args, "roomId");
 	set_string_field(messages, values, nulls, &args, "content");
 	set_string_field(messages, values, nulls, &args, "userName");

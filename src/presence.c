@@ -5,7 +5,8 @@
  *	  the internal presence.cleanup.
  *
  * A presence row is found by (sessionId, roomId) when the caller passes a
- * sessionId, else by (userId, roomId).  A heartbeat is one UPDATE of data
+ * non-empty sessionId (the seed tests it for truth), else by (userId,
+ * roomId).  A heartbeat is one UPDATE of data
  * and last_seen, which no index covers, so it is a HOT update.  The first
  * heartbeat of a session (or of a user without a session) is an INSERT ...
  * ON CONFLICT against a unique index, so concurrent first heartbeats still
@@ -93,12 +94,13 @@ presence_plan(enum PresencePlan which)
 	}			statements[NUM_PRESENCE_PLANS] = {
 		[HEARTBEAT_BY_SESSION] = {
 			"UPDATE convex.presence SET data = $3, last_seen = $4 "
-			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2",
+			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2 "
+			"AND session_id OPERATOR(pg_catalog.<>) ''",
 		4, heartbeat_types},
 		[UPSERT_BY_SESSION] = {
 			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
-			"ON CONFLICT (session_id, room_id) WHERE session_id IS NOT NULL "
+			"ON CONFLICT (session_id, room_id) WHERE session_id OPERATOR(pg_catalog.<>) '' "
 			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
 		7, upsert_types},
 		[HEARTBEAT_BY_USER] = {
@@ -110,12 +112,14 @@ presence_plan(enum PresencePlan which)
 		[UPSERT_BY_USER] = {
 			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
-			"ON CONFLICT (user_id, room_id) WHERE session_id IS NULL AND user_id IS NOT NULL "
+			"ON CONFLICT (user_id, room_id) "
+			"WHERE (session_id IS NULL OR session_id OPERATOR(pg_catalog.=) '') AND user_id IS NOT NULL "
 			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
 		7, upsert_types},
 		[LEAVE_BY_SESSION] = {
 			"DELETE FROM convex.presence "
-			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2",
+			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2 "
+			"AND session_id OPERATOR(pg_catalog.<>) ''",
 		2, key_types},
 		[LEAVE_BY_USER] = {
 			"DELETE FROM convex.presence "
@@ -170,13 +174,14 @@ convex_presence_update(PG_FUNCTION_ARGS)
 	cvx_check_args(update_validator, &args);
 	user_id = cvx_auth_user_id();
 	has_session = cvx_args_field(&args, "sessionId", &session_id);
-	if (user_id == NULL && !has_session)
+	/* the seed tests args.sessionId for truth: "" counts as no session */
+	by_session = has_session && session_id.len > 0;
+	if (user_id == NULL && !by_session)
 		PG_RETURN_VOID();
 
 	(void) cvx_args_field(&args, "roomId", &room_id);
 	(void) cvx_args_field(&args, "data", &data);
 	presence = cvx_builtin_table("presence");
-	by_session = has_session;
 
 	key_and_data[0] = by_session ? PointerGetDatum(cvx_value_text(&session_id)) :
 		PointerGetDatum(user_id);
@@ -194,12 +199,14 @@ convex_presence_update(PG_FUNCTION_ARGS)
 		row[1] = Float8GetDatum(cvx_next_creation_time());
 		row[2] = key_and_data[1];
 		row[3] = PointerGetDatum(user_id);
-		row[4] = by_session ? key_and_data[0] : (Datum) 0;
+		/* sessionId is stored as passed, "" included */
+		row[4] = by_session ? key_and_data[0] :
+			has_session ? PointerGetDatum(cvx_value_text(&session_id)) : (Datum) 0;
 		row[5] = key_and_data[2];
 		row[6] = key_and_data[3];
 		memcpy(row_nulls, "       ", 8);
 		row_nulls[3] = user_id == NULL ? 'n' : ' ';
-		row_nulls[4] = by_session ? ' ' : 'n';
+		row_nulls[4] = has_session ? ' ' : 'n';
 		(void) cvx_write(presence, CVX_WRITE_INSERT,
 						 presence_plan(by_session ? UPSERT_BY_SESSION : UPSERT_BY_USER),
 						 row, row_nulls);
@@ -218,7 +225,7 @@ convex_presence_leave(PG_FUNCTION_ARGS)
 	CvxValue	args;
 	CvxValue	room_id;
 	CvxValue	session_id;
-	bool		has_session;
+	bool		by_session;
 	text	   *user_id;
 	Datum		key[2];
 
@@ -227,18 +234,20 @@ convex_presence_leave(PG_FUNCTION_ARGS)
 		leave_validator = cvx_compile_constant(leave_args);
 	cvx_check_args(leave_validator, &args);
 	user_id = cvx_auth_user_id();
-	has_session = cvx_args_field(&args, "sessionId", &session_id);
-	if (user_id == NULL && !has_session)
+	/* as in update, "" counts as no session */
+	by_session = cvx_args_field(&args, "sessionId", &session_id) &&
+		session_id.len > 0;
+	if (user_id == NULL && !by_session)
 		PG_RETURN_VOID();
 
 	(void) cvx_args_field(&args, "roomId", &room_id);
-	key[0] = has_session ? PointerGetDatum(cvx_value_text(&session_id)) :
+	key[0] = by_session ? PointerGetDatum(cvx_value_text(&session_id)) :
 		PointerGetDatum(user_id);
 	key[1] = PointerGetDatum(cvx_value_text(&room_id));
 
 	cvx_spi_connect();
 	(void) cvx_write(cvx_builtin_table("presence"), CVX_WRITE_DELETE,
-					 presence_plan(has_session ? LEAVE_BY_SESSION : LEAVE_BY_USER),
+					 presence_plan(by_session ? LEAVE_BY_SESSION : LEAVE_BY_USER),
 					 key, NULL);
 	cvx_spi_finish();
 	PG_RETURN_VOID();

@@ -4,11 +4,14 @@
  *	  The catalog of convexlite tables (convex._tables), cached per backend.
  *
  * The whole catalog is loaded at first use: each table's validator is
- * compiled once and its columns worked out.  A relcache invalidation of
- * the catalog or of any known table marks the cache stale; a lookup of an
- * unknown name reloads at most once per transaction.  Replaced table sets
- * are freed at transaction end, never while a call may still point into
- * them.
+ * compiled once and its columns worked out.  Only a relcache invalidation
+ * of convex._tables itself marks the cache stale: DROP EXTENSION sends one,
+ * and whatever changes the catalog must send one too
+ * (CacheInvalidateRelcacheByRelid).  Changes to the data tables, VACUUM and
+ * ANALYZE among them, are the plan cache's business, not this cache's, and
+ * an unknown name or number is simply unknown: a caller cannot make other
+ * sessions rebuild the cache.  Replaced table sets are freed at transaction
+ * end, never while a call may still point into them.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,15 +31,13 @@ typedef struct CvxTableSet
 	MemoryContext context;		/* holds the set, its tables and columns */
 	int			ntables;
 	CvxTable   *tables;
-	int			nrelids;
-	Oid		   *relids;			/* the catalog and every table */
+	Oid			catalog_relid;	/* convex._tables */
 	struct CvxTableSet *next_retired;
 } CvxTableSet;
 
 static CvxTableSet *current_set = NULL;
 static CvxTableSet *retired_sets = NULL;
 static bool current_set_stale = false;
-static bool reloaded_this_xact = false;
 
 /* Turn a camelCase field name into its snake_case column name */
 static void
@@ -168,9 +169,7 @@ load_table_set(void)
 
 		set->tables = MemoryContextAllocZero(context,
 											 sizeof(CvxTable) * (SPI_processed + 1));
-		set->relids = MemoryContextAllocZero(context,
-											 sizeof(Oid) * (SPI_processed + 1));
-		set->relids[set->nrelids++] = get_relname_relid("_tables", schema_oid);
+		set->catalog_relid = get_relname_relid("_tables", schema_oid);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -181,12 +180,12 @@ load_table_set(void)
 			int32		number = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 2, &isnull));
 			char	   *fields = SPI_getvalue(tuple, tupdesc, 3);
 
+			/* counted first, so a failure below still frees its validator */
+			set->ntables++;
 			strlcpy(table->name, name, NAMEDATALEN);
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
 			compile_table(table, fields, context);
-			set->ntables++;
-			set->relids[set->nrelids++] = get_relname_relid(table->name, schema_oid);
 		}
 	}
 	PG_CATCH();
@@ -201,13 +200,13 @@ load_table_set(void)
 	return set;
 }
 
-/* Make sure current_set is loaded and fresh; replaced sets are retired */
+/* Make sure current_set is loaded and fresh; a replaced set is retired */
 static void
-ensure_table_set(bool force_reload)
+ensure_table_set(void)
 {
 	CvxTableSet *set;
 
-	if (current_set != NULL && !current_set_stale && !force_reload)
+	if (current_set != NULL && !current_set_stale)
 		return;
 	set = load_table_set();
 	if (current_set != NULL)
@@ -217,28 +216,20 @@ ensure_table_set(bool force_reload)
 	}
 	current_set = set;
 	current_set_stale = false;
-	reloaded_this_xact = true;
 }
 
 /* Find a table by exact name; NULL if convexlite has no such table */
 CvxTable *
 cvx_table_by_name(const char *name, size_t name_len)
 {
-	ensure_table_set(false);
-	for (int attempt = 0; attempt < 2; attempt++)
+	ensure_table_set();
+	for (int i = 0; i < current_set->ntables; i++)
 	{
-		for (int i = 0; i < current_set->ntables; i++)
-		{
-			CvxTable   *table = &current_set->tables[i];
+		CvxTable   *table = &current_set->tables[i];
 
-			if (strlen(table->name) == name_len &&
-				memcmp(table->name, name, name_len) == 0)
-				return table;
-		}
-		/* a table defined by another backend: reload once per transaction */
-		if (attempt > 0 || reloaded_this_xact)
-			break;
-		ensure_table_set(true);
+		if (strlen(table->name) == name_len &&
+			memcmp(table->name, name, name_len) == 0)
+			return table;
 	}
 	return NULL;
 }
@@ -247,16 +238,10 @@ cvx_table_by_name(const char *name, size_t name_len)
 CvxTable *
 cvx_table_by_number(uint32 number)
 {
-	ensure_table_set(false);
-	for (int attempt = 0; attempt < 2; attempt++)
-	{
-		for (int i = 0; i < current_set->ntables; i++)
-			if (current_set->tables[i].number == number)
-				return &current_set->tables[i];
-		if (attempt > 0 || reloaded_this_xact)
-			break;
-		ensure_table_set(true);
-	}
+	ensure_table_set();
+	for (int i = 0; i < current_set->ntables; i++)
+		if (current_set->tables[i].number == number)
+			return &current_set->tables[i];
 	return NULL;
 }
 
@@ -291,23 +276,13 @@ cvx_table_lookup(text *name)
 	return table;
 }
 
-/* Relcache callback: a change to the catalog or a known table */
+/* Relcache callback: the catalog changed (or every relation may have) */
 static void
 tables_relcache_callback(Datum arg, Oid relid)
 {
-	if (current_set == NULL || current_set_stale)
-		return;
-	if (!OidIsValid(relid))
-	{
+	if (current_set != NULL &&
+		(!OidIsValid(relid) || relid == current_set->catalog_relid))
 		current_set_stale = true;
-		return;
-	}
-	for (int i = 0; i < current_set->nrelids; i++)
-		if (current_set->relids[i] == relid)
-		{
-			current_set_stale = true;
-			return;
-		}
 }
 
 /* At transaction end, free table sets that were replaced */
@@ -315,9 +290,9 @@ static void
 tables_xact_callback(XactEvent event, void *arg)
 {
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
 		return;
-	reloaded_this_xact = false;
 	while (retired_sets != NULL)
 	{
 		CvxTableSet *set = retired_sets;

@@ -196,11 +196,20 @@ cvx_value_text(const CvxValue *value)
 	return cstring_to_text_with_len(value->str, (int) value->len);
 }
 
-/* A number value as float8 */
+/*
+ * A value that passed v.float64() as a float8: a JSON number, or Convex's
+ * {"$float": …} form of NaN, +-Infinity and -0.
+ */
 double
 cvx_value_number(const CvxValue *value)
 {
-	return cvx_jsonb_ops.number(value);
+	double		result;
+
+	if (!cvx_value_float64(value, &cvx_jsonb_ops, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a float64 value must be a JSON number or {\"$float\": base64}")));
+	return result;
 }
 
 /* A value as a jsonb datum of its own */

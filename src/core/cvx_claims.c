@@ -66,11 +66,17 @@ cvx_claims_subject(const char *claims, size_t claims_len,
 		return CVX_CLAIMS_BAD_JSON;
 	}
 
+	/* an absent or null sub is "signed out"; any other non-string is bad */
 	if (!json_object_object_get_ex(json, "sub", &sub) ||
-		!json_object_is_type(sub, json_type_string))
+		json_object_is_type(sub, json_type_null))
 	{
 		json_object_put(json);
 		return CVX_CLAIMS_NO_SUBJECT;
+	}
+	if (!json_object_is_type(sub, json_type_string))
+	{
+		json_object_put(json);
+		return CVX_CLAIMS_BAD_SUBJECT;
 	}
 	s = json_object_get_string(sub);
 	len = (size_t) json_object_get_string_len(sub);

@@ -17,7 +17,8 @@
 typedef enum CvxClaimsStatus
 {
 	CVX_CLAIMS_OK = 0,			/* *subject_len bytes of subject are the user */
-	CVX_CLAIMS_NO_SUBJECT,		/* valid JSON object without a string "sub" */
+	CVX_CLAIMS_NO_SUBJECT,		/* valid JSON object whose "sub" is absent or null */
+	CVX_CLAIMS_BAD_SUBJECT,		/* "sub" is present but not a string */
 	CVX_CLAIMS_BAD_JSON,		/* not a JSON object */
 	CVX_CLAIMS_TOO_LONG			/* the subject does not fit out_size - 1 */
 } CvxClaimsStatus;

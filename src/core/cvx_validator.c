@@ -241,6 +241,19 @@ cvx_classify(const CvxValue *value, const CvxValueOps *ops, CvxClassified *out)
 	}
 }
 
+/* The float64 of a JSON number or a {"$float": …} value */
+bool
+cvx_value_float64(const CvxValue *value, const CvxValueOps *ops, double *out)
+{
+	CvxClassified c;
+
+	cvx_classify(value, ops, &c);
+	if (c.cls != CVX_C_FLOAT64)
+		return false;
+	*out = c.f;
+	return true;
+}
+
 /* Copy up to 64 bytes of s for a message, replacing unsafe bytes by '?' */
 static void
 cvx_snippet(const char *s, size_t len, char *out, size_t out_size)

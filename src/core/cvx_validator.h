@@ -250,4 +250,12 @@ extern void cvx_json_c_value(struct json_object *json, CvxValue *out);
 extern bool cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 							   char *message, size_t message_size);
 
+/*
+ * The float64 a value stands for: a JSON number, or Convex's
+ * {"$float": base64} form of NaN, +-Infinity and -0.  False for anything
+ * else.  (A value that passed v.float64() always converts.)
+ */
+extern bool cvx_value_float64(const CvxValue *value, const CvxValueOps *ops,
+							  double *out);
+
 #endif							/* CVX_VALIDATOR_H */

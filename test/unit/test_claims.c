@@ -47,10 +47,10 @@ test_claims(void)
 	CHECK(subject("{}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
 	CHECK(len == 0 && out[0] == '\0');
 	CHECK(subject("{\"role\":\"anon\"}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
-	CHECK(subject("{\"sub\":123}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
+	CHECK(subject("{\"sub\":123}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
 	CHECK(subject("{\"sub\":null}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
-	CHECK(subject("{\"sub\":[\"a\"]}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
-	CHECK(subject("{\"sub\":{\"a\":1}}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
+	CHECK(subject("{\"sub\":[\"a\"]}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
+	CHECK(subject("{\"sub\":{\"a\":1}}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
 	CHECK(subject("{\"Sub\":\"a\"}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
 
 	/* not a JSON object */

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include <json.h>
@@ -814,6 +815,54 @@ test_value_validate(void)
 	}
 }
 
+/* cvx_value_float64: JSON numbers and the {"$float"} forms, nothing else */
+static void
+test_value_float64(void)
+{
+	static const struct
+	{
+		const char *json;
+		bool		ok;
+		int			kind;		/* 0 finite, 1 NaN, 2 +inf, 3 -inf, 4 -0 */
+		double		expect;
+	}			cases[] = {
+		{"1.5", true, 0, 1.5},
+		{"-7", true, 0, -7},
+		{"{\"$float\": \"AAAAAAAA+H8=\"}", true, 1, 0},
+		{"{\"$float\": \"AAAAAAAA8H8=\"}", true, 2, 0},
+		{"{\"$float\": \"AAAAAAAA8P8=\"}", true, 3, 0},
+		{"{\"$float\": \"AAAAAAAAAIA=\"}", true, 4, 0},
+		{"{\"$float\": \"AAAAAAAA8D8=\"}", false, 0, 0},	/* 1.0 must be a number */
+		{"{\"$float\": \"nope\"}", false, 0, 0},
+		{"{\"x\": 1}", false, 0, 0},
+		{"\"1\"", false, 0, 0},
+		{"null", false, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		json_object *json = json_tokener_parse(cases[i].json);
+		CvxValue	value;
+		double		f = 0;
+		bool		ok;
+
+		cvx_json_c_value(json, &value);
+		ok = cvx_value_float64(&value, &cvx_json_c_ops, &f);
+		CHECK(ok == cases[i].ok);
+		if (ok && cases[i].kind == 0)
+			CHECK(f == cases[i].expect);
+		if (ok && cases[i].kind == 1)
+			CHECK(isnan(f));
+		if (ok && cases[i].kind == 2)
+			CHECK(isinf(f) && f > 0);
+		if (ok && cases[i].kind == 3)
+			CHECK(isinf(f) && f < 0);
+		if (ok && cases[i].kind == 4)
+			CHECK(f == 0 && signbit(f));
+		json_object_put(json);
+	}
+}
+
 /* The compile group */
 void
 test_validator_compile(void)
@@ -836,4 +885,5 @@ test_validator_check(void)
 	test_check_long_path();
 	test_check_api();
 	test_value_validate();
+	test_value_float64();
 }
