@@ -249,6 +249,19 @@ REVOKE ALL ON FUNCTION convex_db_replace(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION convex_db_delete(text, text) FROM PUBLIC;
 
 ------------------------------------------------------------------------
+-- Schema: application tables (the schema.ts analogue).  For the
+-- application's owner: the tables it creates belong to the caller, with no
+-- rights for PUBLIC, like the built-in ones.
+------------------------------------------------------------------------
+
+CREATE FUNCTION convex_define_table(table_name text, fields jsonb, indexes jsonb DEFAULT '{}')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'convex_define_table'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_define_table(text, jsonb, jsonb) IS 'defineTable: create or redefine a table in schema convex; returns its table number';
+REVOKE ALL ON FUNCTION convex_define_table(text, jsonb, jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------
 -- Ids and identity
 ------------------------------------------------------------------------
 

@@ -36,7 +36,9 @@ typedef enum CvxColumnType
 	CVX_COL_TEXT,				/* v.string(), v.id(...) */
 	CVX_COL_FLOAT8,				/* v.number() */
 	CVX_COL_BOOL,				/* v.boolean() */
-	CVX_COL_JSONB				/* everything else */
+	CVX_COL_INT8,				/* v.int64(), {"$integer": base64} in JSON */
+	CVX_COL_BYTEA,				/* v.bytes(), {"$bytes": base64} in JSON */
+	CVX_COL_JSONB				/* everything else, as Convex JSON */
 } CvxColumnType;
 
 /* One document field and the column that stores it */
@@ -66,6 +68,8 @@ typedef struct CvxTable
 } CvxTable;
 
 extern void cvx_tables_init(void);
+extern void cvx_describe_table(CvxTable *table, const char *fields_json,
+							   MemoryContext context, bool from_catalog);
 extern CvxTable *cvx_table_by_name(const char *name, size_t name_len);
 extern CvxTable *cvx_table_by_number(uint32 number);
 extern CvxTable *cvx_table_lookup(text *name);
@@ -81,6 +85,8 @@ extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
 extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	cvx_execute_once(const char *sql, bool read_only);
+extern int	cvx_execute_args(const char *sql, int nargs, Oid *argtypes,
+							 Datum *values, bool read_only, long count);
 extern void cvx_spi_connect(void);
 extern void cvx_spi_finish(void);
 extern text *cvx_spi_return_text(text *value);
@@ -135,7 +141,8 @@ extern void cvx_raise_missing_document(const char *operation,
  */
 extern void cvx_document_to_row(CvxTable *table, const CvxValue *document,
 								Datum *values, bool *nulls);
-extern void cvx_check_document(CvxTable *table, const CvxValue *document);
+extern void cvx_check_document(CvxTable *table, const CvxValue *document,
+							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
 extern Datum cvx_float8_to_jsonb_numeric(double value, JsonbValue *out);

@@ -295,7 +295,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
 	document_argument(fcinfo, 1, "doc", &document);
-	cvx_check_document(table, &document);
+	cvx_check_document(table, &document, NULL);
 
 	values = palloc(sizeof(Datum) * (table->ncolumns + 1));
 	nulls = palloc(sizeof(bool) * (table->ncolumns + 1));
@@ -426,7 +426,7 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 	bool	   *nulls = palloc(sizeof(bool) * (table->ncolumns + 1));
 
 	cvx_jsonb_value(document, &value);
-	cvx_check_document(table, &value);
+	cvx_check_document(table, &value, NULL);
 	cvx_document_to_row(table, &value, values, nulls);
 	if (!update_row(table, id, values, nulls))
 		cvx_raise_missing_document(operation, text_to_cstring(id));

@@ -13,25 +13,55 @@
 
 #include <math.h>
 
+#include "common/base64.h"
 #include "common/shortest_dec.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
-/* Check a whole document against its table's schema (23514 on failure) */
+/*
+ * Check a whole document against its table's schema (23514 on failure).
+ * stored_id names a stored document being re-checked by a schema change,
+ * or is NULL for a write.
+ */
 void
-cvx_check_document(CvxTable *table, const CvxValue *document)
+cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored_id)
 {
 	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
 	CvxCheckError error;
 
 	if (!cvx_check(table->validator, document, &context, &error))
 	{
-		char	   *prefix = psprintf("Failed to insert or update a document in table \"%s\" "
-									  "because it does not match the schema: ",
-									  table->name);
+		char	   *prefix = stored_id == NULL ?
+			psprintf("Failed to insert or update a document in table \"%s\" "
+					 "because it does not match the schema: ", table->name) :
+			psprintf("Schema validation failed. Document with ID \"%s\" in table \"%s\" "
+					 "does not match the schema: ", stored_id, table->name);
 
 		cvx_raise_validation_error(prefix, &error, &context, ERRCODE_CHECK_VIOLATION);
 	}
+}
+
+/* A {"$bytes": base64} value as bytea */
+static bytea *
+bytes_value(const CvxValue *value)
+{
+	const char *base64;
+	size_t		base64_len;
+	size_t		len;
+	bytea	   *result;
+
+	if (!cvx_value_bytes(value, &cvx_jsonb_ops, &base64, &base64_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a bytes value must be {\"$bytes\": base64}")));
+	result = palloc(VARHDRSZ + base64_len / 4 * 3 + 3);
+	if (!cvx_base64_decode(base64, base64_len, (uint8_t *) VARDATA(result),
+						   base64_len / 4 * 3 + 3, &len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid base64 in a bytes value")));
+	SET_VARSIZE(result, VARHDRSZ + len);
+	return result;
 }
 
 /* One validated field value as the Datum of its column */
@@ -46,6 +76,18 @@ field_datum(const CvxColumn *column, const CvxValue *value)
 			return Float8GetDatum(cvx_value_number(value));
 		case CVX_COL_BOOL:
 			return BoolGetDatum(value->boolean);
+		case CVX_COL_INT8:
+			{
+				int64_t		i;
+
+				if (!cvx_value_int64(value, &cvx_jsonb_ops, &i))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("an int64 value must be {\"$integer\": base64}")));
+				return Int64GetDatum((int64) i);
+			}
+		case CVX_COL_BYTEA:
+			return PointerGetDatum(bytes_value(value));
 		case CVX_COL_JSONB:
 			return JsonbPGetDatum(cvx_value_jsonb(value));
 	}
@@ -101,6 +143,38 @@ cvx_float8_to_jsonb_numeric(double value, JsonbValue *out)
 	return numeric;
 }
 
+/* Push an object key */
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	jbv;
+
+	jbv.type = jbvString;
+	jbv.val.string.val = (char *) key;
+	jbv.val.string.len = (int) strlen(key);
+	pushJsonbValue(state, WJB_KEY, &jbv);
+}
+
+/* Push {"<key>": base64 of len bytes}, Convex's form of int64 and bytes */
+static void
+push_encoded(JsonbParseState **state, const char *key, const char *data, int len)
+{
+	JsonbValue	jbv;
+	int			encoded_len = pg_b64_enc_len(len);
+	char	   *encoded = palloc(encoded_len + 1);
+	int			written = pg_b64_encode(data, len, encoded, encoded_len);
+
+	if (written < 0)
+		elog(ERROR, "convexlite: base64 encoding failed");
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	push_key(state, key);
+	jbv.type = jbvString;
+	jbv.val.string.val = encoded;
+	jbv.val.string.len = written;
+	pushJsonbValue(state, WJB_VALUE, &jbv);
+	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
 /*
  * Push a float64 field value: a JSON number, or Convex's {"$float": base64}
  * for the values JSON numbers cannot carry (NaN, +-Infinity, -0).
@@ -117,24 +191,20 @@ push_float8(JsonbParseState **state, double value)
 	}
 	else
 	{
-		/* the 8 bytes little-endian, in base64 */
-		const char *encoded = isnan(value) ? "AAAAAAAA+H8=" :
-			value == 0 ? "AAAAAAAAAIA=" :
-			value > 0 ? "AAAAAAAA8H8=" : "AAAAAAAA8P8=";
-		JsonbValue	key;
+		/* the 8 bytes little-endian; every NaN as the usual quiet NaN */
+		uint64		bits;
+		uint8		le[8];
 
-		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		key.type = jbvString;
-		key.val.string.val = "$float";
-		key.val.string.len = 6;
-		pushJsonbValue(state, WJB_KEY, &key);
-		jbv.type = jbvString;
-		jbv.val.string.val = (char *) encoded;
-		jbv.val.string.len = (int) strlen(encoded);
-		pushJsonbValue(state, WJB_VALUE, &jbv);
-		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		if (isnan(value))
+			bits = UINT64CONST(0x7ff8000000000000);
+		else
+			memcpy(&bits, &value, sizeof(bits));
+		for (int i = 0; i < 8; i++)
+			le[i] = (uint8) (bits >> (8 * i));
+		push_encoded(state, "$float", (const char *) le, 8);
 	}
 }
+
 
 /* Push a stored jsonb column value */
 static void
@@ -156,17 +226,6 @@ push_jsonb(JsonbParseState **state, Jsonb *jsonb)
 	pushJsonbValue(state, WJB_VALUE, &jbv);
 }
 
-/* Push an object key */
-static void
-push_key(JsonbParseState **state, const char *key)
-{
-	JsonbValue	jbv;
-
-	jbv.type = jbvString;
-	jbv.val.string.val = (char *) key;
-	jbv.val.string.len = (int) strlen(key);
-	pushJsonbValue(state, WJB_KEY, &jbv);
-}
 
 /*
  * A row (columns: _id, _creation_time, then the table's columns in order)
@@ -221,6 +280,24 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 				jbv.val.boolean = DatumGetBool(datum);
 				pushJsonbValue(&state, WJB_VALUE, &jbv);
 				break;
+			case CVX_COL_INT8:
+				{
+					int64		i = DatumGetInt64(datum);
+					uint8		le[8];
+
+					for (int b = 0; b < 8; b++)
+						le[b] = (uint8) (((uint64) i) >> (8 * b));
+					push_encoded(&state, "$integer", (const char *) le, 8);
+					break;
+				}
+			case CVX_COL_BYTEA:
+				{
+					bytea	   *b = DatumGetByteaPP(datum);
+
+					push_encoded(&state, "$bytes", VARDATA_ANY(b),
+								 (int) VARSIZE_ANY_EXHDR(b));
+					break;
+				}
 			case CVX_COL_JSONB:
 				push_jsonb(&state, DatumGetJsonbP(datum));
 				break;

@@ -70,6 +70,19 @@ cvx_execute_once(const char *sql, bool read_only)
 	return rc;
 }
 
+/* Run a one-off statement with parameters under the pinned search_path */
+int
+cvx_execute_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 bool read_only, long count)
+{
+	int			rc;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, read_only, count);
+	PopOverrideSearchPath();
+	return rc;
+}
+
 /* SPI_connect, reporting failure */
 void
 cvx_spi_connect(void)

@@ -78,15 +78,28 @@ column_type_for_validator(const CvxValidator *validator, Oid *type_oid)
 		case CVX_V_BOOLEAN:
 			*type_oid = BOOLOID;
 			return CVX_COL_BOOL;
+		case CVX_V_BIGINT:
+			*type_oid = INT8OID;
+			return CVX_COL_INT8;
+		case CVX_V_BYTES:
+			*type_oid = BYTEAOID;
+			return CVX_COL_BYTEA;
 		default:
 			*type_oid = JSONBOID;
 			return CVX_COL_JSONB;
 	}
 }
 
-/* Compile one catalog row's fields into table->validator and its columns */
-static void
-compile_table(CvxTable *table, const char *fields_json, MemoryContext context)
+/*
+ * Compile a table's fields (the "value" of an object validator, as JSON
+ * text) into table->validator and work out its columns.  from_catalog says
+ * whether the text came from convex._tables (a failure is corruption) or
+ * from a caller defining a table (a failure is bad input, 22023).  On
+ * error table->validator is freed and left NULL.
+ */
+void
+cvx_describe_table(CvxTable *table, const char *fields_json, MemoryContext context,
+				   bool from_catalog)
 {
 	CvxCompileError error;
 	const CvxFieldValidator *fields;
@@ -98,23 +111,34 @@ compile_table(CvxTable *table, const char *fields_json, MemoryContext context)
 	pfree(validator_json);
 	if (table->validator == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("convex._tables has an invalid validator for table \"%s\"",
-						table->name),
+				(errcode(from_catalog ? ERRCODE_DATA_CORRUPTED : ERRCODE_INVALID_PARAMETER_VALUE),
+				 from_catalog ?
+				 errmsg("convex._tables has an invalid validator for table \"%s\"", table->name) :
+				 errmsg("invalid validator for table \"%s\"", table->name),
 				 errdetail("%s", error.message)));
 
-	fields = cvx_validator_fields(table->validator, &nfields);
-	table->ncolumns = (int) nfields;
-	table->columns = MemoryContextAllocZero(context, sizeof(CvxColumn) * (nfields + 1));
-	for (size_t i = 0; i < nfields; i++)
+	PG_TRY();
 	{
-		CvxColumn  *column = &table->columns[i];
+		fields = cvx_validator_fields(table->validator, &nfields);
+		table->ncolumns = (int) nfields;
+		table->columns = MemoryContextAllocZero(context, sizeof(CvxColumn) * (nfields + 1));
+		for (size_t i = 0; i < nfields; i++)
+		{
+			CvxColumn  *column = &table->columns[i];
 
-		column->field = &fields[i];
-		column_name_for_field(fields[i].name, column->column);
-		column->type = column_type_for_validator(fields[i].validator,
-												 &column->type_oid);
+			column->field = &fields[i];
+			column_name_for_field(fields[i].name, column->column);
+			column->type = column_type_for_validator(fields[i].validator,
+													 &column->type_oid);
+		}
 	}
+	PG_CATCH();
+	{
+		cvx_validator_free(table->validator);
+		table->validator = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* Free one table set: its compiled validators, kept plans and memory */
@@ -185,7 +209,7 @@ load_table_set(void)
 			strlcpy(table->name, name, NAMEDATALEN);
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
-			compile_table(table, fields, context);
+			cvx_describe_table(table, fields, context, true);
 		}
 	}
 	PG_CATCH();

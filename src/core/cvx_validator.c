@@ -254,6 +254,34 @@ cvx_value_float64(const CvxValue *value, const CvxValueOps *ops, double *out)
 	return true;
 }
 
+/* The int64 of a {"$integer": …} value */
+bool
+cvx_value_int64(const CvxValue *value, const CvxValueOps *ops, int64_t *out)
+{
+	CvxClassified c;
+
+	cvx_classify(value, ops, &c);
+	if (c.cls != CVX_C_INT64)
+		return false;
+	*out = c.i;
+	return true;
+}
+
+/* The base64 text of a {"$bytes": …} value */
+bool
+cvx_value_bytes(const CvxValue *value, const CvxValueOps *ops,
+				const char **base64, size_t *base64_len)
+{
+	CvxClassified c;
+
+	cvx_classify(value, ops, &c);
+	if (c.cls != CVX_C_BYTES)
+		return false;
+	*base64 = c.payload;
+	*base64_len = c.payload_len;
+	return true;
+}
+
 /* Copy up to 64 bytes of s for a message, replacing unsafe bytes by '?' */
 static void
 cvx_snippet(const char *s, size_t len, char *out, size_t out_size)

@@ -258,4 +258,26 @@ extern bool cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 extern bool cvx_value_float64(const CvxValue *value, const CvxValueOps *ops,
 							  double *out);
 
+/* The int64 of Convex's {"$integer": base64} form; false for anything else */
+extern bool cvx_value_int64(const CvxValue *value, const CvxValueOps *ops,
+							int64_t *out);
+
+/*
+ * The bytes of Convex's {"$bytes": base64} form: *base64 and *base64_len
+ * point at the base64 text inside the value; false for anything else.
+ */
+extern bool cvx_value_bytes(const CvxValue *value, const CvxValueOps *ops,
+							const char **base64, size_t *base64_len);
+
+/*
+ * Decode standard padded base64 into out (out_size bytes; NULL only to
+ * validate).  False on malformed input or a too small buffer.
+ */
+extern bool cvx_base64_decode(const char *s, size_t len, uint8_t *out,
+							  size_t out_size, size_t *out_len);
+
+/* Convex's identifier rule (table and field names), with its reason */
+extern bool cvx_identifier_check(const char *s, size_t len, char *why,
+								 size_t why_size);
+
 #endif							/* CVX_VALIDATOR_H */

@@ -70,9 +70,6 @@ typedef struct CvxClassified
 
 extern void cvx_classify(const CvxValue *value, const CvxValueOps *ops,
 						 CvxClassified *out);
-extern bool cvx_base64_decode(const char *s, size_t len, uint8_t *out,
-							  size_t out_size, size_t *out_len);
 extern int	cvx_key_compare(const char *a, size_t alen, const char *b, size_t blen);
-extern bool cvx_identifier_check(const char *s, size_t len, char *why, size_t why_size);
 
 #endif							/* CVX_VALIDATOR_INT_H */

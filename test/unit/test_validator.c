@@ -863,6 +863,45 @@ test_value_float64(void)
 	}
 }
 
+/* cvx_value_int64 and cvx_value_bytes: only their $-encodings */
+static void
+test_value_int64_bytes(void)
+{
+	json_object *json;
+	CvxValue	value;
+	int64_t		i = 0;
+	const char *b64 = NULL;
+	size_t		b64_len = 0;
+	uint8_t		raw[8];
+	size_t		raw_len = 0;
+
+	json = json_tokener_parse("{\"$integer\": \"AQAAAAAAAAA=\"}");
+	cvx_json_c_value(json, &value);
+	CHECK(cvx_value_int64(&value, &cvx_json_c_ops, &i) && i == 1);
+	CHECK(!cvx_value_bytes(&value, &cvx_json_c_ops, &b64, &b64_len));
+	json_object_put(json);
+
+	json = json_tokener_parse("{\"$integer\": \"//////////8=\"}");
+	cvx_json_c_value(json, &value);
+	CHECK(cvx_value_int64(&value, &cvx_json_c_ops, &i) && i == -1);
+	json_object_put(json);
+
+	json = json_tokener_parse("{\"$bytes\": \"aGk=\"}");
+	cvx_json_c_value(json, &value);
+	CHECK(cvx_value_bytes(&value, &cvx_json_c_ops, &b64, &b64_len));
+	CHECK(b64_len == 4 && memcmp(b64, "aGk=", 4) == 0);
+	CHECK(cvx_base64_decode(b64, b64_len, raw, sizeof(raw), &raw_len) &&
+		  raw_len == 2 && raw[0] == 'h' && raw[1] == 'i');
+	CHECK(!cvx_value_int64(&value, &cvx_json_c_ops, &i));
+	json_object_put(json);
+
+	json = json_tokener_parse("7");
+	cvx_json_c_value(json, &value);
+	CHECK(!cvx_value_int64(&value, &cvx_json_c_ops, &i));
+	CHECK(!cvx_value_bytes(&value, &cvx_json_c_ops, &b64, &b64_len));
+	json_object_put(json);
+}
+
 /* The compile group */
 void
 test_validator_compile(void)
@@ -886,4 +925,5 @@ test_validator_check(void)
 	test_check_api();
 	test_value_validate();
 	test_value_float64();
+	test_value_int64_bytes();
 }

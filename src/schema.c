@@ -1,0 +1,538 @@
+/*-------------------------------------------------------------------------
+ *
+ * schema.c
+ *	  convex_define_table: the schema.ts analogue.
+ *
+ * A table is defined by the "value" of a ValidatorJSON object validator
+ * and its indexes ({"by_channel": ["channelId"]}).  Each top-level field
+ * becomes a snake_case column; each index covers its fields and then
+ * _creation_time, as Convex's indexes do.  Redefining a table may add
+ * fields, drop fields no document sets, add and drop indexes, and change
+ * validators as long as every stored document still matches; anything
+ * else is refused and nothing changes.  Whatever changes convex._tables
+ * sends a relcache invalidation for it, so every session reloads its
+ * table cache (tables.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(convex_define_table);
+
+/* Most fields an index may list (Convex's limit) */
+#define MAX_INDEX_FIELDS 16
+
+/* Check a table or index name against Convex's identifier rule */
+static void
+require_identifier(const char *what, const char *name, size_t len)
+{
+	char		why[256];
+
+	if (!cvx_identifier_check(name, len, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid %s name \"%.*s\": %s", what, (int) Min(len, 64), name, why)));
+	if (name[0] == '_')
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("%s name \"%s\" is reserved: names starting with \"_\" belong to the system",
+						what, name)));
+}
+
+/* The SQL type of a column */
+static const char *
+column_sql_type(CvxColumnType type)
+{
+	switch (type)
+	{
+		case CVX_COL_TEXT:
+			return "pg_catalog.text COLLATE pg_catalog.\"C\"";
+		case CVX_COL_FLOAT8:
+			return "pg_catalog.float8";
+		case CVX_COL_BOOL:
+			return "pg_catalog.bool";
+		case CVX_COL_INT8:
+			return "pg_catalog.int8";
+		case CVX_COL_BYTEA:
+			return "pg_catalog.bytea";
+		case CVX_COL_JSONB:
+			return "pg_catalog.jsonb";
+	}
+	pg_unreachable();
+}
+
+/* The SQL type of a column, as a person reads it */
+static const char *
+column_type_name(CvxColumnType type)
+{
+	switch (type)
+	{
+		case CVX_COL_TEXT:
+			return "text";
+		case CVX_COL_FLOAT8:
+			return "double precision";
+		case CVX_COL_BOOL:
+			return "boolean";
+		case CVX_COL_INT8:
+			return "bigint";
+		case CVX_COL_BYTEA:
+			return "bytea";
+		case CVX_COL_JSONB:
+			return "jsonb";
+	}
+	pg_unreachable();
+}
+
+/* Run one DDL or catalog statement under the pinned search_path */
+static void
+run(const char *sql)
+{
+	int			rc = cvx_execute_once(sql, false);
+
+	if (rc < 0)
+		elog(ERROR, "convexlite: \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+}
+
+/* One requested index: its name and its fields' columns */
+typedef struct IndexSpec
+{
+	char		name[NAMEDATALEN];
+	List	   *columns;		/* of char *, in order */
+	char	   *definition;		/* the fields as given, to compare */
+} IndexSpec;
+
+/* Read and check the indexes argument against the table's columns */
+static List *
+parse_indexes(CvxTable *table, Jsonb *indexes)
+{
+	JsonbIterator *it;
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken token;
+	List	   *specs = NIL;
+
+	if (!JB_ROOT_IS_OBJECT(indexes))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("indexes must be a JSON object mapping index names to arrays of field names")));
+	it = JsonbIteratorInit(&indexes->root);
+	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		IndexSpec  *spec;
+		char	   *index_name;
+		int			nfields;
+
+		if (token != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &value, true);
+		index_name = pnstrdup(key.val.string.val, key.val.string.len);
+		require_identifier("index", index_name, key.val.string.len);
+		if (strcmp(index_name, "by_id") == 0 || strcmp(index_name, "by_creation_time") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("index name \"%s\" is reserved", index_name)));
+		if (strlen(table->name) + 2 + strlen(index_name) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("table name and index name \"%s\" are too long together (at most %d characters)",
+							index_name, NAMEDATALEN - 3)));
+		if (value.type != jbvBinary || !JsonContainerIsArray(value.val.binary.data) ||
+			JsonContainerSize(value.val.binary.data) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("index \"%s\" must list its fields as a non-empty JSON array of field names",
+							index_name)));
+		nfields = JsonContainerSize(value.val.binary.data);
+		if (nfields > MAX_INDEX_FIELDS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("index \"%s\" has %d fields; at most %d are allowed",
+							index_name, nfields, MAX_INDEX_FIELDS)));
+
+		spec = palloc0(sizeof(IndexSpec));
+		strlcpy(spec->name, index_name, NAMEDATALEN);
+		spec->definition = JsonbToCString(NULL, value.val.binary.data, value.val.binary.len);
+		for (int i = 0; i < nfields; i++)
+		{
+			JsonbValue *field = getIthJsonbValueFromContainer(value.val.binary.data, i);
+			const char *column = NULL;
+
+			if (field->type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("index \"%s\" must list field names as strings", index_name)));
+			for (int c = 0; c < table->ncolumns; c++)
+				if (strlen(table->columns[c].field->name) == (size_t) field->val.string.len &&
+					memcmp(table->columns[c].field->name, field->val.string.val,
+						   field->val.string.len) == 0)
+					column = table->columns[c].column;
+			if (column == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("index \"%s\" lists \"%.*s\", which is not a field of table \"%s\"",
+								index_name, Min(field->val.string.len, 64),
+								field->val.string.val, table->name),
+						 errhint("Index fields are top-level fields of the table; nested paths are not supported.")));
+			if (list_member(spec->columns, makeString((char *) column)))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("index \"%s\" lists field \"%.*s\" twice", index_name,
+								Min(field->val.string.len, 64), field->val.string.val)));
+			spec->columns = lappend(spec->columns, makeString((char *) column));
+		}
+		specs = lappend(specs, spec);
+	}
+	return specs;
+}
+
+/* CREATE INDEX "<table>__<index>" ON convex.t (columns..., _creation_time) */
+static void
+create_index(CvxTable *table, IndexSpec *spec)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+	char		index_relname[NAMEDATALEN];
+
+	snprintf(index_relname, sizeof(index_relname), "%s__%s", table->name, spec->name);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE INDEX %s ON %s.%s (", quote_identifier(index_relname),
+					 CVX_SCHEMA, quote_identifier(table->name));
+	foreach(lc, spec->columns)
+		appendStringInfo(&sql, "%s, ", quote_identifier(strVal(lfirst(lc))));
+	appendStringInfoString(&sql, "_creation_time)");
+	run(sql.data);
+}
+
+/* DROP INDEX convex."<table>__<index>" */
+static void
+drop_index(const char *table_name, const char *index_name)
+{
+	char		index_relname[NAMEDATALEN];
+
+	snprintf(index_relname, sizeof(index_relname), "%s__%s", table_name, index_name);
+	run(psprintf("DROP INDEX %s.%s", CVX_SCHEMA, quote_identifier(index_relname)));
+}
+
+/*
+ * A throwaway CvxTable for the requested definition: its validator and
+ * columns, as tables.c would load them.  The caller frees the validator.
+ */
+static CvxTable *
+describe_table(const char *name, Jsonb *fields)
+{
+	CvxTable   *table = palloc0(sizeof(CvxTable));
+	char	   *fields_json = JsonbToCString(NULL, &fields->root, VARSIZE(fields));
+
+	strlcpy(table->name, name, NAMEDATALEN);
+	cvx_describe_table(table, fields_json, CurrentMemoryContext, false);
+	return table;
+}
+
+/* Refuse field names that cannot be columns, or collide as columns */
+static void
+check_columns(CvxTable *table)
+{
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		const char *field = table->columns[i].field->name;
+
+		if (field[0] == '_')
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("field name \"%s\" is reserved: fields starting with \"_\" are system fields",
+							field)));
+		for (int j = 0; j < i; j++)
+			if (strcmp(table->columns[i].column, table->columns[j].column) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("fields \"%s\" and \"%s\" would both be stored in column \"%s\"",
+								table->columns[j].field->name, field, table->columns[i].column)));
+	}
+}
+
+/* Find a column of table by its field name */
+static CvxColumn *
+find_column(CvxTable *table, const char *field)
+{
+	for (int i = 0; i < table->ncolumns; i++)
+		if (strcmp(table->columns[i].field->name, field) == 0)
+			return &table->columns[i];
+	return NULL;
+}
+
+/*
+ * Change an existing table to the new definition: every stored document
+ * must match the new validator; fields no document sets may go; storage
+ * types may not change.
+ */
+static void
+alter_table(CvxTable *old, CvxTable *new)
+{
+	const char *qname = quote_identifier(new->name);
+
+	for (int i = 0; i < old->ncolumns; i++)
+	{
+		CvxColumn  *before = &old->columns[i];
+		CvxColumn  *after = find_column(new, before->field->name);
+
+		if (after == NULL)
+		{
+			int			rc = cvx_execute_once(psprintf("SELECT 1 FROM %s.%s WHERE %s IS NOT NULL LIMIT 1",
+													   CVX_SCHEMA, qname,
+													   quote_identifier(before->column)), true);
+
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "convexlite: reading table \"%s\" failed", new->name);
+			if (SPI_processed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot remove field \"%s\" from table \"%s\": documents still set it",
+								before->field->name, new->name),
+						 errhint("Clear the field in every document first (patch it to null), then redefine the table.")));
+			run(psprintf("ALTER TABLE %s.%s DROP COLUMN %s", CVX_SCHEMA, qname,
+						 quote_identifier(before->column)));
+		}
+		else if (after->type != before->type)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot change how field \"%s\" of table \"%s\" is stored (%s to %s)",
+							before->field->name, new->name,
+							column_type_name(before->type), column_type_name(after->type)),
+					 errhint("Add a new field with the new type and copy the values over.")));
+	}
+	for (int i = 0; i < new->ncolumns; i++)
+		if (find_column(old, new->columns[i].field->name) == NULL)
+			run(psprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", CVX_SCHEMA, qname,
+						 quote_identifier(new->columns[i].column),
+						 column_sql_type(new->columns[i].type)));
+}
+
+/* Check every stored document of the table against its new validator */
+static void
+check_stored_documents(CvxTable *table)
+{
+	StringInfoData sql;
+	Portal		portal;
+	SPIPlanPtr	plan;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT _id, _creation_time");
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, ", %s", quote_identifier(table->columns[i].column));
+	appendStringInfo(&sql, " FROM %s.%s", CVX_SCHEMA, quote_identifier(table->name));
+
+	plan = cvx_prepare(sql.data, 0, NULL);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			Jsonb	   *document = cvx_row_to_document(table, SPI_tuptable->vals[r],
+													   SPI_tuptable->tupdesc);
+			Jsonb	   *fields = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete,
+																	DirectFunctionCall2(jsonb_delete,
+																						JsonbPGetDatum(document),
+																						CStringGetTextDatum("_id")),
+																	CStringGetTextDatum("_creationTime")));
+			CvxValue	value;
+
+			cvx_jsonb_value(fields, &value);
+			cvx_check_document(table, &value,
+							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
+																 SPI_tuptable->tupdesc, 1,
+																 &(bool) {false})));
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+}
+
+/* Create a new table, readable and writable only by its owner */
+static void
+create_table(CvxTable *table)
+{
+	StringInfoData sql;
+	const char *qname = quote_identifier(table->name);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s.%s (_id pg_catalog.text COLLATE pg_catalog.\"C\" PRIMARY KEY, "
+					 "_creation_time pg_catalog.float8 NOT NULL",
+					 CVX_SCHEMA, qname);
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, ", %s %s", quote_identifier(table->columns[i].column),
+						 column_sql_type(table->columns[i].type));
+	appendStringInfoChar(&sql, ')');
+	run(sql.data);
+	run(psprintf("REVOKE ALL ON TABLE %s.%s FROM PUBLIC", CVX_SCHEMA, qname));
+	/* the by_creation_time index every Convex table has */
+	run(psprintf("CREATE INDEX %s ON %s.%s (_creation_time)",
+				 quote_identifier(psprintf("%s__by_creation_time", table->name)),
+				 CVX_SCHEMA, qname));
+}
+
+/*
+ * convex_define_table(table_name, fields, indexes): create or redefine a
+ * table in schema convex; returns its table number.
+ */
+Datum
+convex_define_table(PG_FUNCTION_ARGS)
+{
+	text	   *name_text;
+	char	   *name;
+	Jsonb	   *fields;
+	Jsonb	   *indexes;
+	CvxTable   *table;
+	List	   *index_specs;
+	Datum		args[1];
+	volatile int32 number = 0;
+	bool		exists;
+	int			rc;
+
+	for (int i = 0; i < 3; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", i == 0 ? "table_name" : i == 1 ? "fields" : "indexes")));
+	name_text = PG_GETARG_TEXT_PP(0);
+	name = text_to_cstring(name_text);
+	require_identifier("table", name, strlen(name));
+	if (strlen(name) >= NAMEDATALEN - 20)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("table name \"%s\" is too long (at most %d characters)", name,
+						NAMEDATALEN - 21)));
+	fields = PG_GETARG_JSONB_P(1);
+	indexes = PG_GETARG_JSONB_P(2);
+	if (!JB_ROOT_IS_OBJECT(fields))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fields must be a JSON object: the \"value\" of an object validator")));
+
+	cvx_spi_connect();
+	table = describe_table(name, fields);
+	index_specs = NIL;
+	PG_TRY();
+	{
+		check_columns(table);
+		index_specs = parse_indexes(table, indexes);
+
+		args[0] = PointerGetDatum(name_text);
+		rc = cvx_execute_args("SELECT number, is_builtin, indexes::pg_catalog.text "
+							  "FROM convex._tables WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							  1, (Oid[]) {TEXTOID}, args, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "convexlite: reading convex._tables failed");
+		exists = SPI_processed > 0;
+		if (exists)
+		{
+			bool		isnull;
+			CvxTable   *old;
+			JsonbIterator *it;
+			JsonbValue	key;
+			JsonbIteratorToken token;
+			Jsonb	   *old_indexes;
+			ListCell   *lc;
+
+			number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("table \"%s\" is built into convexlite and cannot be redefined", name)));
+			old_indexes = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+															 CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0],
+																						  SPI_tuptable->tupdesc, 3))));
+			old = cvx_table_by_name(name, strlen(name));
+			if (old == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("table \"%s\" is in convex._tables but not in this session's cache", name),
+						 errhint("The catalog was changed without convex_define_table; reconnect and retry.")));
+
+			/* drop indexes that went or changed; create new and changed ones */
+			it = JsonbIteratorInit(&old_indexes->root);
+			while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+			{
+				JsonbValue	value;
+				JsonbValue	now;
+				char	   *index_name;
+
+				if (token != WJB_KEY)
+					continue;
+				(void) JsonbIteratorNext(&it, &value, true);
+				index_name = pnstrdup(key.val.string.val, key.val.string.len);
+				if (getKeyJsonValueFromContainer(&indexes->root, key.val.string.val,
+												 key.val.string.len, &now) == NULL ||
+					strcmp(JsonbToCString(NULL, now.val.binary.data, now.val.binary.len),
+						   JsonbToCString(NULL, value.val.binary.data, value.val.binary.len)) != 0)
+					drop_index(name, index_name);
+			}
+			alter_table(old, table);
+			foreach(lc, index_specs)
+			{
+				IndexSpec  *spec = lfirst(lc);
+				JsonbValue	before;
+
+				if (getKeyJsonValueFromContainer(&old_indexes->root, spec->name,
+												 strlen(spec->name), &before) == NULL ||
+					strcmp(JsonbToCString(NULL, before.val.binary.data, before.val.binary.len),
+						   spec->definition) != 0)
+					create_index(table, spec);
+			}
+			check_stored_documents(table);
+			args[0] = Int32GetDatum(number);
+		}
+		else
+		{
+			ListCell   *lc;
+
+			rc = cvx_execute_once("SELECT pg_catalog.nextval('convex._table_number_seq')::pg_catalog.int4", false);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "convexlite: could not take a table number");
+			number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
+			if (OidIsValid(get_relname_relid(name, get_namespace_oid(CVX_SCHEMA, false))))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_TABLE),
+						 errmsg("schema convex already has a relation named \"%s\" that convexlite does not manage", name)));
+			create_table(table);
+			foreach(lc, index_specs)
+				create_index(table, lfirst(lc));
+		}
+
+		/* record the definition; every session reloads its table cache */
+		{
+			Datum		values[4] = {PointerGetDatum(name_text), Int32GetDatum(number),
+			JsonbPGetDatum(fields), JsonbPGetDatum(indexes)};
+
+			rc = cvx_execute_args("INSERT INTO convex._tables (name, number, fields, indexes) "
+								  "VALUES ($1, $2, $3, $4) "
+								  "ON CONFLICT (name) DO UPDATE SET fields = excluded.fields, "
+								  "indexes = excluded.indexes",
+								  4, (Oid[]) {TEXTOID, INT4OID, JSONBOID, JSONBOID},
+								  values, false, 0);
+			if (rc != SPI_OK_INSERT)
+				elog(ERROR, "convexlite: recording table \"%s\" failed", name);
+		}
+		CacheInvalidateRelcacheByRelid(get_relname_relid("_tables",
+														 get_namespace_oid(CVX_SCHEMA, false)));
+	}
+	PG_FINALLY();
+	{
+		cvx_validator_free(table->validator);
+		table->validator = NULL;
+	}
+	PG_END_TRY();
+
+	cvx_spi_finish();
+	PG_RETURN_INT32(number);
+}
