@@ -15,7 +15,7 @@ OBJS = $(SERVER_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 DATA = $(wildcard $(EXTENSION)--*.sql)
 
 # pg_regress tests: sql/<name>.sql compared with expected/<name>.out
-REGRESS = setup auth users messages presence db schema reinstall cron
+REGRESS = setup auth users messages presence db schema query reinstall cron
 REGRESS_OPTS = --inputdir=.
 
 JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c)
@@ -30,6 +30,12 @@ EXTRA_CLEAN = test/unit/run_unit_tests
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: every object depends on the headers it can
+# include, so a changed struct never links against stale objects.
+CORE_HEADERS = $(wildcard src/core/*.h)
+$(SERVER_SRCS:.c=.o) $(SERVER_SRCS:.c=.bc): src/convexlite.h $(CORE_HEADERS)
+$(CORE_SRCS:.c=.o) $(CORE_SRCS:.c=.bc): $(CORE_HEADERS)
 
 # Core unit tests: plain C with json-c, no PostgreSQL.
 UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)

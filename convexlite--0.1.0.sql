@@ -242,6 +242,19 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'convex_db_delete'
 LANGUAGE C VOLATILE;
 
+-- ctx.db.query(table).withIndex(index, q => q.eq(…)…[.gt/.gte][.lt/.lte])
+-- .order(order_by).take(max_rows): documents in index order
+CREATE FUNCTION convex_db_query(table_name text,
+                                index_name text DEFAULT 'by_creation_time',
+                                eq jsonb DEFAULT '{}',
+                                order_by text DEFAULT 'asc',
+                                range jsonb DEFAULT NULL,
+                                max_rows integer DEFAULT NULL)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'convex_db_query'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION convex_db_query(text, text, jsonb, text, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION convex_db_insert(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION convex_db_get(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION convex_db_patch(text, text, jsonb) FROM PUBLIC;

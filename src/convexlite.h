@@ -50,6 +50,17 @@ typedef struct CvxColumn
 	Oid			type_oid;
 } CvxColumn;
 
+/* Most fields an index may list (Convex's limit) */
+#define CVX_MAX_INDEX_FIELDS 16
+
+/* An index of a table: its fields as positions in table->columns */
+typedef struct CvxIndex
+{
+	char		name[NAMEDATALEN];
+	int			nfields;
+	int			fields[CVX_MAX_INDEX_FIELDS];
+} CvxIndex;
+
 /* A convexlite table, as described by convex._tables */
 typedef struct CvxTable
 {
@@ -59,6 +70,9 @@ typedef struct CvxTable
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
+	int			nindexes;
+	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
+	List	   *query_plans;	/* query.c's kept statements */
 	/* statements over all columns, prepared on first use */
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	get_plan;
@@ -70,6 +84,9 @@ typedef struct CvxTable
 extern void cvx_tables_init(void);
 extern void cvx_describe_table(CvxTable *table, const char *fields_json,
 							   MemoryContext context, bool from_catalog);
+extern void cvx_describe_indexes(CvxTable *table, Jsonb *indexes,
+								 MemoryContext context);
+extern void cvx_free_query_plans(CvxTable *table);
 extern CvxTable *cvx_table_by_name(const char *name, size_t name_len);
 extern CvxTable *cvx_table_by_number(uint32 number);
 extern CvxTable *cvx_table_lookup(text *name);
@@ -141,6 +158,7 @@ extern void cvx_raise_missing_document(const char *operation,
  */
 extern void cvx_document_to_row(CvxTable *table, const CvxValue *document,
 								Datum *values, bool *nulls);
+extern Datum cvx_field_datum(const CvxColumn *column, const CvxValue *value);
 extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,

@@ -65,8 +65,8 @@ bytes_value(const CvxValue *value)
 }
 
 /* One validated field value as the Datum of its column */
-static Datum
-field_datum(const CvxColumn *column, const CvxValue *value)
+Datum
+cvx_field_datum(const CvxColumn *column, const CvxValue *value)
 {
 	switch (column->type)
 	{
@@ -111,7 +111,7 @@ cvx_document_to_row(CvxTable *table, const CvxValue *document,
 		if (cvx_jsonb_ops.object_get(document, column->field->name,
 									 column->field->name_len, &value))
 		{
-			values[i] = field_datum(column, &value);
+			values[i] = cvx_field_datum(column, &value);
 			nulls[i] = false;
 		}
 		else

@@ -26,9 +26,6 @@
 
 PG_FUNCTION_INFO_V1(convex_define_table);
 
-/* Most fields an index may list (Convex's limit) */
-#define MAX_INDEX_FIELDS 16
-
 /* Check a table or index name against Convex's identifier rule */
 static void
 require_identifier(const char *what, const char *name, size_t len)
@@ -150,11 +147,11 @@ parse_indexes(CvxTable *table, Jsonb *indexes)
 					 errmsg("index \"%s\" must list its fields as a non-empty JSON array of field names",
 							index_name)));
 		nfields = JsonContainerSize(value.val.binary.data);
-		if (nfields > MAX_INDEX_FIELDS)
+		if (nfields > CVX_MAX_INDEX_FIELDS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("index \"%s\" has %d fields; at most %d are allowed",
-							index_name, nfields, MAX_INDEX_FIELDS)));
+							index_name, nfields, CVX_MAX_INDEX_FIELDS)));
 
 		spec = palloc0(sizeof(IndexSpec));
 		strlcpy(spec->name, index_name, NAMEDATALEN);

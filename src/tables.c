@@ -141,6 +141,60 @@ cvx_describe_table(CvxTable *table, const char *fields_json, MemoryContext conte
 	PG_END_TRY();
 }
 
+/*
+ * Read a table's indexes ({"by_channel": ["channelId"], ...}) into
+ * table->indexes.  Names and fields were checked when the table was
+ * defined; a field this table does not have is corruption.
+ */
+void
+cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
+{
+	JsonbIterator *it;
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken token;
+	int			n = 0;
+
+	table->indexes = MemoryContextAllocZero(context,
+											sizeof(CvxIndex) * (JsonContainerSize(&indexes->root) + 1));
+	it = JsonbIteratorInit(&indexes->root);
+	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		CvxIndex   *index = &table->indexes[n];
+		int			nfields;
+
+		if (token != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &value, true);
+		if (key.val.string.len >= NAMEDATALEN || value.type != jbvBinary ||
+			!JsonContainerIsArray(value.val.binary.data) ||
+			(nfields = JsonContainerSize(value.val.binary.data)) > CVX_MAX_INDEX_FIELDS)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("convex._tables has an invalid index for table \"%s\"", table->name)));
+		memcpy(index->name, key.val.string.val, key.val.string.len);
+		index->nfields = nfields;
+		for (int i = 0; i < nfields; i++)
+		{
+			JsonbValue *field = getIthJsonbValueFromContainer(value.val.binary.data, i);
+			char	   *name = field->type == jbvString ?
+				pnstrdup(field->val.string.val, field->val.string.len) : "";
+
+			index->fields[i] = -1;
+			for (int c = 0; c < table->ncolumns; c++)
+				if (strcmp(table->columns[c].field->name, name) == 0)
+					index->fields[i] = c;
+			if (index->fields[i] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("convex._tables: index \"%s\" of table \"%s\" lists an unknown field",
+								index->name, table->name)));
+		}
+		n++;
+	}
+	table->nindexes = n;
+}
+
 /* Free one table set: its compiled validators, kept plans and memory */
 static void
 free_table_set(CvxTableSet *set)
@@ -154,6 +208,7 @@ free_table_set(CvxTableSet *set)
 		for (size_t p = 0; p < lengthof(plans); p++)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
+		cvx_free_query_plans(table);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);
 	}
@@ -185,7 +240,7 @@ load_table_set(void)
 	PG_TRY();
 	{
 		cvx_spi_connect();
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text "
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes "
 							  "FROM convex._tables ORDER BY number", true);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
@@ -210,6 +265,9 @@ load_table_set(void)
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
 			cvx_describe_table(table, fields, context, true);
+			cvx_describe_indexes(table,
+								 DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 4, &isnull)),
+								 context);
 		}
 	}
 	PG_CATCH();

@@ -14,7 +14,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(142);
+SELECT plan(144);
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
@@ -201,7 +201,8 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY[]::
                ('convex_db_replace', ARRAY['text', 'text', 'jsonb']),
                ('convex_db_delete', ARRAY['text', 'text']),
                ('convex_schedule_jobs', ARRAY[]::text[]),
-               ('convex_define_table', ARRAY['text', 'jsonb', 'jsonb'])) AS t(f, args);
+               ('convex_define_table', ARRAY['text', 'jsonb', 'jsonb']),
+               ('convex_db_query', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'integer'])) AS t(f, args);
 
 SELECT table_privs_are('convex', t, 'regress_convexlite_alice', ARRAY[]::name[],
                        format('an ordinary role has no privilege on table convex.%s', t))
@@ -248,7 +249,8 @@ SELECT throws_ok(q, '42501', NULL, 'an ordinary role cannot ' || what)
                 'call convex_db_replace'),
                (format('SELECT convex_db_delete(%L, %L)', 'messages', :'msg_id'), 'call convex_db_delete'),
                ('SELECT convex_schedule_jobs()', 'call convex_schedule_jobs'),
-               ($$SELECT convex_define_table('evil', '{}')$$, 'call convex_define_table')) AS t(q, what);
+               ($$SELECT convex_define_table('evil', '{}')$$, 'call convex_define_table'),
+               ($$SELECT convex_db_query('messages')$$, 'call convex_db_query')) AS t(q, what);
 
 SELECT is(convex_id_table(:'msg_id'), 'messages', 'an ordinary role can call convex_id_table');
 SELECT is(convex_auth_user_id(), NULL, 'an ordinary role can call convex_auth_user_id (signed out: NULL)');

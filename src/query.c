@@ -1,0 +1,325 @@
+/*-------------------------------------------------------------------------
+ *
+ * query.c
+ *	  ctx.db.query(table).withIndex(index, q => q.eq(…).eq(…).gt(…).lt(…))
+ *	  .order(…).take(n) as convex_db_query.
+ *
+ * The eq fields must be a prefix of the index's fields, in order; a range
+ * applies to the next field (or to _creationTime when every field is
+ * fixed).  Results come in index order: the index's fields, then
+ * _creationTime.  One statement is prepared per table and query shape
+ * (index, number of eq fields, range bounds, direction) and kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(convex_db_query);
+
+/* A range bound: none, strict or inclusive */
+typedef enum Bound
+{
+	NO_BOUND,
+	STRICT_BOUND,
+	INCLUSIVE_BOUND
+} Bound;
+
+/* The shape of a query: what its kept statement depends on */
+typedef struct QueryShape
+{
+	int			index;			/* position in table->indexes; -1 for by_creation_time */
+	int			neq;			/* fields fixed by eq */
+	Bound		lower;			/* gt / gte */
+	Bound		upper;			/* lt / lte */
+	bool		descending;
+} QueryShape;
+
+/* A kept statement for one shape */
+typedef struct QueryPlan
+{
+	QueryShape	shape;
+	SPIPlanPtr	plan;
+} QueryPlan;
+
+/* Free a table's kept query statements (with its table set) */
+void
+cvx_free_query_plans(CvxTable *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->query_plans)
+		SPI_freeplan(((QueryPlan *) lfirst(lc))->plan);
+	table->query_plans = NIL;
+}
+
+/* Are two shapes the same? */
+static bool
+same_shape(const QueryShape *a, const QueryShape *b)
+{
+	return a->index == b->index && a->neq == b->neq &&
+		a->lower == b->lower && a->upper == b->upper &&
+		a->descending == b->descending;
+}
+
+/* The column of the shape's i-th key: an index field, or _creation_time */
+static const char *
+key_column(CvxTable *table, const QueryShape *shape, int i)
+{
+	if (shape->index >= 0 && i < table->indexes[shape->index].nfields)
+		return quote_identifier(table->columns[table->indexes[shape->index].fields[i]].column);
+	return "_creation_time";
+}
+
+/* The kept statement for a shape, prepared on first use */
+static SPIPlanPtr
+query_plan(CvxTable *table, const QueryShape *shape)
+{
+	ListCell   *lc;
+	StringInfoData sql;
+	Oid			argtypes[CVX_MAX_INDEX_FIELDS + 4];
+	int			nargs = 0;
+	int			nkeys = (shape->index >= 0 ? table->indexes[shape->index].nfields : 0) + 1;
+	QueryPlan  *entry;
+	SPIPlanPtr	plan;
+	MemoryContext old;
+
+	foreach(lc, table->query_plans)
+		if (same_shape(&((QueryPlan *) lfirst(lc))->shape, shape))
+			return ((QueryPlan *) lfirst(lc))->plan;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT _id, _creation_time");
+	for (int i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, ", %s", quote_identifier(table->columns[i].column));
+	appendStringInfo(&sql, " FROM %s.%s WHERE true", CVX_SCHEMA, quote_identifier(table->name));
+	for (int i = 0; i < shape->neq; i++)
+	{
+		argtypes[nargs++] = table->columns[table->indexes[shape->index].fields[i]].type_oid;
+		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.=) $%d",
+						 key_column(table, shape, i), nargs);
+	}
+	if (shape->lower != NO_BOUND || shape->upper != NO_BOUND)
+	{
+		const char *column = key_column(table, shape, shape->neq);
+		Oid			type = shape->neq < nkeys - 1 ?
+			table->columns[table->indexes[shape->index].fields[shape->neq]].type_oid : FLOAT8OID;
+
+		if (shape->lower != NO_BOUND)
+		{
+			argtypes[nargs++] = type;
+			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) $%d", column,
+							 shape->lower == INCLUSIVE_BOUND ? ">=" : ">", nargs);
+		}
+		if (shape->upper != NO_BOUND)
+		{
+			argtypes[nargs++] = type;
+			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) $%d", column,
+							 shape->upper == INCLUSIVE_BOUND ? "<=" : "<", nargs);
+		}
+	}
+	appendStringInfoString(&sql, " ORDER BY ");
+	for (int i = 0; i < nkeys; i++)
+		appendStringInfo(&sql, "%s%s%s", i > 0 ? ", " : "", key_column(table, shape, i),
+						 shape->descending ? " DESC" : "");
+	argtypes[nargs++] = INT8OID;
+	appendStringInfo(&sql, " LIMIT $%d", nargs);
+
+	plan = cvx_prepare(sql.data, nargs, argtypes);
+
+	/*
+	 * Remember it in the table set's memory.  (SPI calls return in SPI's
+	 * procedure context, so the switch comes after cvx_prepare.)
+	 */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
+	entry = palloc(sizeof(QueryPlan));
+	entry->shape = *shape;
+	entry->plan = plan;
+	table->query_plans = lappend(table->query_plans, entry);
+	MemoryContextSwitchTo(old);
+	return plan;
+}
+
+/* A value for an index key, checked against that field's validator */
+static Datum
+key_datum(CvxTable *table, const QueryShape *shape, int i, const CvxValue *value)
+{
+	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
+	CvxCheckError error;
+	const CvxColumn *column;
+
+	if (shape->index < 0 || i >= table->indexes[shape->index].nfields)
+	{
+		/* _creationTime */
+		if (value->type != CVX_T_NUMBER)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Invalid argument for `db.query`: a range on _creationTime needs a number")));
+		return Float8GetDatum(cvx_value_number(value));
+	}
+	column = &table->columns[table->indexes[shape->index].fields[i]];
+	if (!cvx_check(column->field->validator, value, &context, &error))
+		cvx_raise_validation_error(psprintf("Invalid argument for `db.query` on field `%s`: ",
+											column->field->name),
+								   &error, &context, ERRCODE_INVALID_PARAMETER_VALUE);
+	return cvx_field_datum(column, value);
+}
+
+/*
+ * convex_db_query(table_name, index_name, eq, range, order_by, max_rows):
+ * the documents of a table in index order, as a set of jsonb.
+ */
+Datum
+convex_db_query(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CvxTable   *table;
+	QueryShape	shape = {-1, 0, NO_BOUND, NO_BOUND, false};
+	char	   *nulls;
+	const char *index_name;
+	Jsonb	   *eq;
+	Jsonb	   *range = NULL;
+	Datum		values[CVX_MAX_INDEX_FIELDS + 4];
+	int			nvalues = 0;
+	int64		max_rows = -1;
+	int			nkeys;
+	int			rc;
+	CvxValue	lower_value;
+	CvxValue	upper_value;
+	static const char *const required[] = {"table_name", "index_name", "eq", "order_by"};
+
+	for (int i = 0; i < (int) lengthof(required); i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", required[i])));
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	index_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	eq = PG_GETARG_JSONB_P(2);
+	if (!PG_ARGISNULL(4))
+		range = PG_GETARG_JSONB_P(4);
+	{
+		char	   *order = text_to_cstring(PG_GETARG_TEXT_PP(3));
+
+		if (strcmp(order, "desc") == 0)
+			shape.descending = true;
+		else if (strcmp(order, "asc") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("order_by must be 'asc' or 'desc', not \"%s\"", order)));
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		max_rows = PG_GETARG_INT32(5);
+		if (max_rows < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_rows must not be negative")));
+	}
+
+	/* the index */
+	if (strcmp(index_name, "by_creation_time") != 0)
+	{
+		for (int i = 0; i < table->nindexes; i++)
+			if (strcmp(table->indexes[i].name, index_name) == 0)
+				shape.index = i;
+		if (shape.index < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("Index %s.%s not found.", table->name, index_name)));
+	}
+	nkeys = (shape.index >= 0 ? table->indexes[shape.index].nfields : 0) + 1;
+
+	/* eq: a prefix of the index's fields */
+	if (!JB_ROOT_IS_OBJECT(eq))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("eq must be a JSON object of index fields and values")));
+	for (int i = 0; i < nkeys - 1; i++)
+	{
+		const CvxColumn *column = &table->columns[table->indexes[shape.index].fields[i]];
+		JsonbValue	found;
+		CvxValue	value;
+
+		if (getKeyJsonValueFromContainer(&eq->root, column->field->name,
+										 column->field->name_len, &found) == NULL)
+			break;
+		cvx_jsonb_scalar_value(&found, &value);
+		values[nvalues++] = key_datum(table, &shape, i, &value);
+		shape.neq++;
+	}
+	if ((int) JsonContainerSize(&eq->root) != shape.neq)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("eq must fix a prefix of index %s's fields, in order", index_name),
+				 errhint("Index %s has %d field(s); eq fixed %d of them and named others.",
+						 index_name, nkeys - 1, shape.neq)));
+
+	/* range: bounds on the next key */
+	if (range != NULL)
+	{
+		JsonbIterator *it;
+		JsonbValue	key;
+		JsonbValue	value;
+		JsonbIteratorToken token;
+
+		if (!JB_ROOT_IS_OBJECT(range))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("range must be a JSON object with gt/gte and/or lt/lte")));
+		it = JsonbIteratorInit(&range->root);
+		while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+		{
+			char	   *bound;
+
+			if (token != WJB_KEY)
+				continue;
+			(void) JsonbIteratorNext(&it, &value, true);
+			bound = pnstrdup(key.val.string.val, key.val.string.len);
+			if ((strcmp(bound, "gt") == 0 || strcmp(bound, "gte") == 0) && shape.lower == NO_BOUND)
+			{
+				shape.lower = bound[2] == 'e' ? INCLUSIVE_BOUND : STRICT_BOUND;
+				cvx_jsonb_scalar_value(&value, &lower_value);
+			}
+			else if ((strcmp(bound, "lt") == 0 || strcmp(bound, "lte") == 0) && shape.upper == NO_BOUND)
+			{
+				shape.upper = bound[2] == 'e' ? INCLUSIVE_BOUND : STRICT_BOUND;
+				cvx_jsonb_scalar_value(&value, &upper_value);
+			}
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("range takes at most one of gt/gte and one of lt/lte, not \"%s\"", bound)));
+		}
+		if (shape.lower != NO_BOUND)
+			values[nvalues++] = key_datum(table, &shape, shape.neq, &lower_value);
+		if (shape.upper != NO_BOUND)
+			values[nvalues++] = key_datum(table, &shape, shape.neq, &upper_value);
+	}
+	/* LIMIT NULL (no max_rows) is no limit */
+	values[nvalues++] = Int64GetDatum(max_rows);
+	nulls = palloc(nvalues + 1);
+	memset(nulls, ' ', nvalues);
+	nulls[nvalues - 1] = max_rows < 0 ? 'n' : ' ';
+	nulls[nvalues] = '\0';
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	cvx_spi_connect();
+	rc = cvx_execute(query_plan(table, &shape), values, nulls, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: query of \"%s\" failed: %s", table->name, SPI_result_code_string(rc));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		Datum		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
+																  SPI_tuptable->tupdesc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
+	}
+	cvx_spi_finish();
+	return (Datum) 0;
+}
