@@ -163,7 +163,6 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
-extern Datum cvx_float8_to_jsonb_numeric(double value, JsonbValue *out);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path

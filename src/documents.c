@@ -123,24 +123,21 @@ cvx_document_to_row(CvxTable *table, const CvxValue *document,
 }
 
 /*
- * A float64 as a jsonb number with the shortest text that reads back as
- * the same double (so _creationTime keeps every digit).  Non-finite values
- * have no JSON number; they use Convex's {"$float": base64} form, built by
- * the caller, and this returns false for them.
+ * A finite float64 as a jsonb number with the shortest text that reads
+ * back as the same double (so _creationTime keeps every digit).  The
+ * caller uses Convex's {"$float": base64} form for the other values.
  */
-Datum
-cvx_float8_to_jsonb_numeric(double value, JsonbValue *out)
+static void
+float8_to_jsonb_numeric(double value, JsonbValue *out)
 {
 	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
-	Datum		numeric;
 
 	Assert(isfinite(value));
 	double_to_shortest_decimal_buf(value, buffer);
-	numeric = DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
-								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	out->type = jbvNumeric;
-	out->val.numeric = DatumGetNumeric(numeric);
-	return numeric;
+	out->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
+														   ObjectIdGetDatum(InvalidOid),
+														   Int32GetDatum(-1)));
 }
 
 /* Push an object key */
@@ -186,7 +183,7 @@ push_float8(JsonbParseState **state, double value)
 
 	if (isfinite(value) && !(value == 0 && signbit(value)))
 	{
-		cvx_float8_to_jsonb_numeric(value, &jbv);
+		float8_to_jsonb_numeric(value, &jbv);
 		pushJsonbValue(state, WJB_VALUE, &jbv);
 	}
 	else
