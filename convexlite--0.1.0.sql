@@ -148,10 +148,23 @@ INSERT INTO convex._tables (name, number, fields, indexes, is_builtin) VALUES
     "size": {"fieldType": {"type": "number"}, "optional": false}
   }', '{"by_storage_id": ["storageId"], "by_user": ["userId"]}', true);
 
+-- Registered mutations (convex_define_mutation): the api.* / internal.*
+-- analogue.  handler is f(args jsonb) RETURNS jsonb and runs as its owner;
+-- args and returns are ValidatorJSON (returns NULL: v.any()).
+CREATE TABLE convex._functions (
+    path text COLLATE "C" PRIMARY KEY,
+    handler regprocedure NOT NULL,
+    args jsonb NOT NULL,
+    returns jsonb,
+    internal boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE convex._functions IS 'convexlite mutations registered with convex_define_mutation';
+
 -- pg_dump keeps the documents (the extension's own rows are recreated by
 -- CREATE EXTENSION).
 SELECT pg_catalog.pg_extension_config_dump('convex._tables', 'WHERE NOT is_builtin');
 SELECT pg_catalog.pg_extension_config_dump('convex._table_number_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('convex._functions', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.users', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.messages', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.presence', '');
@@ -161,8 +174,11 @@ SELECT pg_catalog.pg_extension_config_dump('convex._storage', '');
 -- Nobody but the owner touches the tables directly.
 REVOKE ALL ON ALL TABLES IN SCHEMA convex FROM PUBLIC;
 REVOKE ALL ON SEQUENCE convex._table_number_seq FROM PUBLIC;
--- table names and validators are schema, not data: anyone may read them
+-- table names, mutation paths and validators are schema, not data: anyone
+-- may read them (reading an internal mutation's path does not let anyone
+-- run it)
 GRANT SELECT ON convex._tables TO PUBLIC;
+GRANT SELECT ON convex._functions TO PUBLIC;
 
 ------------------------------------------------------------------------
 -- The seed app's public mutations.  They run with the extension owner's
@@ -273,6 +289,44 @@ AS 'MODULE_PATHNAME', 'convex_define_table'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_define_table(text, jsonb, jsonb) IS 'defineTable: create or redefine a table in schema convex; returns its table number';
 REVOKE ALL ON FUNCTION convex_define_table(text, jsonb, jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Mutations: registering them, and running any mutation by path.
+------------------------------------------------------------------------
+
+-- Register (or redefine) a mutation; the caller must own the handler.
+CREATE FUNCTION convex_define_mutation(path text, handler regprocedure, args jsonb,
+                                       returns jsonb DEFAULT NULL, internal boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_define_mutation'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_define_mutation(text, regprocedure, jsonb, jsonb, boolean) IS 'mutation() / internalMutation(): register a handler f(args jsonb) RETURNS jsonb under a Convex path';
+REVOKE ALL ON FUNCTION convex_define_mutation(text, regprocedure, jsonb, jsonb, boolean) FROM PUBLIC;
+
+CREATE FUNCTION convex_drop_mutation(path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_drop_mutation'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_drop_mutation(text) IS 'forget a registered mutation';
+REVOKE ALL ON FUNCTION convex_drop_mutation(text) FROM PUBLIC;
+
+-- Run a mutation by path (ctx.runMutation inside a handler).  Public
+-- mutations are for everyone; internal ones only from inside another
+-- mutation or for roles with EXECUTE on convex_internal_mutation.
+CREATE FUNCTION convex_mutation(path text, args jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_mutation'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_mutation(text, jsonb) IS 'run a mutation by Convex path, e.g. messages:send; also ctx.runMutation';
+
+-- The same for internal callers: EXECUTE on it is the right to run
+-- internal mutations (GRANT it to a worker role, never to PUBLIC).
+CREATE FUNCTION convex_internal_mutation(path text, args jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_internal_mutation'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_internal_mutation(text, jsonb) IS 'run any mutation, internal ones included (for roles granted EXECUTE)';
+REVOKE ALL ON FUNCTION convex_internal_mutation(text, jsonb) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Ids and identity

@@ -19,5 +19,7 @@ _PG_init(void)
 {
 	cvx_auth_init();
 	cvx_tables_init();
+	cvx_limits_init();
+	cvx_mutations_init();
 	MarkGUCPrefixReserved("convexlite");
 }

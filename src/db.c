@@ -121,17 +121,59 @@ delete_plan(CvxTable *table)
 }
 
 /*
- * Every write convexlite makes goes through here, so that per-call limits,
- * realtime notifications and write counters (later milestones) have one
- * place to hook in.  Runs a prepared INSERT/UPDATE/DELETE and returns the
- * rows it touched.
+ * The bytes a write stores: the sizes of its non-null parameters (the
+ * document's _id, _creation_time and field values as stored), without
+ * PostgreSQL's row and alignment overhead.
+ */
+static Size
+written_size(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	int			nargs = SPI_getargcount(plan);
+	Size		size = 0;
+
+	for (int i = 0; i < nargs; i++)
+	{
+		if (nulls != NULL && nulls[i] == 'n')
+			continue;
+		switch (SPI_getargtypeid(plan, i))
+		{
+			case BOOLOID:
+				size += 1;
+				break;
+			case INT4OID:
+			case FLOAT4OID:
+				size += 4;
+				break;
+			case INT8OID:
+			case FLOAT8OID:
+				size += 8;
+				break;
+			default:			/* text, jsonb, bytea: varlena */
+				size += VARSIZE_ANY_EXHDR(DatumGetPointer(values[i]));
+				break;
+		}
+	}
+	return size;
+}
+
+/*
+ * Every write convexlite makes goes through here: the document size limit
+ * and the running mutation's write limits are checked here (realtime
+ * notifications will hook in here too).  Runs a prepared
+ * INSERT/UPDATE/DELETE and returns the rows it touched.
  */
 uint64
 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		  Datum *values, const char *nulls)
 {
 	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE};
-	int			rc = cvx_execute(plan, values, nulls, false, 0);
+	Size		size = written_size(plan, values, nulls);
+	int			rc;
+
+	if (kind != CVX_WRITE_DELETE)
+		cvx_check_document_size(table->name, size);
+	cvx_count_write(size);
+	rc = cvx_execute(plan, values, nulls, false, 0);
 
 	if (rc != expected[kind] &&
 		!(rc == SPI_OK_INSERT_RETURNING && kind == CVX_WRITE_INSERT) &&
@@ -188,6 +230,7 @@ cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 			 table->name, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 		return NULL;
+	cvx_count_read(SPI_tuptable->vals[0]->t_len);
 	*tupdesc = SPI_tuptable->tupdesc;
 	return SPI_tuptable->vals[0];
 }
@@ -324,8 +367,13 @@ convex_db_get(PG_FUNCTION_ARGS)
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	id = table_id_argument(fcinfo, 1, table, "get");
 
+	/*
+	 * Inside a mutation a read locks the document until the transaction
+	 * ends, so that what the mutation decides from it still holds when it
+	 * writes (serializable in effect; see the README).
+	 */
 	cvx_spi_connect();
-	tuple = cvx_db_get_row(table, id, false, &tupdesc);
+	tuple = cvx_db_get_row(table, id, cvx_in_mutation(), &tupdesc);
 	if (tuple != NULL)
 	{
 		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);

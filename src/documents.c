@@ -39,6 +39,30 @@ cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored
 
 		cvx_raise_validation_error(prefix, &error, &context, ERRCODE_CHECK_VIOLATION);
 	}
+	if (stored_id == NULL)
+	{
+		char		reason[256];
+
+		/* Convex's value rules: nesting <= 16, fields, array length, '$' keys */
+		if (!cvx_document_validate(document, &cvx_jsonb_ops, reason, sizeof(reason)))
+			ereport(ERROR,
+					(errcode(cvx_is_size_limit_reason(reason) ?
+							 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Invalid document for table \"%s\": %s", table->name, reason)));
+	}
+}
+
+/*
+ * Is a reason from cvx_value_validate / cvx_document_validate a size limit
+ * (54000) rather than a malformed value (22023)?
+ */
+bool
+cvx_is_size_limit_reason(const char *reason)
+{
+	return strstr(reason, "too nested") != NULL ||
+		strncmp(reason, "Object has too many fields", 26) == 0 ||
+		strncmp(reason, "Array length is too long", 24) == 0 ||
+		strncmp(reason, "Field name is too long", 22) == 0;
 }
 
 /* A {"$bytes": base64} value as bytea */

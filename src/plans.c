@@ -73,12 +73,12 @@ cvx_execute_once(const char *sql, bool read_only)
 /* Run a one-off statement with parameters under the pinned search_path */
 int
 cvx_execute_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				 bool read_only, long count)
+				 const char *nulls, bool read_only, long count)
 {
 	int			rc;
 
 	PushOverrideSearchPath(&pinned_search_path);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, read_only, count);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, count);
 	PopOverrideSearchPath();
 	return rc;
 }

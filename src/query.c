@@ -37,6 +37,7 @@ typedef struct QueryShape
 	Bound		lower;			/* gt / gte */
 	Bound		upper;			/* lt / lte */
 	bool		descending;
+	bool		lock;			/* FOR UPDATE: the query runs inside a mutation */
 } QueryShape;
 
 /* A kept statement for one shape */
@@ -63,7 +64,7 @@ same_shape(const QueryShape *a, const QueryShape *b)
 {
 	return a->index == b->index && a->neq == b->neq &&
 		a->lower == b->lower && a->upper == b->upper &&
-		a->descending == b->descending;
+		a->descending == b->descending && a->lock == b->lock;
 }
 
 /* The column of the shape's i-th key: an index field, or _creation_time */
@@ -128,6 +129,8 @@ query_plan(CvxTable *table, const QueryShape *shape)
 						 shape->descending ? " DESC" : "");
 	argtypes[nargs++] = INT8OID;
 	appendStringInfo(&sql, " LIMIT $%d", nargs);
+	if (shape->lock)
+		appendStringInfoString(&sql, " FOR UPDATE");
 
 	plan = cvx_prepare(sql.data, nargs, argtypes);
 
@@ -178,7 +181,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CvxTable   *table;
-	QueryShape	shape = {-1, 0, NO_BOUND, NO_BOUND, false};
+	QueryShape	shape = {-1, 0, NO_BOUND, NO_BOUND, false, false};
 	char	   *nulls;
 	const char *index_name;
 	Jsonb	   *eq;
@@ -300,7 +303,17 @@ convex_db_query(PG_FUNCTION_ARGS)
 		if (shape.upper != NO_BOUND)
 			values[nvalues++] = key_datum(table, &shape, shape.neq, &upper_value);
 	}
-	/* LIMIT NULL (no max_rows) is no limit */
+	/*
+	 * LIMIT NULL (no max_rows) is no limit; inside a mutation fetch at most
+	 * one document beyond what the read limit still allows.
+	 */
+	if (cvx_in_mutation())
+	{
+		int64		allowance = cvx_read_allowance() + 1;
+
+		if (max_rows < 0 || max_rows > allowance)
+			max_rows = allowance;
+	}
 	values[nvalues++] = Int64GetDatum(max_rows);
 	nulls = palloc(nvalues + 1);
 	memset(nulls, ' ', nvalues);
@@ -309,14 +322,19 @@ convex_db_query(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	cvx_spi_connect();
-	rc = cvx_execute(query_plan(table, &shape), values, nulls, true, 0);
+	/* inside a mutation the documents read are locked, as convex_db_get does */
+	shape.lock = cvx_in_mutation();
+	rc = cvx_execute(query_plan(table, &shape), values, nulls, !shape.lock, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: query of \"%s\" failed: %s", table->name, SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		Datum		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
-																  SPI_tuptable->tupdesc));
+		Datum		document;
 		bool		isnull = false;
+
+		cvx_count_read(SPI_tuptable->vals[r]->t_len);
+		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
+													  SPI_tuptable->tupdesc));
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
 	}

@@ -427,7 +427,7 @@ convex_define_table(PG_FUNCTION_ARGS)
 		args[0] = PointerGetDatum(name_text);
 		rc = cvx_execute_args("SELECT number, is_builtin, indexes::pg_catalog.text "
 							  "FROM convex._tables WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-							  1, (Oid[]) {TEXTOID}, args, false, 1);
+							  1, (Oid[]) {TEXTOID}, args, NULL, false, 1);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed");
 		exists = SPI_processed > 0;
@@ -516,7 +516,7 @@ convex_define_table(PG_FUNCTION_ARGS)
 								  "ON CONFLICT (name) DO UPDATE SET fields = excluded.fields, "
 								  "indexes = excluded.indexes",
 								  4, (Oid[]) {TEXTOID, INT4OID, JSONBOID, JSONBOID},
-								  values, false, 0);
+								  values, NULL, false, 0);
 			if (rc != SPI_OK_INSERT)
 				elog(ERROR, "convexlite: recording table \"%s\" failed", name);
 		}

@@ -1573,6 +1573,8 @@ typedef struct CvxValidateState
 	char	   *message;
 	size_t		message_size;
 	int			depth;
+	int			max_nesting;	/* CVX_MAX_NESTING or CVX_MAX_DOCUMENT_NESTING */
+	const char *noun;			/* "Value" or "Document", for the nesting message */
 	bool		failed;
 } CvxValidateState;
 
@@ -1677,10 +1679,10 @@ cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth)
 			break;
 	}
 
-	if (depth + 1 > CVX_MAX_NESTING)
+	if (depth + 1 > vs->max_nesting)
 		return cvx_validate_fail(vs,
-								 "Value is too nested (nested %d levels deep > maximum nesting %d)",
-								 depth + 1, CVX_MAX_NESTING);
+								 "%s is too nested (nested %d levels deep > maximum nesting %d)",
+								 vs->noun, depth + 1, vs->max_nesting);
 	n = vs->ops->size(value);
 	if (value->type == CVX_T_ARRAY && n > CVX_MAX_ARRAY_LENGTH)
 		return cvx_validate_fail(vs, "Array length is too long (%zu > maximum length %d)",
@@ -1697,10 +1699,11 @@ cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth)
 	return !vs->failed;
 }
 
-/* Is value a well-formed Convex value?  Else explain in message */
-bool
-cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
-				   char *message, size_t message_size)
+/* Walk value with the given nesting limit; explain a failure in message */
+static bool
+cvx_validate_with_nesting(const CvxValue *value, const CvxValueOps *ops,
+						  int max_nesting, const char *noun,
+						  char *message, size_t message_size)
 {
 	CvxValidateState vs;
 
@@ -1710,6 +1713,26 @@ cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 	vs.message = message;
 	vs.message_size = message_size;
 	vs.depth = 0;
+	vs.max_nesting = max_nesting;
+	vs.noun = noun;
 	vs.failed = false;
 	return cvx_validate_node(&vs, value, 0);
+}
+
+/* Is value a well-formed Convex value?  Else explain in message */
+bool
+cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
+				   char *message, size_t message_size)
+{
+	return cvx_validate_with_nesting(value, ops, CVX_MAX_NESTING, "Value",
+									 message, message_size);
+}
+
+/* Is value a well-formed document (nesting <= 16)?  Else explain in message */
+bool
+cvx_document_validate(const CvxValue *value, const CvxValueOps *ops,
+					  char *message, size_t message_size)
+{
+	return cvx_validate_with_nesting(value, ops, CVX_MAX_DOCUMENT_NESTING, "Document",
+									 message, message_size);
 }

@@ -228,6 +228,7 @@ extern void cvx_json_c_value(struct json_object *json, CvxValue *out);
  * sync_types identifier.rs).
  */
 #define CVX_MAX_NESTING 64
+#define CVX_MAX_DOCUMENT_NESTING 16
 #define CVX_MAX_ARRAY_LENGTH 8192
 #define CVX_MAX_OBJECT_FIELDS 1024
 #define CVX_MAX_FIELD_NAME_LENGTH 1024
@@ -249,6 +250,14 @@ extern void cvx_json_c_value(struct json_object *json, CvxValue *out);
  */
 extern bool cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 							   char *message, size_t message_size);
+
+/*
+ * cvx_value_validate with the stricter nesting limit of stored documents:
+ * 16 levels, the document object itself being level 1 ("Document is too
+ * nested (...)").
+ */
+extern bool cvx_document_validate(const CvxValue *value, const CvxValueOps *ops,
+								  char *message, size_t message_size);
 
 /*
  * The float64 a value stands for: a JSON number, or Convex's

@@ -813,6 +813,51 @@ test_value_validate(void)
 		json_object_put(bad);
 		json_object_put(arr);
 	}
+
+	/* nesting: 64 levels for any value, 16 for a stored document */
+	{
+		static const struct
+		{
+			int			arrays;		/* arrays inside the top-level object */
+			bool		document_ok;
+			bool		value_ok;
+			const char *want;
+		}			nesting[] =
+		{
+			{15, true, true, ""},
+			{16, false, true, "Document is too nested (nested 17 levels deep > maximum nesting 16)"},
+			{63, false, true, "Document is too nested (nested 17 levels deep > maximum nesting 16)"},
+			{64, false, false, "Value is too nested (nested 65 levels deep > maximum nesting 64)"},
+		};
+		char		json[200];
+		char		vmsg[200];
+
+		for (i = 0; i < sizeof(nesting) / sizeof(nesting[0]); i++)
+		{
+			struct json_object *nested;
+			CvxValue	value;
+			int			n = nesting[i].arrays;
+			int			k;
+			size_t		len = 0;
+
+			memcpy(json, "{\"a\":", 5);
+			len = 5;
+			for (k = 0; k < n; k++)
+				json[len++] = '[';
+			for (k = 0; k < n; k++)
+				json[len++] = ']';
+			json[len++] = '}';
+			json[len] = '\0';
+			nested = unit_json(json);
+			cvx_json_c_value(nested, &value);
+			CHECK(cvx_document_validate(&value, &cvx_json_c_ops, msg, sizeof(msg)) ==
+				  nesting[i].document_ok);
+			CHECK(cvx_value_validate(&value, &cvx_json_c_ops, vmsg, sizeof(vmsg)) ==
+				  nesting[i].value_ok);
+			CHECK_STR(nesting[i].value_ok ? msg : vmsg, nesting[i].want);
+			json_object_put(nested);
+		}
+	}
 }
 
 /* cvx_value_float64: JSON numbers and the {"$float"} forms, nothing else */

@@ -1,0 +1,385 @@
+/*-------------------------------------------------------------------------
+ *
+ * limits.c
+ *	  Per-call limits of a mutation (SPEC §8) and the state of the mutation
+ *	  being run: how deep convex_mutation calls are nested, what the call
+ *	  has read and written so far, and its execution-time budget.
+ *
+ * A budget belongs to the outermost convex_mutation call; nested calls
+ * (ctx.runMutation) spend the same budget.  Outside convex_mutation only
+ * the document size limit applies.  Passing a limit raises SQLSTATE 54000
+ * with Convex's wording, which aborts the call and everything it wrote.
+ *
+ * The time budget is a timer: when it fires the running statement is
+ * cancelled, and convex_mutation turns the cancellation into the limit's
+ * error.  Time spent waiting for another transaction's lock is not
+ * execution: if the timer fires during such a wait, the call gets a fresh
+ * budget once the lock is granted (deadlocks are still broken by
+ * PostgreSQL's deadlock detector).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+#include "utils/timeout.h"
+
+/* Settings: defaults are Convex's (seed 001, SPEC §8) */
+int			cvx_max_documents_read = 16384;
+int			cvx_max_documents_written = 8192;
+int			cvx_max_bytes_read = 8 * 1024 * 1024;
+int			cvx_max_bytes_written = 8 * 1024 * 1024;
+int			cvx_max_args_size = 8 * 1024 * 1024;
+int			cvx_max_return_size = 8 * 1024 * 1024;
+int			cvx_max_document_size = 1024 * 1024;
+int			cvx_mutation_timeout = 1000;
+int			cvx_max_functions_scheduled = 1000;
+
+/* The running call: nesting depth and what it has spent */
+static int	call_depth = 0;
+static int64 documents_read;
+static int64 documents_written;
+static int64 bytes_read;
+static int64 bytes_written;
+static int64 functions_scheduled;
+
+/* The time budget's timer, and what it saw */
+static TimeoutId budget_timeout = MAX_TIMEOUTS;
+static volatile sig_atomic_t budget_expired = false;
+static volatile sig_atomic_t budget_fired_in_lock_wait = false;
+
+/* Convex's advice appended to the read limits' errors */
+#define OVER_LIMIT_HELP "Consider using smaller limits in your queries, paginating your queries, " \
+	"or using indexed queries with a selective index range expressions."
+
+/* A size as Convex prints it: "812 B", "8 MiB", "8.58 MiB" */
+static char *
+human_size(Size bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB"};
+	double		value = (double) bytes;
+	int			unit = 0;
+	char	   *text;
+	size_t		len;
+
+	while (value >= 1024.0 && unit < 3)
+	{
+		value /= 1024.0;
+		unit++;
+	}
+	text = psprintf("%.2f", value);
+	len = strlen(text);
+	while (text[len - 1] == '0')
+		text[--len] = '\0';
+	if (text[len - 1] == '.')
+		text[--len] = '\0';
+	return psprintf("%s %s", text, units[unit]);
+}
+
+/* A duration as Rust's Debug prints it: "1s", "250ms", "1.5s" */
+static char *
+human_duration(int ms)
+{
+	if (ms < 1000)
+		return psprintf("%dms", ms);
+	if (ms % 1000 == 0)
+		return psprintf("%ds", ms / 1000);
+	return psprintf("%d.%0*ds", ms / 1000, (ms % 100 == 0) ? 1 : (ms % 10 == 0) ? 2 : 3,
+					(ms % 100 == 0) ? (ms % 1000) / 100 : (ms % 10 == 0) ? (ms % 1000) / 10 : ms % 1000);
+}
+
+/* Define one integer limit setting */
+static void
+define_limit(const char *name, const char *description, int *variable,
+			 int min_value, int flags)
+{
+	DefineCustomIntVariable(name, description, NULL, variable, *variable,
+							min_value, INT_MAX, PGC_SUSET, flags,
+							NULL, NULL, NULL);
+}
+
+/*
+ * At transaction end no call can still be running; an error that escaped
+ * convex_mutation's own cleanup (it has none it could miss, but a FATAL
+ * path or a future caller might) must not leave a budget armed.
+ */
+static void
+limits_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		cvx_call_reset();
+}
+
+/* Register the limit settings */
+void
+cvx_limits_init(void)
+{
+	RegisterXactCallback(limits_xact_callback, NULL);
+	define_limit("convexlite.max_documents_read",
+				 "Most documents one mutation call may read.",
+				 &cvx_max_documents_read, 1, 0);
+	define_limit("convexlite.max_documents_written",
+				 "Most documents one mutation call may write.",
+				 &cvx_max_documents_written, 1, 0);
+	define_limit("convexlite.max_bytes_read",
+				 "Most bytes of documents one mutation call may read.",
+				 &cvx_max_bytes_read, 1, GUC_UNIT_BYTE);
+	define_limit("convexlite.max_bytes_written",
+				 "Most bytes of documents one mutation call may write.",
+				 &cvx_max_bytes_written, 1, GUC_UNIT_BYTE);
+	define_limit("convexlite.max_args_size",
+				 "Largest arguments a mutation call accepts.",
+				 &cvx_max_args_size, 1, GUC_UNIT_BYTE);
+	define_limit("convexlite.max_return_size",
+				 "Largest value a mutation may return.",
+				 &cvx_max_return_size, 1, GUC_UNIT_BYTE);
+	define_limit("convexlite.max_document_size",
+				 "Largest document convexlite stores.",
+				 &cvx_max_document_size, 1, GUC_UNIT_BYTE);
+	define_limit("convexlite.mutation_timeout",
+				 "Longest a mutation call may run, not counting lock waits (0: no limit).",
+				 &cvx_mutation_timeout, 0, GUC_UNIT_MS);
+	define_limit("convexlite.max_functions_scheduled",
+				 "Most functions one mutation call may schedule.",
+				 &cvx_max_functions_scheduled, 1, 0);
+}
+
+/*
+ * The timer's handler (signal context): cancel the running statement,
+ * unless the backend is waiting for a lock.
+ */
+static void
+budget_timeout_handler(void)
+{
+	if (MyProc != NULL && MyProc->waitLock != NULL)
+	{
+		budget_fired_in_lock_wait = true;
+		return;
+	}
+	budget_expired = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/* Is a convex_mutation call running? */
+bool
+cvx_in_mutation(void)
+{
+	return call_depth > 0;
+}
+
+/* How deep convex_mutation calls are nested (0: none) */
+int
+cvx_mutation_depth(void)
+{
+	return call_depth;
+}
+
+/*
+ * Enter a convex_mutation call.  The outermost one starts a new budget and
+ * arms the timer.
+ */
+void
+cvx_call_enter(void)
+{
+	if (call_depth == 0)
+	{
+		documents_read = documents_written = 0;
+		bytes_read = bytes_written = 0;
+		functions_scheduled = 0;
+		budget_expired = false;
+		budget_fired_in_lock_wait = false;
+		if (cvx_mutation_timeout > 0)
+		{
+			if (budget_timeout == MAX_TIMEOUTS)
+				budget_timeout = RegisterTimeout(USER_TIMEOUT, budget_timeout_handler);
+			enable_timeout_after(budget_timeout, cvx_mutation_timeout);
+		}
+	}
+	call_depth++;
+}
+
+/* Disarm the timer */
+static void
+disarm_budget_timer(void)
+{
+	if (budget_timeout != MAX_TIMEOUTS && get_timeout_active(budget_timeout))
+		disable_timeout(budget_timeout, false);
+}
+
+/* Raise the time limit's error */
+void
+cvx_raise_timeout(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("Function execution timed out (maximum duration: %s)",
+					human_duration(cvx_mutation_timeout)),
+			 errhint("convexlite.mutation_timeout sets the limit; time spent waiting for locks does not count.")));
+}
+
+/*
+ * Leave a convex_mutation call that returned normally.  The outermost one
+ * disarms the timer; if the budget ran out meanwhile the call still fails.
+ */
+void
+cvx_call_leave(void)
+{
+	Assert(call_depth > 0);
+	call_depth--;
+	if (call_depth > 0)
+		return;
+	disarm_budget_timer();
+	if (budget_expired)
+	{
+		/* the cancellation it asked for has not been served yet */
+		QueryCancelPending = false;
+		budget_expired = false;
+		cvx_raise_timeout();
+	}
+}
+
+/*
+ * Leave a convex_mutation call that is failing with an error.  Returns
+ * true when the error is the time budget's cancellation, which the caller
+ * reports as the limit's error.
+ */
+bool
+cvx_call_abort(int sqlerrcode)
+{
+	bool		timed_out = false;
+
+	Assert(call_depth > 0);
+	call_depth--;
+	if (call_depth == 0)
+	{
+		disarm_budget_timer();
+		timed_out = budget_expired && sqlerrcode == ERRCODE_QUERY_CANCELED;
+		budget_expired = false;
+	}
+	return timed_out && call_depth == 0;
+}
+
+/* Forget the running call after an error escaped it (transaction abort) */
+void
+cvx_call_reset(void)
+{
+	if (call_depth > 0)
+	{
+		call_depth = 0;
+		disarm_budget_timer();
+		budget_expired = false;
+	}
+}
+
+/* The timer fired while waiting for a lock: the call gets a fresh budget */
+static inline void
+renew_budget_after_lock_wait(void)
+{
+	if (unlikely(budget_fired_in_lock_wait))
+	{
+		budget_fired_in_lock_wait = false;
+		if (!budget_expired && cvx_mutation_timeout > 0)
+			enable_timeout_after(budget_timeout, cvx_mutation_timeout);
+	}
+}
+
+/* How many more documents the running call may read */
+int64
+cvx_read_allowance(void)
+{
+	return Max(0, (int64) cvx_max_documents_read - documents_read);
+}
+
+/* Count a document read by the running call */
+void
+cvx_count_read(Size bytes)
+{
+	if (call_depth == 0)
+		return;
+	renew_budget_after_lock_wait();
+	if (++documents_read > cvx_max_documents_read)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many documents read in a single function execution (limit: %d). %s",
+						cvx_max_documents_read, OVER_LIMIT_HELP)));
+	bytes_read += bytes;
+	if (bytes_read > cvx_max_bytes_read)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many bytes read in a single function execution (limit: %d bytes). %s",
+						cvx_max_bytes_read, OVER_LIMIT_HELP)));
+}
+
+/* Count a document written by the running call */
+void
+cvx_count_write(Size bytes)
+{
+	if (call_depth == 0)
+		return;
+	renew_budget_after_lock_wait();
+	if (++documents_written > cvx_max_documents_written)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many writes in a single function execution (limit: %d)",
+						cvx_max_documents_written)));
+	bytes_written += bytes;
+	if (bytes_written > cvx_max_bytes_written)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many bytes written in a single function execution (limit: %d bytes)",
+						cvx_max_bytes_written)));
+}
+
+/* Count a function scheduled by the running call */
+void
+cvx_count_scheduled(void)
+{
+	if (call_depth == 0)
+		return;
+	if (++functions_scheduled > cvx_max_functions_scheduled)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many functions scheduled by this mutation (limit: %d)",
+						cvx_max_functions_scheduled)));
+}
+
+/* A document written anywhere must fit convexlite.max_document_size */
+void
+cvx_check_document_size(const char *table_name, Size bytes)
+{
+	if (bytes > (Size) cvx_max_document_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Value is too large (%s > maximum size %s)",
+						human_size(bytes), human_size(cvx_max_document_size)),
+				 errdetail("A document of table \"%s\" is stored as %zu bytes; the limit is %d bytes.",
+						   table_name, bytes, cvx_max_document_size)));
+}
+
+/* A mutation's arguments must fit convexlite.max_args_size */
+void
+cvx_check_args_size(const char *path, Size bytes)
+{
+	if (bytes > (Size) cvx_max_args_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Arguments for %s are too large (actual: %s, limit: %s)",
+						path, human_size(bytes), human_size(cvx_max_args_size))));
+}
+
+/* A mutation's return value must fit convexlite.max_return_size */
+void
+cvx_check_return_size(const char *path, Size bytes)
+{
+	if (bytes > (Size) cvx_max_return_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Function %s return value is too large (actual: %s, limit: %s)",
+						path, human_size(bytes), human_size(cvx_max_return_size))));
+}

@@ -1,0 +1,780 @@
+/*-------------------------------------------------------------------------
+ *
+ * mutations.c
+ *	  Registered mutations (convex_define_mutation, the catalog
+ *	  convex._functions) and the dispatcher convex_mutation(path, args),
+ *	  which is also ctx.runMutation when a handler calls it.
+ *
+ * A call resolves its path to a built-in seed mutation or a registered
+ * handler f(args jsonb) RETURNS jsonb, refuses internal mutations to
+ * public callers (with the same error as a missing path, as Convex does),
+ * checks the arguments' size and validator, runs the handler as its owner
+ * inside a budget (limits.c), and checks the return value.
+ *
+ * Registered entries are read from the catalog once per backend and kept
+ * in a cache with the compiled validators and the handler's FmgrInfo; any
+ * change to the catalog or to a function invalidates it.  Replaced caches
+ * are freed at transaction end, never under a running call.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(convex_mutation);
+PG_FUNCTION_INFO_V1(convex_internal_mutation);
+PG_FUNCTION_INFO_V1(convex_define_mutation);
+PG_FUNCTION_INFO_V1(convex_drop_mutation);
+
+/* The seed's mutations (their C entry points) */
+extern Datum convex_users_update_profile(PG_FUNCTION_ARGS);
+extern Datum convex_messages_send(PG_FUNCTION_ARGS);
+extern Datum convex_messages_remove(PG_FUNCTION_ARGS);
+extern Datum convex_presence_update(PG_FUNCTION_ARGS);
+extern Datum convex_presence_leave(PG_FUNCTION_ARGS);
+extern Datum convex_presence_cleanup(PG_FUNCTION_ARGS);
+
+/* Longest Convex function path convexlite accepts, in bytes */
+#define MAX_PATH_LENGTH 255
+
+/* Convex's MAX_REACTOR_CALL_DEPTH: a call made at depth 8 fails */
+#define MAX_CALL_DEPTH 8
+
+/* What a built-in mutation's SQL function returns */
+typedef enum BuiltinReturn
+{
+	RETURNS_VOID,
+	RETURNS_TEXT,
+	RETURNS_INT4
+} BuiltinReturn;
+
+/* A built-in seed mutation reachable by path */
+typedef struct BuiltinMutation
+{
+	const char *path;
+	PGFunction	function;
+	BuiltinReturn returns;
+	bool		internal;
+} BuiltinMutation;
+
+static const BuiltinMutation builtin_mutations[] = {
+	{"messages:remove", convex_messages_remove, RETURNS_VOID, false},
+	{"messages:send", convex_messages_send, RETURNS_TEXT, false},
+	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true},
+	{"presence:leave", convex_presence_leave, RETURNS_VOID, false},
+	{"presence:update", convex_presence_update, RETURNS_VOID, false},
+	{"users:updateProfile", convex_users_update_profile, RETURNS_VOID, false},
+};
+
+/* A registered mutation, as cached */
+typedef struct RegisteredMutation
+{
+	char		path[MAX_PATH_LENGTH + 1];	/* hash key */
+	Oid			handler;
+	Oid			owner;			/* the handler runs as its owner */
+	bool		internal;
+	CvxValidator *args;			/* NULL: v.any() */
+	CvxValidator *returns;		/* NULL: v.any() */
+	FmgrInfo	flinfo;
+} RegisteredMutation;
+
+/* The cache of registered mutations */
+typedef struct MutationCache
+{
+	MemoryContext context;
+	HTAB	   *entries;
+	struct MutationCache *next_retired;
+} MutationCache;
+
+static MutationCache *current_cache = NULL;
+static bool current_cache_stale = false;
+static MutationCache *retired_caches = NULL;
+static SPIPlanPtr lookup_plan = NULL;
+
+/* Oid of convex._functions when the current cache was started */
+static Oid	functions_relid = InvalidOid;
+
+/* Oid of convex_internal_mutation(text, jsonb), the internal-call right */
+static Oid	internal_right_oid = InvalidOid;
+
+/* Free one cache: the validators (malloc'd by the core), then its memory */
+static void
+free_cache(MutationCache *cache)
+{
+	HASH_SEQ_STATUS status;
+	RegisteredMutation *entry;
+
+	hash_seq_init(&status, cache->entries);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->args != NULL)
+			cvx_validator_free(entry->args);
+		if (entry->returns != NULL)
+			cvx_validator_free(entry->returns);
+	}
+	MemoryContextDelete(cache->context);
+}
+
+/* Any function or the catalog may have changed: start a new cache */
+static void
+mutations_invalidate(void)
+{
+	current_cache_stale = true;
+	internal_right_oid = InvalidOid;
+}
+
+/* Relcache callback: the catalog changed (or every relation may have) */
+static void
+mutations_relcache_callback(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == functions_relid)
+		mutations_invalidate();
+}
+
+/* Syscache callback on pg_proc: a handler may be gone or replaced */
+static void
+mutations_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	mutations_invalidate();
+}
+
+/* At transaction end, free replaced caches */
+static void
+mutations_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	while (retired_caches != NULL)
+	{
+		MutationCache *cache = retired_caches;
+
+		retired_caches = cache->next_retired;
+		free_cache(cache);
+	}
+}
+
+/* Register the cache's callbacks */
+void
+cvx_mutations_init(void)
+{
+	CacheRegisterRelcacheCallback(mutations_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, mutations_proc_callback, (Datum) 0);
+	RegisterXactCallback(mutations_xact_callback, NULL);
+}
+
+/* The current cache, replacing a stale one */
+static MutationCache *
+mutation_cache(void)
+{
+	if (current_cache != NULL && current_cache_stale)
+	{
+		current_cache->next_retired = retired_caches;
+		retired_caches = current_cache;
+		current_cache = NULL;
+	}
+	if (current_cache == NULL)
+	{
+		MemoryContext context = AllocSetContextCreate(TopMemoryContext,
+													  "convexlite mutations",
+													  ALLOCSET_SMALL_SIZES);
+		HASHCTL		ctl;
+		MutationCache *cache = MemoryContextAllocZero(context, sizeof(MutationCache));
+
+		ctl.keysize = MAX_PATH_LENGTH + 1;
+		ctl.entrysize = sizeof(RegisteredMutation);
+		ctl.hcxt = context;
+		cache->context = context;
+		cache->entries = hash_create("convexlite mutations", 16, &ctl,
+									 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		current_cache = cache;
+		current_cache_stale = false;
+		functions_relid = get_relname_relid("_functions",
+											get_namespace_oid(CVX_SCHEMA, false));
+	}
+	return current_cache;
+}
+
+/*
+ * Is path a Convex function path?  "module:function", the module one or
+ * more '/'-separated names of letters, digits, '_', '-' and '.'; the
+ * function an identifier.  Raises 22023 otherwise.
+ */
+static void
+check_path(const char *path, size_t len)
+{
+	const char *colon = memchr(path, ':', len);
+	const char *why = NULL;
+
+	if (len == 0)
+		why = "it is empty";
+	else if (len > MAX_PATH_LENGTH)
+		why = psprintf("it is longer than %d bytes", MAX_PATH_LENGTH);
+	else if (colon == NULL)
+		why = "it has no ':' between module and function, as in \"messages:send\"";
+	else
+	{
+		size_t		module_len = colon - path;
+		const char *function = colon + 1;
+		size_t		function_len = len - module_len - 1;
+
+		if (module_len == 0 || path[0] == '/' || path[module_len - 1] == '/')
+			why = "the module name is empty";
+		for (size_t i = 0; why == NULL && i < module_len; i++)
+		{
+			char		c = path[i];
+
+			if (!(isalnum((unsigned char) c) || c == '_' || c == '-' || c == '.' || c == '/') ||
+				(c == '/' && path[i + 1] == '/') ||
+				(c == '.' && (i == 0 || path[i - 1] == '/' || path[i - 1] == '.')))
+				why = psprintf("the module name has the character '%c' where it is not allowed",
+							   c);
+		}
+		if (why == NULL && function_len == 0)
+			why = "the function name is empty";
+		if (why == NULL && !(isalpha((unsigned char) function[0]) || function[0] == '_'))
+			why = "the function name must start with a letter or '_'";
+		for (size_t i = 0; why == NULL && i < function_len; i++)
+			if (!(isalnum((unsigned char) function[i]) || function[i] == '_'))
+				why = "the function name may only contain letters, digits and '_'";
+	}
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid function path \"%s\": %s",
+						pnstrdup(path, Min(len, 200)), why)));
+}
+
+/* The built-in mutation at path, or NULL */
+static const BuiltinMutation *
+builtin_mutation(const char *path)
+{
+	for (size_t i = 0; i < lengthof(builtin_mutations); i++)
+		if (strcmp(builtin_mutations[i].path, path) == 0)
+			return &builtin_mutations[i];
+	return NULL;
+}
+
+/* Compile a validator stored in the catalog */
+static CvxValidator *
+compile_stored_validator(const char *path, const char *json)
+{
+	CvxCompileError error;
+	CvxValidator *validator = cvx_validator_compile_text(json, &error);
+
+	if (validator == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("validator of mutation \"%s\" in convex._functions does not compile: %s",
+						path, error.message)));
+	return validator;
+}
+
+/*
+ * Read a registered mutation from the catalog into the cache; NULL when
+ * path is not registered.
+ */
+static RegisteredMutation *
+load_registered(MutationCache *cache, const char *path)
+{
+	Datum		args[1] = {CStringGetTextDatum(path)};
+	Oid			argtypes[1] = {TEXTOID};
+	RegisteredMutation *entry = NULL;
+	bool		isnull;
+	Oid			handler;
+	bool		internal;
+	char	   *args_json;
+	char	   *returns_json = NULL;
+	HeapTuple	proc;
+	Oid			owner;
+	CvxValidator *volatile args_validator = NULL;
+	CvxValidator *volatile returns_validator = NULL;
+	FmgrInfo	flinfo;
+
+	cvx_spi_connect();
+	if (lookup_plan == NULL)
+		lookup_plan = cvx_prepare("SELECT handler::pg_catalog.oid, args::pg_catalog.text, "
+								  "returns::pg_catalog.text, internal "
+								  "FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1",
+								  1, argtypes);
+	if (cvx_execute(lookup_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: could not read convex._functions");
+	if (SPI_processed == 0)
+	{
+		cvx_spi_finish();
+		return NULL;
+	}
+	handler = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	args_json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (!isnull)
+		returns_json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	internal = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+
+	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(handler));
+	if (!HeapTupleIsValid(proc))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("the handler of mutation \"%s\" no longer exists", path),
+				 errhint("Register it again with convex_define_mutation, or remove it with convex_drop_mutation.")));
+	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+	ReleaseSysCache(proc);
+
+	/* everything that can fail comes before the entry exists */
+	PG_TRY();
+	{
+		args_validator = compile_stored_validator(path, args_json);
+		if (returns_json != NULL)
+			returns_validator = compile_stored_validator(path, returns_json);
+		fmgr_info_cxt(handler, &flinfo, cache->context);
+	}
+	PG_CATCH();
+	{
+		if (args_validator != NULL)
+			cvx_validator_free(args_validator);
+		if (returns_validator != NULL)
+			cvx_validator_free(returns_validator);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	entry = hash_search(cache->entries, path, HASH_ENTER, NULL);
+	entry->handler = handler;
+	entry->owner = owner;
+	entry->internal = internal;
+	entry->args = args_validator;
+	entry->returns = returns_validator;
+	fmgr_info_copy(&entry->flinfo, &flinfo, cache->context);
+	cvx_spi_finish();
+	return entry;
+}
+
+/* Convex's error for a path a caller cannot run (missing, or internal) */
+static void
+raise_not_found(const char *path)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_FUNCTION),
+			 errmsg("Could not find public function for '%s'.", path),
+			 errhint("Register mutations with convex_define_mutation. Internal mutations run only "
+					 "from other mutations, scheduled jobs, or for roles granted EXECUTE on "
+					 "convex_internal_mutation(text, jsonb).")));
+}
+
+/*
+ * May the current user run internal mutations from the top level?  Those
+ * granted EXECUTE on convex_internal_mutation(text, jsonb) (superusers,
+ * the extension's owner, and roles a DBA grants it to) may.
+ */
+static bool
+has_internal_right(FunctionCallInfo fcinfo)
+{
+	if (!OidIsValid(internal_right_oid))
+	{
+		Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+		Oid			argtypes[2] = {TEXTOID, JSONBOID};
+		List	   *name = list_make2(makeString(get_namespace_name(namespace)),
+									  makeString("convex_internal_mutation"));
+
+		internal_right_oid = LookupFuncName(name, 2, argtypes, true);
+		if (!OidIsValid(internal_right_oid))
+			return false;
+	}
+	return pg_proc_aclcheck(internal_right_oid, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+}
+
+/* The jsonb form of a built-in mutation's result */
+static Jsonb *
+builtin_result_jsonb(const BuiltinMutation *builtin, Datum result, bool isnull)
+{
+	JsonbValue	value;
+
+	if (isnull || builtin->returns == RETURNS_VOID)
+		value.type = jbvNull;
+	else if (builtin->returns == RETURNS_TEXT)
+	{
+		text	   *t = DatumGetTextPP(result);
+
+		value.type = jbvString;
+		value.val.string.val = VARDATA_ANY(t);
+		value.val.string.len = VARSIZE_ANY_EXHDR(t);
+	}
+	else
+	{
+		value.type = jbvNumeric;
+		value.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric, result));
+	}
+	return JsonbValueToJsonb(&value);
+}
+
+/* The owner of schema convex, whom the built-in mutations run as */
+static Oid
+convex_schema_owner(void)
+{
+	Oid			namespace = get_namespace_oid(CVX_SCHEMA, false);
+	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for namespace %u", namespace);
+	owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Run a built-in seed mutation as the extension's owner (as its SQL
+ * function, SECURITY DEFINER, would) and return its result as jsonb.
+ */
+static Jsonb *
+run_builtin(const BuiltinMutation *builtin, Jsonb *args)
+{
+	LOCAL_FCINFO(call, 1);
+	Oid			saved_user;
+	int			saved_context;
+	Datum		result;
+
+	InitFunctionCallInfoData(*call, NULL, 1, InvalidOid, NULL, NULL);
+	call->args[0].value = JsonbPGetDatum(args);
+	call->args[0].isnull = false;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(convex_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	result = builtin->function(call);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	return builtin_result_jsonb(builtin, result, call->isnull);
+}
+
+/* Run a registered handler as its owner; SQL NULL is Convex's null */
+static Jsonb *
+run_registered(RegisteredMutation *entry, Jsonb *args)
+{
+	LOCAL_FCINFO(call, 1);
+	Oid			saved_user;
+	int			saved_context;
+	Datum		result;
+
+	InitFunctionCallInfoData(*call, &entry->flinfo, 1, InvalidOid, NULL, NULL);
+	call->args[0].value = JsonbPGetDatum(args);
+	call->args[0].isnull = false;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(entry->owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	result = FunctionCallInvoke(call);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	if (call->isnull)
+	{
+		JsonbValue	null_value = {.type = jbvNull};
+
+		return JsonbValueToJsonb(&null_value);
+	}
+	return DatumGetJsonbP(result);
+}
+
+/* Check a value against a validator, with Convex's prefix on failure */
+static void
+check_value(const CvxValidator *validator, Jsonb *jsonb, const char *prefix)
+{
+	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
+	CvxCheckError error;
+	CvxValue	value;
+
+	cvx_jsonb_value(jsonb, &value);
+	if (!cvx_check(validator, &value, &context, &error))
+		cvx_raise_validation_error(prefix, &error, &context,
+								   ERRCODE_INVALID_PARAMETER_VALUE);
+}
+
+/* Arguments must be well-formed Convex values (nesting, '$' keys, ...) */
+static void
+check_args_value(const char *path, Jsonb *args)
+{
+	CvxValue	value;
+	char		reason[256];
+
+	cvx_jsonb_value(args, &value);
+	if (!cvx_value_validate(&value, &cvx_jsonb_ops, reason, sizeof(reason)))
+		ereport(ERROR,
+				(errcode(cvx_is_size_limit_reason(reason) ?
+						 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid arguments for %s: %s", path, reason)));
+}
+
+/*
+ * The dispatcher behind convex_mutation and convex_internal_mutation.
+ * internal_entry: called as convex_internal_mutation, whose EXECUTE right
+ * is the right to run internal mutations.
+ */
+static Datum
+run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
+{
+	text	   *path_text;
+	char	   *path;
+	Jsonb	   *args;
+	const BuiltinMutation *builtin;
+	RegisteredMutation *entry = NULL;
+	bool		internal;
+	Jsonb	   *result = NULL;
+	MemoryContext context = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("args must not be NULL"),
+				 errhint("A mutation without arguments takes '{}'.")));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	path = text_to_cstring(path_text);
+	args = PG_GETARG_JSONB_P(1);
+
+	builtin = builtin_mutation(path);
+	if (builtin == NULL)
+	{
+		MutationCache *cache = mutation_cache();
+
+		entry = hash_search(cache->entries, path, HASH_FIND, NULL);
+		if (entry == NULL)
+			entry = load_registered(cache, path);
+		if (entry == NULL)
+			raise_not_found(path);
+		internal = entry->internal;
+	}
+	else
+		internal = builtin->internal;
+
+	/* Convex's order: visibility, argument size, argument validator */
+	if (internal && !internal_entry && !cvx_in_mutation() && !has_internal_right(fcinfo))
+		raise_not_found(path);
+	cvx_check_args_size(path, VARSIZE_ANY_EXHDR(args));
+	if (!JB_ROOT_IS_OBJECT(args))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ArgumentValidationError: the arguments of %s must be a JSON object", path)));
+	if (entry != NULL)
+	{
+		check_args_value(path, args);
+		if (entry->args != NULL)
+			check_value(entry->args, args, "ArgumentValidationError: ");
+	}
+	if (cvx_mutation_depth() > MAX_CALL_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Cross component call depth limit exceeded. Do you have an infinite loop in your app?"),
+				 errdetail("Mutations may call mutations %d levels deep.", MAX_CALL_DEPTH)));
+	check_stack_depth();
+
+	cvx_call_enter();
+	PG_TRY();
+	{
+		if (builtin != NULL)
+			result = run_builtin(builtin, args);
+		else
+			result = run_registered(entry, args);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		if (cvx_call_abort(geterrcode()))
+		{
+			FlushErrorState();
+			cvx_raise_timeout();
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	cvx_call_leave();
+
+	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
+	if (entry != NULL && entry->returns != NULL)
+		check_value(entry->returns, result, "ReturnsValidationError: ");
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * convex_mutation(path, args): run a mutation by path; internal ones only
+ * from an internal context.  Inside a handler this is ctx.runMutation.
+ */
+Datum
+convex_mutation(PG_FUNCTION_ARGS)
+{
+	return run_mutation(fcinfo, false);
+}
+
+/*
+ * convex_internal_mutation(path, args): the same, for callers allowed to
+ * run internal mutations (EXECUTE on this function is that right).
+ */
+Datum
+convex_internal_mutation(PG_FUNCTION_ARGS)
+{
+	return run_mutation(fcinfo, true);
+}
+
+/* Tell every backend (at commit) that the catalog changed */
+static void
+invalidate_everywhere(void)
+{
+	CacheInvalidateRelcacheByRelid(get_relname_relid("_functions",
+													 get_namespace_oid(CVX_SCHEMA, false)));
+}
+
+/* Compile a validator argument of convex_define_mutation, or raise 22023 */
+static CvxValidator *
+compile_argument_validator(Jsonb *json, const char *what)
+{
+	char	   *text = JsonbToCString(NULL, &json->root, VARSIZE(json));
+	CvxCompileError error;
+	CvxValidator *validator = cvx_validator_compile_text(text, &error);
+
+	if (validator == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is not a Convex validator: %s", what, error.message)));
+	return validator;
+}
+
+/*
+ * The handler must be a plain function f(jsonb) RETURNS jsonb that the
+ * caller owns: it will run as its owner.
+ */
+static void
+check_handler(Oid handler)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(handler));
+	Form_pg_proc proc;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function with OID %u does not exist", handler)));
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	ok = proc->prokind == PROKIND_FUNCTION && !proc->proretset &&
+		proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID &&
+		proc->prorettype == JSONBOID;
+	ReleaseSysCache(tuple);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("mutation handler %s must be a function (args jsonb) RETURNS jsonb",
+						format_procedure(handler))));
+	if (!pg_proc_ownercheck(handler, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of function %s to register it as a mutation handler",
+						format_procedure(handler)),
+				 errdetail("A mutation's handler runs with its owner's privileges.")));
+}
+
+/*
+ * convex_define_mutation(path, handler, args, returns, internal): register
+ * (or redefine) a mutation.  args is an object validator (or v.any());
+ * returns NULL means v.any().
+ */
+Datum
+convex_define_mutation(PG_FUNCTION_ARGS)
+{
+	text	   *path_text;
+	Oid			handler;
+	Jsonb	   *args;
+	Jsonb	   *returns = NULL;
+	bool		internal;
+	CvxValidator *validator;
+	CvxValidatorKind kind;
+	Datum		values[5];
+	char		nulls[6] = "     ";
+	Oid			argtypes[5] = {TEXTOID, OIDOID, JSONBOID, JSONBOID, BOOLOID};
+
+	for (int i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i) && i != 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL",
+							(const char *[]) {"path", "handler", "args", "returns", "internal"}[i])));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	if (builtin_mutation(text_to_cstring(path_text)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_FUNCTION),
+				 errmsg("\"%s\" is one of convexlite's built-in mutations", text_to_cstring(path_text))));
+	handler = PG_GETARG_OID(1);
+	check_handler(handler);
+
+	args = PG_GETARG_JSONB_P(2);
+	validator = compile_argument_validator(args, "args");
+	kind = cvx_validator_kind(validator);
+	cvx_validator_free(validator);
+	if (kind != CVX_V_OBJECT && kind != CVX_V_ANY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("args must be an object validator ({\"type\": \"object\", \"value\": {...}}) or v.any()")));
+	if (!PG_ARGISNULL(3))
+	{
+		returns = PG_GETARG_JSONB_P(3);
+		cvx_validator_free(compile_argument_validator(returns, "returns"));
+	}
+	internal = PG_GETARG_BOOL(4);
+
+	values[0] = PointerGetDatum(path_text);
+	values[1] = ObjectIdGetDatum(handler);
+	values[2] = JsonbPGetDatum(args);
+	values[3] = returns != NULL ? JsonbPGetDatum(returns) : (Datum) 0;
+	nulls[3] = returns != NULL ? ' ' : 'n';
+	values[4] = BoolGetDatum(internal);
+	cvx_spi_connect();
+	cvx_execute_args("INSERT INTO convex._functions (path, handler, args, returns, internal) "
+					 "VALUES ($1, $2::pg_catalog.oid::pg_catalog.regprocedure, $3, $4, $5) "
+					 "ON CONFLICT (path) DO UPDATE SET handler = EXCLUDED.handler, "
+					 "args = EXCLUDED.args, returns = EXCLUDED.returns, internal = EXCLUDED.internal",
+					 5, argtypes, values, nulls, false, 0);
+	cvx_spi_finish();
+	invalidate_everywhere();
+	PG_RETURN_VOID();
+}
+
+/* convex_drop_mutation(path): forget a registered mutation */
+Datum
+convex_drop_mutation(PG_FUNCTION_ARGS)
+{
+	text	   *path_text;
+	Datum		values[1];
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL")));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	values[0] = PointerGetDatum(path_text);
+	cvx_spi_connect();
+	cvx_execute_args("DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1",
+					 1, argtypes, values, NULL, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("no registered mutation \"%s\"", text_to_cstring(path_text))));
+	cvx_spi_finish();
+	invalidate_everywhere();
+	PG_RETURN_VOID();
+}
