@@ -56,3 +56,4 @@ demo:
 # Per-call cost against plain INSERT/UPDATE, side by side (throwaway cluster).
 bench:
 	bash bench/per_call.sh
+	bash bench/mutations.sh

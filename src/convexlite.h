@@ -152,6 +152,7 @@ extern void cvx_raise_convex_error(const char *code,
 								   const char *message) pg_attribute_noreturn();
 extern void cvx_raise_missing_document(const char *operation,
 									   const char *id) pg_attribute_noreturn();
+extern char *cvx_clip_name(const char *name, size_t len);
 
 /* ---------------------------------------------------------------------
  * documents.c: documents <-> rows

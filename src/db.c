@@ -436,9 +436,15 @@ strip_system_fields(CvxTable *table, text *id, Jsonb *value, Jsonb *stored,
 	return value;
 }
 
-/* Copy the fields of doc (minus system fields and skip) into state */
+/*
+ * Copy the fields of doc (minus system fields and skip) into state.  With
+ * skip NULL, doc is a patch: a null clears an optional field (JSON's
+ * stand-in for Convex's undefined) and is dropped for a field the table
+ * does not have; a required field is set to null (valid if its validator
+ * accepts null).
+ */
 static void
-push_document_fields(JsonbParseState **state, Jsonb *doc, Jsonb *skip)
+push_document_fields(JsonbParseState **state, CvxTable *table, Jsonb *doc, Jsonb *skip)
 {
 	JsonbIterator *it = JsonbIteratorInit(&doc->root);
 	JsonbValue	key;
@@ -459,7 +465,14 @@ push_document_fields(JsonbParseState **state, Jsonb *doc, Jsonb *skip)
 										 key.val.string.len, &found) != NULL)
 			continue;			/* patched: taken from the patch instead */
 		if (skip == NULL && value.type == jbvNull)
-			continue;			/* a null in a patch clears the field */
+		{
+			const CvxFieldValidator *field =
+				cvx_validator_field(table->validator, key.val.string.val,
+									key.val.string.len);
+
+			if (field == NULL || field->optional)
+				continue;		/* cleared */
+		}
 		pushJsonbValue(state, WJB_KEY, &key);
 		pushJsonbValue(state, WJB_VALUE, &value);
 	}
@@ -515,8 +528,8 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	patch = strip_system_fields(table, id, patch, stored, "patch");
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	push_document_fields(&state, stored, patch);
-	push_document_fields(&state, patch, NULL);
+	push_document_fields(&state, table, stored, patch);
+	push_document_fields(&state, table, patch, NULL);
 	merged = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	write_document(table, id, JsonbValueToJsonb(merged), "Update");
 	cvx_spi_finish();

@@ -29,6 +29,21 @@ cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored
 	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
 	CvxCheckError error;
 
+	/*
+	 * A written document must first be a Convex value (nesting <= 16,
+	 * fields, array length, no '$' field names), as Convex decodes it
+	 * before checking the schema.
+	 */
+	if (stored_id == NULL)
+	{
+		char		reason[256];
+
+		if (!cvx_document_validate(document, &cvx_jsonb_ops, reason, sizeof(reason)))
+			ereport(ERROR,
+					(errcode(cvx_is_size_limit_reason(reason) ?
+							 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Invalid document for table \"%s\": %s", table->name, reason)));
+	}
 	if (!cvx_check(table->validator, document, &context, &error))
 	{
 		char	   *prefix = stored_id == NULL ?
@@ -38,17 +53,6 @@ cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored
 					 "does not match the schema: ", stored_id, table->name);
 
 		cvx_raise_validation_error(prefix, &error, &context, ERRCODE_CHECK_VIOLATION);
-	}
-	if (stored_id == NULL)
-	{
-		char		reason[256];
-
-		/* Convex's value rules: nesting <= 16, fields, array length, '$' keys */
-		if (!cvx_document_validate(document, &cvx_jsonb_ops, reason, sizeof(reason)))
-			ereport(ERROR,
-					(errcode(cvx_is_size_limit_reason(reason) ?
-							 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("Invalid document for table \"%s\": %s", table->name, reason)));
 	}
 }
 

@@ -7,6 +7,8 @@
  */
 #include "convexlite.h"
 
+#include "mb/pg_wchar.h"
+
 #include "lib/stringinfo.h"
 #include "utils/json.h"
 
@@ -63,4 +65,16 @@ cvx_raise_missing_document(const char *operation, const char *id)
 			(errcode(ERRCODE_NO_DATA_FOUND),
 			 errmsg("%s on nonexistent document ID %s", operation, id)));
 	pg_unreachable();
+}
+
+/*
+ * A name as shown in an error message: at most 64 bytes of it (never
+ * cutting a character), with "…" when it was longer.
+ */
+char *
+cvx_clip_name(const char *name, size_t len)
+{
+	int			clipped = len > 64 ? pg_mbcliplen(name, (int) len, 64) : (int) len;
+
+	return psprintf("%.*s%s", clipped, name, (size_t) clipped < len ? "…" : "");
 }

@@ -10,12 +10,12 @@
  * the document size limit applies.  Passing a limit raises SQLSTATE 54000
  * with Convex's wording, which aborts the call and everything it wrote.
  *
- * The time budget is a timer: when it fires the running statement is
- * cancelled, and convex_mutation turns the cancellation into the limit's
- * error.  Time spent waiting for another transaction's lock is not
- * execution: if the timer fires during such a wait, the call gets a fresh
- * budget once the lock is granted (deadlocks are still broken by
- * PostgreSQL's deadlock detector).
+ * The time budget is a ticking timer: the budget is cut into 20 ticks (at
+ * least 10 ms each), and a tick counts only when the backend is not
+ * waiting for another transaction's lock, which is not execution.  When
+ * the counted ticks reach the budget the running statement is cancelled,
+ * and convex_mutation turns the cancellation into the limit's error.  A
+ * call that finishes within its first tick never sees the timer fire.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,10 +47,14 @@ static int64 bytes_read;
 static int64 bytes_written;
 static int64 functions_scheduled;
 
-/* The time budget's timer, and what it saw */
+/* The time budget's timer, and what it counted */
 static TimeoutId budget_timeout = MAX_TIMEOUTS;
 static volatile sig_atomic_t budget_expired = false;
-static volatile sig_atomic_t budget_fired_in_lock_wait = false;
+static volatile sig_atomic_t budget_ticks_left = 0;
+
+/* The time budget is counted in this many ticks */
+#define BUDGET_TICKS 20
+#define MIN_TICK_MS 10
 
 /* Convex's advice appended to the read limits' errors */
 #define OVER_LIMIT_HELP "Consider using smaller limits in your queries, paginating your queries, " \
@@ -149,21 +153,35 @@ cvx_limits_init(void)
 }
 
 /*
- * The timer's handler (signal context): cancel the running statement,
- * unless the backend is waiting for a lock.
+ * The timer's handler (signal context), once per tick: a tick spent
+ * waiting for a lock does not count; when the budget is spent, cancel the
+ * running statement.
  */
 static void
 budget_timeout_handler(void)
 {
-	if (MyProc != NULL && MyProc->waitLock != NULL)
-	{
-		budget_fired_in_lock_wait = true;
+	if (budget_expired || (MyProc != NULL && MyProc->waitLock != NULL))
 		return;
-	}
+	if (--budget_ticks_left > 0)
+		return;
 	budget_expired = true;
 	InterruptPending = true;
 	QueryCancelPending = true;
 	SetLatch(MyLatch);
+}
+
+/* Arm the ticking timer for a new budget */
+static void
+arm_budget_timer(void)
+{
+	int			tick_ms = Max(MIN_TICK_MS, cvx_mutation_timeout / BUDGET_TICKS);
+
+	budget_ticks_left = (cvx_mutation_timeout + tick_ms - 1) / tick_ms;
+	if (budget_timeout == MAX_TIMEOUTS)
+		budget_timeout = RegisterTimeout(USER_TIMEOUT, budget_timeout_handler);
+	enable_timeout_every(budget_timeout,
+						 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tick_ms),
+						 tick_ms);
 }
 
 /* Is a convex_mutation call running? */
@@ -193,13 +211,8 @@ cvx_call_enter(void)
 		bytes_read = bytes_written = 0;
 		functions_scheduled = 0;
 		budget_expired = false;
-		budget_fired_in_lock_wait = false;
 		if (cvx_mutation_timeout > 0)
-		{
-			if (budget_timeout == MAX_TIMEOUTS)
-				budget_timeout = RegisterTimeout(USER_TIMEOUT, budget_timeout_handler);
-			enable_timeout_after(budget_timeout, cvx_mutation_timeout);
-		}
+			arm_budget_timer();
 	}
 	call_depth++;
 }
@@ -277,18 +290,6 @@ cvx_call_reset(void)
 	}
 }
 
-/* The timer fired while waiting for a lock: the call gets a fresh budget */
-static inline void
-renew_budget_after_lock_wait(void)
-{
-	if (unlikely(budget_fired_in_lock_wait))
-	{
-		budget_fired_in_lock_wait = false;
-		if (!budget_expired && cvx_mutation_timeout > 0)
-			enable_timeout_after(budget_timeout, cvx_mutation_timeout);
-	}
-}
-
 /* How many more documents the running call may read */
 int64
 cvx_read_allowance(void)
@@ -302,7 +303,6 @@ cvx_count_read(Size bytes)
 {
 	if (call_depth == 0)
 		return;
-	renew_budget_after_lock_wait();
 	if (++documents_read > cvx_max_documents_read)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -322,7 +322,6 @@ cvx_count_write(Size bytes)
 {
 	if (call_depth == 0)
 		return;
-	renew_budget_after_lock_wait();
 	if (++documents_written > cvx_max_documents_written)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -213,7 +213,8 @@ convex_db_query(PG_FUNCTION_ARGS)
 		else if (strcmp(order, "asc") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("order_by must be 'asc' or 'desc', not \"%s\"", order)));
+					 errmsg("order_by must be 'asc' or 'desc', not \"%s\"",
+							cvx_clip_name(order, strlen(order)))));
 	}
 	if (!PG_ARGISNULL(5))
 	{
@@ -233,7 +234,8 @@ convex_db_query(PG_FUNCTION_ARGS)
 		if (shape.index < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("Index %s.%s not found.", table->name, index_name)));
+					 errmsg("Index %s.%s not found.", table->name,
+							cvx_clip_name(index_name, strlen(index_name)))));
 	}
 	nkeys = (shape.index >= 0 ? table->indexes[shape.index].nfields : 0) + 1;
 

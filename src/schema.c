@@ -35,7 +35,7 @@ require_identifier(const char *what, const char *name, size_t len)
 	if (!cvx_identifier_check(name, len, why, sizeof(why)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid %s name \"%.*s\": %s", what, (int) Min(len, 64), name, why)));
+				 errmsg("invalid %s name \"%s\": %s", what, cvx_clip_name(name, len), why)));
 	if (name[0] == '_')
 		ereport(ERROR,
 				(errcode(ERRCODE_RESERVED_NAME),
@@ -404,6 +404,11 @@ convex_define_table(PG_FUNCTION_ARGS)
 	name_text = PG_GETARG_TEXT_PP(0);
 	name = text_to_cstring(name_text);
 	require_identifier("table", name, strlen(name));
+	if (strstr(name, "__") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid table name \"%s\": convexlite table names may not contain \"__\"", name),
+				 errdetail("The index relations of table t are named t__<index> in schema convex.")));
 	if (strlen(name) >= NAMEDATALEN - 20)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),

@@ -53,7 +53,9 @@ column_name_for_field(const char *field, char *column)
 					 errmsg("field name \"%s\" is too long for a column", field)));
 		if (*p >= 'A' && *p <= 'Z')
 		{
-			column[out++] = '_';
+			/* "roomId" -> "room_id"; a leading capital gets no '_' ("Id" -> "id") */
+			if (p != field)
+				column[out++] = '_';
 			column[out++] = (char) (*p - 'A' + 'a');
 		}
 		else
@@ -353,7 +355,7 @@ cvx_table_lookup(text *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("\"%s\" is not a convexlite table",
-						text_to_cstring(name)),
+						cvx_clip_name(VARDATA_ANY(name), len)),
 				 errhint("convexlite functions work only on the tables listed in convex._tables, named exactly as there.")));
 	return table;
 }

@@ -1615,8 +1615,10 @@ cvx_validate_field(void *arg, const char *key, size_t key_len, const CvxValue *v
 	char		ch[16];
 	size_t		i;
 
+	if (key_len == 0)
+		return cvx_validate_fail(vs, "Field name cannot be empty");
 	cvx_snippet(key, key_len, snip, sizeof(snip));
-	if (key_len > 0 && key[0] == '$')
+	if (key[0] == '$')
 		return cvx_validate_fail(vs, "Field name %s starts with '$', which is reserved.", snip);
 	for (i = 0; i < key_len; i++)
 	{

@@ -749,6 +749,7 @@ test_value_validate(void)
 		"{\"$float\": …} must be eight bytes of base64 holding NaN, an infinity or -0; other float64 values are JSON numbers"},
 		{"{\"$bytes\":\"!!\"}", "$bytes must be a base64 string"},
 		{"{\"$integer\":5}", "Field name $integer starts with '$', which is reserved."},
+		{"{\"a\":{\"\":1}}", "Field name cannot be empty"},
 		{"{\"a\\nb\":1}",
 		"Field name a?b has invalid character '\\n': Field names can only contain non-control ASCII characters"},
 		{"{\"caf\\u00e9\":1}",
