@@ -93,4 +93,49 @@ SELECT convex_presence_cleanup() AS "stale rows deleted";
 SELECT jobname, schedule, command FROM cron.job;
 
 \echo
+\echo '== Your own mutations (seed 001): a table, a handler, convex_define_mutation, convex_mutation'
+SELECT convex_define_table('accounts',
+  '{"owner": {"fieldType": {"type": "string"}, "optional": false},
+    "balance": {"fieldType": {"type": "number"}, "optional": false}}') AS "accounts table number";
+CREATE FUNCTION transfer_funds(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  from_doc jsonb := convex_db_get('accounts', args->>'fromId');
+  to_doc   jsonb := convex_db_get('accounts', args->>'toId');
+  amount   float8 := (args->>'amount')::float8;
+BEGIN
+  IF from_doc IS NULL OR to_doc IS NULL THEN RAISE EXCEPTION 'Account not found'; END IF;
+  IF (from_doc->>'balance')::float8 < amount THEN RAISE EXCEPTION 'Insufficient funds'; END IF;
+  PERFORM convex_db_patch('accounts', args->>'fromId',
+                          jsonb_build_object('balance', (from_doc->>'balance')::float8 - amount));
+  PERFORM convex_db_patch('accounts', args->>'toId',
+                          jsonb_build_object('balance', (to_doc->>'balance')::float8 + amount));
+  RETURN 'null';
+END $$;
+SELECT convex_define_mutation('accounts:transferFunds', 'transfer_funds(jsonb)',
+  '{"type": "object", "value": {
+      "fromId": {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
+      "toId":   {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
+      "amount": {"fieldType": {"type": "number"}, "optional": false}}}',
+  '{"type": "null"}');
+SELECT convex_db_insert('accounts', '{"owner": "alice", "balance": 100}') AS acct_a \gset
+SELECT convex_db_insert('accounts', '{"owner": "bob", "balance": 0}') AS acct_b \gset
+SELECT convex_mutation('accounts:transferFunds',
+                       jsonb_build_object('fromId', :'acct_a', 'toId', :'acct_b', 'amount', 30)) AS result;
+SELECT owner, balance FROM convex.accounts ORDER BY owner;
+\echo '   overdrawing fails and changes nothing; an internal mutation is hidden from public callers:'
+\set ON_ERROR_STOP off
+SELECT convex_mutation('accounts:transferFunds',
+                       jsonb_build_object('fromId', :'acct_a', 'toId', :'acct_b', 'amount', 1000));
+DROP ROLE IF EXISTS demo_public_caller;
+CREATE ROLE demo_public_caller;
+SET ROLE demo_public_caller;
+SELECT convex_mutation('presence:cleanup');
+RESET ROLE;
+DROP ROLE demo_public_caller;
+\set ON_ERROR_STOP on
+SELECT owner, balance FROM convex.accounts ORDER BY owner;
+\echo '   the built-in mutations run by path too (messages:send returns the new id):'
+SELECT convex_mutation('messages:send', '{"roomId": "general", "content": "via convex_mutation", "userName": "Demo"}') IS NOT NULL AS sent;
+
+\echo
 \echo 'Done. Every mutation above ran inside PostgreSQL, in the caller''s transaction.'
