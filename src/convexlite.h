@@ -73,6 +73,7 @@ typedef struct CvxTable
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements */
+	List	   *patch_plans;	/* db.c's kept UPDATEs, one per set of patched columns */
 	/* statements over all columns, prepared on first use */
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	get_plan;
@@ -87,6 +88,7 @@ extern void cvx_describe_table(CvxTable *table, const char *fields_json,
 extern void cvx_describe_indexes(CvxTable *table, Jsonb *indexes,
 								 MemoryContext context);
 extern void cvx_free_query_plans(CvxTable *table);
+extern void cvx_free_patch_plans(CvxTable *table);
 extern CvxTable *cvx_table_by_name(const char *name, size_t name_len);
 extern CvxTable *cvx_table_by_number(uint32 number);
 extern CvxTable *cvx_table_lookup(text *name);
@@ -175,7 +177,8 @@ typedef enum CvxWriteKind
 {
 	CVX_WRITE_INSERT,
 	CVX_WRITE_UPDATE,
-	CVX_WRITE_DELETE
+	CVX_WRITE_DELETE,
+	CVX_WRITE_PATCH				/* UPDATE of some columns ... RETURNING the whole row */
 } CvxWriteKind;
 
 extern uint64 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,

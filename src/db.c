@@ -12,10 +12,13 @@
  */
 #include "convexlite.h"
 
+#include "access/detoast.h"
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(convex_db_insert);
 PG_FUNCTION_INFO_V1(convex_db_get);
@@ -121,6 +124,29 @@ delete_plan(CvxTable *table)
 }
 
 /*
+ * The size of one stored value: fixed-size types by their length, varlena
+ * values by their raw data length (uncompressed, without header), however
+ * they are held.
+ */
+static Size
+value_size(Oid type, Datum value)
+{
+	switch (type)
+	{
+		case BOOLOID:
+			return 1;
+		case INT4OID:
+		case FLOAT4OID:
+			return 4;
+		case INT8OID:
+		case FLOAT8OID:
+			return 8;
+		default:				/* text, jsonb, bytea: varlena */
+			return toast_raw_datum_size(value) - VARHDRSZ;
+	}
+}
+
+/*
  * The bytes a write stores: the sizes of its non-null parameters (the
  * document's _id, _creation_time and field values as stored), without
  * PostgreSQL's row and alignment overhead.
@@ -132,26 +158,24 @@ written_size(SPIPlanPtr plan, Datum *values, const char *nulls)
 	Size		size = 0;
 
 	for (int i = 0; i < nargs; i++)
+		if (nulls == NULL || nulls[i] != 'n')
+			size += value_size(SPI_getargtypeid(plan, i), values[i]);
+	return size;
+}
+
+/* The same measure for a whole stored row */
+static Size
+row_size(HeapTuple tuple, TupleDesc tupdesc)
+{
+	Size		size = 0;
+
+	for (int i = 1; i <= tupdesc->natts; i++)
 	{
-		if (nulls != NULL && nulls[i] == 'n')
-			continue;
-		switch (SPI_getargtypeid(plan, i))
-		{
-			case BOOLOID:
-				size += 1;
-				break;
-			case INT4OID:
-			case FLOAT4OID:
-				size += 4;
-				break;
-			case INT8OID:
-			case FLOAT8OID:
-				size += 8;
-				break;
-			default:			/* text, jsonb, bytea: varlena */
-				size += VARSIZE_ANY_EXHDR(DatumGetPointer(values[i]));
-				break;
-		}
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, i, tupdesc, &isnull);
+
+		if (!isnull)
+			size += value_size(TupleDescAttr(tupdesc, i - 1)->atttypid, value);
 	}
 	return size;
 }
@@ -166,10 +190,29 @@ uint64
 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		  Datum *values, const char *nulls)
 {
-	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE};
-	Size		size = written_size(plan, values, nulls);
+	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE,
+	SPI_OK_UPDATE_RETURNING};
+	Size		size;
 	int			rc;
 
+	if (kind == CVX_WRITE_PATCH)
+	{
+		/* the new document's size is known once the row is written */
+		rc = cvx_execute(plan, values, nulls, false, 0);
+		if (rc != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "convexlite: write to \"%s\" failed: %s",
+				 table->name, SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+		{
+			/* a patch reads the stored document, as Convex's does */
+			cvx_count_read(SPI_tuptable->vals[0]->t_len);
+			size = row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+			cvx_check_document_size(table->name, size);
+			cvx_count_write(size);
+		}
+		return SPI_processed;
+	}
+	size = written_size(plan, values, nulls);
 	if (kind != CVX_WRITE_DELETE)
 		cvx_check_document_size(table->name, size);
 	cvx_count_write(size);
@@ -493,6 +536,169 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 		cvx_raise_missing_document(operation, text_to_cstring(id));
 }
 
+/* Most fields a patch may set through the direct UPDATE path */
+#define MAX_DIRECT_PATCH_FIELDS 32
+
+/* A kept UPDATE of one set of columns (positions in table->columns, sorted) */
+typedef struct PatchPlan
+{
+	int			ncolumns;
+	int			columns[MAX_DIRECT_PATCH_FIELDS];
+	SPIPlanPtr	plan;
+} PatchPlan;
+
+/* Free a table's kept patch statements (with its table set) */
+void
+cvx_free_patch_plans(CvxTable *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, table->patch_plans)
+		SPI_freeplan(((PatchPlan *) lfirst(lc))->plan);
+	table->patch_plans = NIL;
+}
+
+/*
+ * UPDATE convex.t SET c1 = $2, ... WHERE _id = $1 RETURNING the whole row,
+ * kept per set of columns.
+ */
+static SPIPlanPtr
+patch_plan(CvxTable *table, int ncolumns, const int *columns)
+{
+	ListCell   *lc;
+	StringInfoData sql;
+	Oid			argtypes[MAX_DIRECT_PATCH_FIELDS + 1];
+	PatchPlan  *entry;
+	SPIPlanPtr	plan;
+	MemoryContext old;
+
+	foreach(lc, table->patch_plans)
+	{
+		PatchPlan  *candidate = lfirst(lc);
+
+		if (candidate->ncolumns == ncolumns &&
+			memcmp(candidate->columns, columns, sizeof(int) * ncolumns) == 0)
+			return candidate->plan;
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
+	argtypes[0] = TEXTOID;
+	for (int i = 0; i < ncolumns; i++)
+	{
+		appendStringInfo(&sql, "%s%s = $%d", i > 0 ? ", " : "",
+						 quote_identifier(table->columns[columns[i]].column), i + 2);
+		argtypes[i + 1] = table->columns[columns[i]].type_oid;
+	}
+	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1 RETURNING ");
+	append_column_list(&sql, table);
+	plan = cvx_prepare(sql.data, ncolumns + 1, argtypes);
+
+	/* remembered in the table set's memory (SPI returns in its own context) */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
+	entry = palloc(sizeof(PatchPlan));
+	entry->ncolumns = ncolumns;
+	memcpy(entry->columns, columns, sizeof(int) * ncolumns);
+	entry->plan = plan;
+	table->patch_plans = lappend(table->patch_plans, entry);
+	MemoryContextSwitchTo(old);
+	return plan;
+}
+
+/* One field of a patch, for the direct path */
+typedef struct PatchField
+{
+	int			column;			/* position in table->columns */
+	CvxValue	value;
+	bool		clear;			/* null on an optional field */
+} PatchField;
+
+/* Order patch fields by column */
+static int
+compare_patch_fields(const void *a, const void *b)
+{
+	return ((const PatchField *) a)->column - ((const PatchField *) b)->column;
+}
+
+/*
+ * The direct path of ctx.db.patch: when every patched field is a field of
+ * the table and each new value passes its field's validator, the merged
+ * document is valid (the table's validator is an object of independent
+ * fields and the stored document was valid), so one UPDATE of those
+ * columns does the whole patch, without reading the document first.
+ * Returns false, having done nothing, when the general path must decide
+ * (system fields, unknown fields, invalid values: it words the errors).
+ * Raises Convex's error when the document does not exist.
+ */
+static bool
+patch_directly(CvxTable *table, text *id, Jsonb *patch)
+{
+	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
+	CvxCheckError error;
+	PatchField	fields[MAX_DIRECT_PATCH_FIELDS];
+	int			columns[MAX_DIRECT_PATCH_FIELDS];
+	Datum		values[MAX_DIRECT_PATCH_FIELDS + 1];
+	char		nulls[MAX_DIRECT_PATCH_FIELDS + 2];
+	int			nfields = 0;
+	JsonbIterator *it;
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbIteratorToken token;
+	CvxValue	document;
+
+	if (JsonContainerSize(&patch->root) > MAX_DIRECT_PATCH_FIELDS)
+		return false;
+	cvx_jsonb_value(patch, &document);
+	if (!cvx_document_validate(&document, &cvx_jsonb_ops, NULL, 0))
+		return false;
+	it = JsonbIteratorInit(&patch->root);
+	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		const CvxFieldValidator *field;
+		PatchField *patched;
+
+		if (token != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &value, true);
+		field = cvx_validator_field(table->validator, key.val.string.val,
+									key.val.string.len);
+		if (field == NULL)
+			return false;		/* a system field, or one the table lacks */
+		patched = &fields[nfields++];
+		patched->column = (int) (field - table->columns[0].field);
+		if (patched->column < 0 || patched->column >= table->ncolumns ||
+			table->columns[patched->column].field != field)
+			return false;		/* columns are in field order; never otherwise */
+		patched->clear = value.type == jbvNull && field->optional;
+		cvx_jsonb_scalar_value(&value, &patched->value);
+		if (!patched->clear && !cvx_check(field->validator, &patched->value, &context, &error))
+			return false;
+	}
+	if (nfields == 0)
+	{
+		/* an empty patch writes nothing but must find the document */
+		TupleDesc	tupdesc;
+
+		if (cvx_db_get_row(table, id, true, &tupdesc) == NULL)
+			cvx_raise_missing_document("Update", text_to_cstring(id));
+		return true;
+	}
+	qsort(fields, nfields, sizeof(PatchField), compare_patch_fields);
+	values[0] = PointerGetDatum(id);
+	nulls[0] = ' ';
+	for (int i = 0; i < nfields; i++)
+	{
+		columns[i] = fields[i].column;
+		nulls[i + 1] = fields[i].clear ? 'n' : ' ';
+		values[i + 1] = fields[i].clear ? (Datum) 0 :
+			cvx_field_datum(&table->columns[fields[i].column], &fields[i].value);
+	}
+	nulls[nfields + 1] = '\0';
+	if (cvx_write(table, CVX_WRITE_PATCH, patch_plan(table, nfields, columns),
+				  values, nulls) == 0)
+		cvx_raise_missing_document("Update", text_to_cstring(id));
+	return true;
+}
+
 /*
  * convex_db_patch(table, id, fields): ctx.db.patch, a shallow merge; a
  * null value clears an optional field.  The merged document is validated.
@@ -521,6 +727,11 @@ convex_db_patch(PG_FUNCTION_ARGS)
 				 errmsg("Invalid argument `value` for `db.patch`: the fields to patch must be a JSON object")));
 
 	cvx_spi_connect();
+	if (patch_directly(table, id, patch))
+	{
+		cvx_spi_finish();
+		PG_RETURN_VOID();
+	}
 	tuple = cvx_db_get_row(table, id, true, &tupdesc);
 	if (tuple == NULL)
 		cvx_raise_missing_document("Update", text_to_cstring(id));

@@ -26,6 +26,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
@@ -54,7 +55,10 @@ extern Datum convex_presence_cleanup(PG_FUNCTION_ARGS);
 /* Longest Convex function path convexlite accepts, in bytes */
 #define MAX_PATH_LENGTH 255
 
-/* Convex's MAX_REACTOR_CALL_DEPTH: a call made at depth 8 fails */
+/*
+ * Convex's MAX_REACTOR_CALL_DEPTH: the top-level call is depth 0 and calls
+ * may nest 8 levels below it; a call from depth 8 fails.
+ */
 #define MAX_CALL_DEPTH 8
 
 /* What a built-in mutation's SQL function returns */
@@ -245,8 +249,8 @@ check_path(const char *path, size_t len)
 			if (!(isalnum((unsigned char) c) || c == '_' || c == '-' || c == '.' || c == '/') ||
 				(c == '/' && path[i + 1] == '/') ||
 				(c == '.' && (i == 0 || path[i - 1] == '/' || path[i - 1] == '.')))
-				why = psprintf("the module name has the character '%c' where it is not allowed",
-							   c);
+				why = psprintf("the module name has the character '%.*s' where it is not allowed",
+							   pg_mblen(&path[i]), &path[i]);
 		}
 		if (why == NULL && function_len == 0)
 			why = "the function name is empty";
@@ -260,7 +264,7 @@ check_path(const char *path, size_t len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid function path \"%s\": %s",
-						pnstrdup(path, Min(len, 200)), why)));
+						cvx_clip_name(path, len), why)));
 }
 
 /* The built-in mutation at path, or NULL */
@@ -501,19 +505,22 @@ check_value(const CvxValidator *validator, Jsonb *jsonb, const char *prefix)
 								   ERRCODE_INVALID_PARAMETER_VALUE);
 }
 
-/* Arguments must be well-formed Convex values (nesting, '$' keys, ...) */
+/*
+ * Arguments and return values must be well-formed Convex values (nesting,
+ * '$' keys, ...); what names the value ("Invalid arguments for p").
+ */
 static void
-check_args_value(const char *path, Jsonb *args)
+check_convex_value(const char *what, Jsonb *jsonb)
 {
 	CvxValue	value;
 	char		reason[256];
 
-	cvx_jsonb_value(args, &value);
+	cvx_jsonb_value(jsonb, &value);
 	if (!cvx_value_validate(&value, &cvx_jsonb_ops, reason, sizeof(reason)))
 		ereport(ERROR,
 				(errcode(cvx_is_size_limit_reason(reason) ?
 						 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Invalid arguments for %s: %s", path, reason)));
+				 errmsg("%s: %s", what, reason)));
 }
 
 /*
@@ -572,7 +579,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 				 errmsg("ArgumentValidationError: the arguments of %s must be a JSON object", path)));
 	if (entry != NULL)
 	{
-		check_args_value(path, args);
+		check_convex_value(psprintf("Invalid arguments for %s", path), args);
 		if (entry->args != NULL)
 			check_value(entry->args, args, "ArgumentValidationError: ");
 	}
@@ -605,8 +612,13 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	cvx_call_leave();
 
 	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
-	if (entry != NULL && entry->returns != NULL)
-		check_value(entry->returns, result, "ReturnsValidationError: ");
+	if (entry != NULL)
+	{
+		check_convex_value(psprintf("ReturnsValidationError: the return value of %s is not a Convex value", path),
+						   result);
+		if (entry->returns != NULL)
+			check_value(entry->returns, result, "ReturnsValidationError: ");
+	}
 	PG_RETURN_JSONB_P(result);
 }
 

@@ -211,6 +211,7 @@ free_table_set(CvxTableSet *set)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
 		cvx_free_query_plans(table);
+		cvx_free_patch_plans(table);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);
 	}
