@@ -57,8 +57,9 @@ SELECT convex_define_mutation('accounts:transferFunds', 'plain.transfer_funds(js
       "toId":   {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
       "amount": {"fieldType": {"type": "number"}, "optional": false}}}',
   '{"type": "null"}');
-SELECT convex_db_insert('accounts', json_build_object('owner', 'o' || i, 'balance', 1e9)::jsonb)
-  FROM generate_series(1, 1000) AS i;
+-- enough accounts that each is touched a few times per run, not hundreds
+SELECT count(convex_db_insert('accounts', json_build_object('owner', 'o' || i, 'balance', 1e9)::jsonb))
+  FROM generate_series(1, 10000) AS i;
 
 -- The hand-written version: a plain table with the same columns, the same
 -- checks, row locks taken by hand
@@ -88,9 +89,9 @@ END $$;
 -- N random transfers, built ahead so that building JSON is not timed
 CREATE TABLE plain.transfers AS
 WITH ids AS (SELECT array_agg(_id ORDER BY _id) AS a FROM convex.accounts)
-SELECT i, ids.a[1 + (i * 7919) % 1000] AS from_id, ids.a[1 + (i * 104729 + 1) % 1000] AS to_id,
+SELECT i, ids.a[1 + (i * 7919) % 10000] AS from_id, ids.a[1 + (i * 104729 + 1) % 10000] AS to_id,
        (1 + i % 100)::float8 AS amount,
-       json_build_object('fromId', ids.a[1 + (i * 7919) % 1000], 'toId', ids.a[1 + (i * 104729 + 1) % 1000],
+       json_build_object('fromId', ids.a[1 + (i * 7919) % 10000], 'toId', ids.a[1 + (i * 104729 + 1) % 10000],
                          'amount', 1 + i % 100)::jsonb AS args
   FROM generate_series(1, :n) AS i, ids;
 CREATE TABLE plain.send_args AS

@@ -207,7 +207,7 @@ extern bool cvx_in_mutation(void);
 extern int	cvx_mutation_depth(void);
 extern void cvx_call_enter(void);
 extern void cvx_call_leave(void);
-extern bool cvx_call_abort(int sqlerrcode);
+extern bool cvx_call_abort(void);
 extern void cvx_call_reset(void);
 extern void cvx_raise_timeout(void) pg_attribute_noreturn();
 extern int64 cvx_read_allowance(void);

@@ -259,11 +259,12 @@ cvx_call_leave(void)
 
 /*
  * Leave a convex_mutation call that is failing with an error.  Returns
- * true when the error is the time budget's cancellation, which the caller
+ * true when the outermost call's time budget ran out (the error is then
+ * its cancellation, or whatever failed after it), which the caller
  * reports as the limit's error.
  */
 bool
-cvx_call_abort(int sqlerrcode)
+cvx_call_abort(void)
 {
 	bool		timed_out = false;
 
@@ -272,10 +273,19 @@ cvx_call_abort(int sqlerrcode)
 	if (call_depth == 0)
 	{
 		disarm_budget_timer();
-		timed_out = budget_expired && sqlerrcode == ERRCODE_QUERY_CANCELED;
+		if (budget_expired)
+		{
+			/*
+			 * The budget ran out before this error: report the limit, and
+			 * drop a cancellation not yet served, which would otherwise hit
+			 * whatever the caller runs next (it may catch this error).
+			 */
+			QueryCancelPending = false;
+			timed_out = true;
+		}
 		budget_expired = false;
 	}
-	return timed_out && call_depth == 0;
+	return timed_out;
 }
 
 /* Forget the running call after an error escaped it (transaction abort) */

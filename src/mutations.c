@@ -57,7 +57,7 @@ extern Datum convex_presence_cleanup(PG_FUNCTION_ARGS);
 
 /*
  * Convex's MAX_REACTOR_CALL_DEPTH: the top-level call is depth 0 and calls
- * may nest 8 levels below it; a call from depth 8 fails.
+ * may nest 8 levels below it; a 9th level fails.
  */
 #define MAX_CALL_DEPTH 8
 
@@ -601,7 +601,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
-		if (cvx_call_abort(geterrcode()))
+		if (cvx_call_abort())
 		{
 			FlushErrorState();
 			cvx_raise_timeout();
