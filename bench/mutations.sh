@@ -89,9 +89,9 @@ END $$;
 -- N random transfers, built ahead so that building JSON is not timed
 CREATE TABLE plain.transfers AS
 WITH ids AS (SELECT array_agg(_id ORDER BY _id) AS a FROM convex.accounts)
-SELECT i, ids.a[1 + (i * 7919) % 10000] AS from_id, ids.a[1 + (i * 104729 + 1) % 10000] AS to_id,
+SELECT i, ids.a[1 + (i::bigint * 7919) % 10000] AS from_id, ids.a[1 + (i::bigint * 104729 + 1) % 10000] AS to_id,
        (1 + i % 100)::float8 AS amount,
-       json_build_object('fromId', ids.a[1 + (i * 7919) % 10000], 'toId', ids.a[1 + (i * 104729 + 1) % 10000],
+       json_build_object('fromId', ids.a[1 + (i::bigint * 7919) % 10000], 'toId', ids.a[1 + (i::bigint * 104729 + 1) % 10000],
                          'amount', 1 + i % 100)::jsonb AS args
   FROM generate_series(1, :n) AS i, ids;
 CREATE TABLE plain.send_args AS
