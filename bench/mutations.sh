@@ -13,6 +13,8 @@
 # Usage: bash bench/mutations.sh [calls]   (default 50000)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 N=${1:-50000}
 DB=convexlite_mutations
@@ -100,17 +102,7 @@ SELECT i, '{"roomId": "general", "content": "hello there", "userName": "bench", 
 VACUUM ANALYZE;
 SQL
 
-# Median milliseconds of three runs of one statement (psql's \timing)
-median_ms() {
-	local statement=$1 runs
-	runs=$(for _ in 1 2 3; do
-		printf '\\timing on\n%s\n' "$statement" | cvx_psql -q -d "$DB" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-	done | sort -n)
-	echo "$runs" | sed -n 2p
-}
-per_call() { awk -v ms="$1" -v n="$N" 'BEGIN { printf "%.2f", ms * 1000 / n }'; }
 diff_us() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%+.2f", (a - b) * 1000 / n }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 send_direct=$(median_ms "SELECT count(convex_messages_send(args)) FROM plain.send_args;")
 send_dispatch=$(median_ms "SELECT count(convex_mutation('messages:send', args)) FROM plain.send_args;")

@@ -8,8 +8,11 @@
 # Usage: bash bench/per_call.sh [seconds-per-pgbench-run]   (default 10)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${1:-10}
+N=100000
 DB=convexlite_per_call
 cvx_cluster_start bench 54333 convexlite_bench
 cvx_psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
@@ -52,7 +55,6 @@ pgbench_tps() {
 		-f "$file" "$DB" 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 cvx_step "Over the wire: pgbench -M prepared, ${DURATION}s each, transactions per second"
 printf '%-8s %-28s %12s %12s %8s\n' clients workload convexlite floor ratio
@@ -96,15 +98,6 @@ END $$;
 VACUUM ANALYZE;
 SQL
 
-# Median milliseconds of three runs of one statement (psql's \timing)
-median_ms() {
-	local statement=$1 runs
-	runs=$(for _ in 1 2 3; do
-		printf '\\timing on\n%s\n' "$statement" | cvx_psql -q -d "$DB" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-	done | sort -n)
-	echo "$runs" | sed -n 2p
-}
-per_call() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms * 1000 / 100000 }'; }
 
 send_ms=$(median_ms "SELECT count(convex_messages_send('{\"roomId\": \"general\", \"content\": \"hello there\", \"userName\": \"bench\", \"sessionId\": \"s1\"}')) FROM generate_series(1, 100000);")
 loop_ms=$(median_ms "SELECT plain.insert_loop(100000);")

@@ -29,16 +29,6 @@ DB=convexlite_user_race
 # shellcheck source=test/scripts/lib/checks.sh
 . "$(dirname "$0")/lib/checks.sh"
 
-# wait_for DESCRIPTION SQL: poll (up to 10 s) until SQL returns t
-wait_for() {
-	local _
-	for _ in $(seq 100); do
-		[ "$(q "$2")" = t ] && return 0
-		sleep 0.1
-	done
-	echo "    (timed out waiting for $1)"
-	return 1
-}
 
 if ! "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
 	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ||

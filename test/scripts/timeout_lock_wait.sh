@@ -28,16 +28,6 @@ DB=convexlite_timeout_lock
 # shellcheck source=test/scripts/lib/checks.sh
 . "$(dirname "$0")/lib/checks.sh"
 
-# wait_for DESCRIPTION SQL: poll (up to 10 s) until SQL returns t
-wait_for() {
-	local _
-	for _ in $(seq 100); do
-		[ "$(q "$2")" = t ] && return 0
-		sleep 0.05
-	done
-	echo "    (timed out waiting for $1)"
-	return 1
-}
 
 # now_ms: wall-clock milliseconds
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

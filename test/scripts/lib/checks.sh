@@ -3,7 +3,7 @@
 # setting DB (the database the test creates and drops) and, optionally,
 # ROLE (a role to drop at exit).  Provides PSQL_BIN, PGBENCH, WORK (a
 # scratch directory), psql_db/psql_admin/q, and PASS/FAIL bookkeeping in
-# CHECKS and FAILURES; cleanup at exit drops DB (and ROLE) and WORK.
+# CHECKS and FAILURES, wait_for; cleanup at exit drops DB (and ROLE) and WORK.
 
 : "${DB:?set DB before sourcing checks.sh}"
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -36,6 +36,17 @@ check() {
 	else
 		fail "$1: expected $2, got $3"
 	fi
+}
+
+# wait_for DESCRIPTION SQL: poll (up to 10 s) until SQL returns t
+wait_for() {
+	local _
+	for _ in $(seq 200); do
+		[ "$(q "$2")" = t ] && return 0
+		sleep 0.05
+	done
+	echo "    (timed out waiting for $1)"
+	return 1
 }
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
