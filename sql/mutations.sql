@@ -598,6 +598,88 @@ SELECT regress_try($$SELECT convex_mutation('loop:recurse', '{"levels": 1000}')$
 SELECT convex_mutation('loop:recurse', '{"levels": 8}') AS nested_levels;
 
 --
+-- Handlers run under a pinned search_path (pg_catalog, convexlite's schema,
+-- pg_temp) unless they SET their own: a caller's look-alike functions are
+-- not reached, even though the handler runs with its owner's rights.
+--
+CREATE OR REPLACE FUNCTION misc_read_account(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN convex_db_get('accounts', args ->> 'id') -> 'owner';
+END;
+$$;
+SELECT convex_define_mutation('misc:readAccount', 'misc_read_account(jsonb)', '{"type": "any"}');
+SELECT convex_db_insert('accounts', '{"owner": "pinned", "balance": 1}') AS pinned_account \gset
+CREATE SCHEMA regress_lookalike;
+CREATE FUNCTION regress_lookalike.convex_db_get(t text, i text) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"owner": "look-alike"}'::jsonb $$;
+SET search_path = regress_lookalike, public;
+SELECT convex_mutation('misc:readAccount', jsonb_build_object('id', :'pinned_account')) AS owner_read;
+RESET search_path;
+SHOW search_path;
+DROP SCHEMA regress_lookalike CASCADE;
+
+-- a SQL handler that runs itself again through ctx.runMutation
+CREATE OR REPLACE FUNCTION misc_countdown(args jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    SELECT CASE WHEN (args ->> 'n')::int > 0
+                THEN convex_mutation('misc:countdown', jsonb_build_object('n', (args ->> 'n')::int - 1))
+                ELSE '"liftoff"'::jsonb END
+$$;
+SELECT convex_define_mutation('misc:countdown', 'misc_countdown(jsonb)', '{"type": "any"}');
+SELECT convex_mutation('misc:countdown', '{"n": 3}') AS countdown;
+
+-- a handler that catches the time limit's cancellation is cancelled again
+CREATE OR REPLACE FUNCTION misc_stubborn(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        PERFORM pg_sleep(1);
+    EXCEPTION WHEN query_canceled THEN
+        NULL;
+    END;
+    PERFORM pg_sleep(5);
+    RETURN NULL;
+END;
+$$;
+SELECT convex_define_mutation('misc:stubborn', 'misc_stubborn(jsonb)', '{"type": "any"}');
+CREATE FUNCTION regress_elapsed_try(statement text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    outcome text := regress_try(statement);
+BEGIN
+    RETURN outcome || CASE WHEN clock_timestamp() - started < interval '2 s'
+                           THEN ' (within 2 s)' ELSE ' (too late)' END;
+END;
+$$;
+SET convexlite.mutation_timeout = '200ms';
+SELECT regress_elapsed_try($$SELECT convex_mutation('misc:stubborn', '{}')$$);
+RESET convexlite.mutation_timeout;
+
+-- bytes read are documents' raw sizes, however PostgreSQL stores them
+SELECT convex_define_table('bulky', '{"s": {"fieldType": {"type": "string"}, "optional": false}}') > 10004 AS defined;
+SELECT count(convex_db_insert('bulky', jsonb_build_object('s', repeat('z', 200000)))) AS bulky_rows FROM generate_series(1, 3);
+CREATE OR REPLACE FUNCTION misc_read_bulky(args jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT to_jsonb(count(*)) FROM convex_db_query('bulky') $$;
+SELECT convex_define_mutation('misc:readBulky', 'misc_read_bulky(jsonb)', '{"type": "any"}');
+SET convexlite.max_bytes_read = '500kB';
+SELECT regress_try($$SELECT convex_mutation('misc:readBulky', '{}')$$);
+SET convexlite.max_bytes_read = '700kB';
+SELECT convex_mutation('misc:readBulky', '{}') AS bulky_read;
+RESET convexlite.max_bytes_read;
+
+-- the built-in users.updateProfile is held to the document size as a whole
+SELECT convex_db_insert('users', '{}') AS sized_user \gset
+SET convexlite.max_document_size = '100kB';
+SET convexlite.user_id = :'sized_user';
+SELECT convex_mutation('users:updateProfile', jsonb_build_object('name', repeat('n', 70000))) AS first_half;
+SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'users:updateProfile',
+                          jsonb_build_object('image', repeat('i', 70000))));
+RESET convexlite.user_id;
+RESET convexlite.max_document_size;
+
+--
 -- What is registered
 --
 SELECT path, handler, internal, returns FROM convex._functions ORDER BY path;
@@ -619,7 +701,8 @@ DROP FUNCTION users_create_user(jsonb), users_create_user_broken(jsonb), users_u
     ai_generate_response(jsonb), users_create(jsonb), users_update(jsonb), users_create_test_user(jsonb),
     users_create_bad_test_user(jsonb), misc_no_return(jsonb), misc_echo(jsonb), misc_takes_text(text),
     misc_returns_text(jsonb), misc_returns_set(jsonb), misc_version_1(jsonb), misc_version_2(jsonb),
-    loop_recurse(jsonb);
+    loop_recurse(jsonb), misc_read_account(jsonb), misc_countdown(jsonb), misc_stubborn(jsonb),
+    misc_read_bulky(jsonb), misc_bad_return(jsonb), regress_elapsed_try(text);
 DROP OWNED BY regress_convexlite_bob;
 DROP ROLE regress_convexlite_bob;
 RESET client_min_messages;

@@ -187,6 +187,7 @@ extern text *cvx_db_insert_row(CvxTable *table, Datum *values, bool *nulls);
 extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
+extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------
  * limits.c: per-call limits and the running mutation call

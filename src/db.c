@@ -163,9 +163,9 @@ written_size(SPIPlanPtr plan, Datum *values, const char *nulls)
 	return size;
 }
 
-/* The same measure for a whole stored row */
-static Size
-row_size(HeapTuple tuple, TupleDesc tupdesc)
+/* The same measure for a whole stored row (what reads and patches count) */
+Size
+cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
 {
 	Size		size = 0;
 
@@ -205,8 +205,8 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		if (SPI_processed > 0)
 		{
 			/* a patch reads the stored document, as Convex's does */
-			cvx_count_read(SPI_tuptable->vals[0]->t_len);
-			size = row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+			size = cvx_row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+			cvx_count_read(size);
 			cvx_check_document_size(table->name, size);
 			cvx_count_write(size);
 		}
@@ -273,7 +273,7 @@ cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 			 table->name, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 		return NULL;
-	cvx_count_read(SPI_tuptable->vals[0]->t_len);
+	cvx_count_read(cvx_row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
 	*tupdesc = SPI_tuptable->tupdesc;
 	return SPI_tuptable->vals[0];
 }

@@ -160,9 +160,10 @@ cvx_limits_init(void)
 static void
 budget_timeout_handler(void)
 {
-	if (budget_expired || (MyProc != NULL && MyProc->waitLock != NULL))
+	if (MyProc != NULL && MyProc->waitLock != NULL)
 		return;
-	if (--budget_ticks_left > 0)
+	/* once spent, every tick cancels again: a handler may catch one */
+	if (!budget_expired && --budget_ticks_left > 0)
 		return;
 	budget_expired = true;
 	InterruptPending = true;

@@ -31,6 +31,8 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -96,6 +98,8 @@ typedef struct RegisteredMutation
 	bool		internal;
 	CvxValidator *args;			/* NULL: v.any() */
 	CvxValidator *returns;		/* NULL: v.any() */
+	bool		sets_search_path;	/* the handler has SET search_path */
+	bool		running;		/* flinfo is in use by a call */
 	FmgrInfo	flinfo;
 } RegisteredMutation;
 
@@ -117,6 +121,9 @@ static Oid	functions_relid = InvalidOid;
 
 /* Oid of convex_internal_mutation(text, jsonb), the internal-call right */
 static Oid	internal_right_oid = InvalidOid;
+
+/* The search_path handlers run under (handler_search_path) */
+static char *handler_path = NULL;
 
 /* Free one cache: the validators (malloc'd by the core), then its memory */
 static void
@@ -142,6 +149,11 @@ mutations_invalidate(void)
 {
 	current_cache_stale = true;
 	internal_right_oid = InvalidOid;
+	if (handler_path != NULL)
+	{
+		pfree(handler_path);
+		handler_path = NULL;
+	}
 }
 
 /* Relcache callback: the catalog changed (or every relation may have) */
@@ -277,6 +289,26 @@ builtin_mutation(const char *path)
 	return NULL;
 }
 
+/* Does a function's pg_proc row SET search_path (proconfig)? */
+static pg_noinline bool
+handler_sets_search_path(HeapTuple proc)
+{
+	bool		isnull;
+	Datum		config = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_proconfig, &isnull);
+	ArrayType  *array;
+	Datum	   *items;
+	int			nitems;
+	bool		found = false;
+
+	if (isnull)
+		return false;
+	array = DatumGetArrayTypeP(config);
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, NULL, &nitems);
+	for (int i = 0; i < nitems && !found; i++)
+		found = pg_strncasecmp(TextDatumGetCString(items[i]), "search_path=", 12) == 0;
+	return found;
+}
+
 /* Compile a validator stored in the catalog */
 static CvxValidator *
 compile_stored_validator(const char *path, const char *json)
@@ -309,6 +341,7 @@ load_registered(MutationCache *cache, const char *path)
 	char	   *returns_json = NULL;
 	HeapTuple	proc;
 	Oid			owner;
+	bool		sets_search_path;
 	CvxValidator *volatile args_validator = NULL;
 	CvxValidator *volatile returns_validator = NULL;
 	FmgrInfo	flinfo;
@@ -340,6 +373,7 @@ load_registered(MutationCache *cache, const char *path)
 				 errmsg("the handler of mutation \"%s\" no longer exists", path),
 				 errhint("Register it again with convex_define_mutation, or remove it with convex_drop_mutation.")));
 	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+	sets_search_path = handler_sets_search_path(proc);
 	ReleaseSysCache(proc);
 
 	/* everything that can fail comes before the entry exists */
@@ -366,6 +400,8 @@ load_registered(MutationCache *cache, const char *path)
 	entry->internal = internal;
 	entry->args = args_validator;
 	entry->returns = returns_validator;
+	entry->sets_search_path = sets_search_path;
+	entry->running = false;
 	fmgr_info_copy(&entry->flinfo, &flinfo, cache->context);
 	cvx_spi_finish();
 	return entry;
@@ -466,22 +502,77 @@ run_builtin(const BuiltinMutation *builtin, Jsonb *args)
 	return builtin_result_jsonb(builtin, result, call->isnull);
 }
 
-/* Run a registered handler as its owner; SQL NULL is Convex's null */
+/*
+ * The search_path a handler without its own runs under: pg_catalog first,
+ * then the schema of convexlite's functions, pg_temp last, like a
+ * SECURITY DEFINER function should pin it (the caller's path could
+ * otherwise put look-alike functions or operators in front of the owner).
+ */
+static const char *
+handler_search_path(FunctionCallInfo fcinfo)
+{
+	if (handler_path == NULL)
+	{
+		Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+		char	   *name = get_namespace_name(namespace);
+
+		handler_path = MemoryContextStrdup(TopMemoryContext,
+										   psprintf("pg_catalog, %s, pg_temp",
+													quote_identifier(name)));
+	}
+	return handler_path;
+}
+
+/*
+ * Run a registered handler as its owner, under handler_search_path unless
+ * it sets its own; SQL NULL is Convex's null.  The kept FmgrInfo serves
+ * one call at a time: a handler that runs again inside itself (through
+ * ctx.runMutation) gets a fresh copy, as a SQL function's state lives in
+ * it.  On error the transaction's or subtransaction's abort restores the
+ * user and the setting.
+ */
 static Jsonb *
-run_registered(RegisteredMutation *entry, Jsonb *args)
+run_registered(FunctionCallInfo fcinfo, RegisteredMutation *entry, Jsonb *args)
 {
 	LOCAL_FCINFO(call, 1);
+	FmgrInfo	fresh;
+	FmgrInfo   *flinfo = &entry->flinfo;
+	bool		reentered = entry->running;
 	Oid			saved_user;
 	int			saved_context;
+	volatile int guc_level = -1;
 	Datum		result;
 
-	InitFunctionCallInfoData(*call, &entry->flinfo, 1, InvalidOid, NULL, NULL);
+	if (reentered)
+	{
+		fmgr_info_copy(&fresh, &entry->flinfo, CurrentMemoryContext);
+		flinfo = &fresh;
+	}
+	InitFunctionCallInfoData(*call, flinfo, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
+	if (!entry->sets_search_path)
+	{
+		guc_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", handler_search_path(fcinfo),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	SetUserIdAndSecContext(entry->owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
-	result = FunctionCallInvoke(call);
+	entry->running = true;
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(call);
+	}
+	PG_FINALLY();
+	{
+		entry->running = reentered;
+	}
+	PG_END_TRY();
 	SetUserIdAndSecContext(saved_user, saved_context);
+	if (guc_level >= 0)
+		AtEOXact_GUC(true, guc_level);
 	if (call->isnull)
 	{
 		JsonbValue	null_value = {.type = jbvNull};
@@ -596,7 +687,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 		if (builtin != NULL)
 			result = run_builtin(builtin, args);
 		else
-			result = run_registered(entry, args);
+			result = run_registered(fcinfo, entry, args);
 	}
 	PG_CATCH();
 	{

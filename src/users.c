@@ -36,7 +36,10 @@ get_patch_profile_plan(void)
 										 "UPDATE convex.users SET "
 										 "name = CASE WHEN $2 THEN $3 ELSE name END, "
 										 "image = CASE WHEN $4 THEN $5 ELSE image END "
-										 "WHERE _id OPERATOR(pg_catalog.=) $1",
+										 "WHERE _id OPERATOR(pg_catalog.=) $1 "
+										 "RETURNING _id, _creation_time, name, email, image, "
+										 "email_verification_time, phone, phone_verification_time, "
+										 "is_anonymous",
 										 5, argtypes);
 	return patch_profile_plan;
 }
@@ -79,7 +82,7 @@ convex_users_update_profile(PG_FUNCTION_ARGS)
 		values[4] = has_image ? PointerGetDatum(cvx_value_text(&image)) : (Datum) 0;
 
 		cvx_spi_connect();
-		if (cvx_write(users, CVX_WRITE_UPDATE, get_patch_profile_plan(), values,
+		if (cvx_write(users, CVX_WRITE_PATCH, get_patch_profile_plan(), values,
 					  has_name ? (has_image ? "     " : "    n") :
 					  (has_image ? "  n  " : "  n n")) == 0)
 			cvx_raise_missing_document("Update", text_to_cstring(user_id));
