@@ -167,7 +167,7 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
-extern bool cvx_is_size_limit_reason(const char *reason);
+extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path
@@ -188,33 +188,22 @@ extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
 extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
+extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------
  * limits.c: per-call limits and the running mutation call
  * ---------------------------------------------------------------------
  */
-extern int	cvx_max_documents_read;
-extern int	cvx_max_documents_written;
-extern int	cvx_max_bytes_read;
-extern int	cvx_max_bytes_written;
-extern int	cvx_max_args_size;
-extern int	cvx_max_return_size;
-extern int	cvx_max_document_size;
-extern int	cvx_mutation_timeout;
-extern int	cvx_max_functions_scheduled;
-
 extern void cvx_limits_init(void);
 extern bool cvx_in_mutation(void);
 extern int	cvx_mutation_depth(void);
 extern void cvx_call_enter(void);
 extern void cvx_call_leave(void);
 extern bool cvx_call_abort(void);
-extern void cvx_call_reset(void);
 extern void cvx_raise_timeout(void) pg_attribute_noreturn();
 extern int64 cvx_read_allowance(void);
 extern void cvx_count_read(Size bytes);
 extern void cvx_count_write(Size bytes);
-extern void cvx_count_scheduled(void);
 extern void cvx_check_document_size(const char *table_name, Size bytes);
 extern void cvx_check_args_size(const char *path, Size bytes);
 extern void cvx_check_return_size(const char *path, Size bytes);

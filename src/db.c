@@ -146,6 +146,14 @@ value_size(Oid type, Datum value)
 	}
 }
 
+/* Count a document read by the running mutation (sizing it only then) */
+void
+cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc)
+{
+	if (cvx_in_mutation())
+		cvx_count_read(cvx_row_size(tuple, tupdesc));
+}
+
 /*
  * The bytes a write stores: the sizes of its non-null parameters (the
  * document's _id, _creation_time and field values as stored), without
@@ -273,7 +281,7 @@ cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 			 table->name, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 		return NULL;
-	cvx_count_read(cvx_row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	cvx_count_row_read(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 	*tupdesc = SPI_tuptable->tupdesc;
 	return SPI_tuptable->vals[0];
 }

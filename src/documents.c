@@ -37,11 +37,12 @@ cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored
 	if (stored_id == NULL)
 	{
 		char		reason[256];
+		CvxValueFault fault = cvx_value_fault(document, &cvx_jsonb_ops, true,
+											  reason, sizeof(reason));
 
-		if (!cvx_document_validate(document, &cvx_jsonb_ops, reason, sizeof(reason)))
+		if (fault != CVX_VALUE_OK)
 			ereport(ERROR,
-					(errcode(cvx_is_size_limit_reason(reason) ?
-							 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(cvx_value_fault_sqlstate(fault)),
 					 errmsg("Invalid document for table \"%s\": %s", table->name, reason)));
 	}
 	if (!cvx_check(table->validator, document, &context, &error))
@@ -56,17 +57,12 @@ cvx_check_document(CvxTable *table, const CvxValue *document, const char *stored
 	}
 }
 
-/*
- * Is a reason from cvx_value_validate / cvx_document_validate a size limit
- * (54000) rather than a malformed value (22023)?
- */
-bool
-cvx_is_size_limit_reason(const char *reason)
+/* The SQLSTATE of a value that breaks Convex's value rules */
+int
+cvx_value_fault_sqlstate(CvxValueFault fault)
 {
-	return strstr(reason, "too nested") != NULL ||
-		strncmp(reason, "Object has too many fields", 26) == 0 ||
-		strncmp(reason, "Array length is too long", 24) == 0 ||
-		strncmp(reason, "Field name is too long", 22) == 0;
+	return fault == CVX_VALUE_TOO_LARGE ?
+		ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE;
 }
 
 /* A {"$bytes": base64} value as bytea */

@@ -29,15 +29,15 @@
 #include "utils/timeout.h"
 
 /* Settings: defaults are Convex's (seed 001, SPEC §8) */
-int			cvx_max_documents_read = 16384;
-int			cvx_max_documents_written = 8192;
-int			cvx_max_bytes_read = 8 * 1024 * 1024;
-int			cvx_max_bytes_written = 8 * 1024 * 1024;
-int			cvx_max_args_size = 8 * 1024 * 1024;
-int			cvx_max_return_size = 8 * 1024 * 1024;
-int			cvx_max_document_size = 1024 * 1024;
-int			cvx_mutation_timeout = 1000;
-int			cvx_max_functions_scheduled = 1000;
+static int	cvx_max_documents_read = 16384;
+static int	cvx_max_documents_written = 8192;
+static int	cvx_max_bytes_read = 8 * 1024 * 1024;
+static int	cvx_max_bytes_written = 8 * 1024 * 1024;
+static int	cvx_max_args_size = 8 * 1024 * 1024;
+static int	cvx_max_return_size = 8 * 1024 * 1024;
+static int	cvx_max_document_size = 1024 * 1024;
+static int	cvx_mutation_timeout = 1000;
+static int	cvx_max_functions_scheduled = 1000;	/* counted by the scheduler */
 
 /* The running call: nesting depth and what it has spent */
 static int	call_depth = 0;
@@ -45,12 +45,13 @@ static int64 documents_read;
 static int64 documents_written;
 static int64 bytes_read;
 static int64 bytes_written;
-static int64 functions_scheduled;
 
 /* The time budget's timer, and what it counted */
 static TimeoutId budget_timeout = MAX_TIMEOUTS;
 static volatile sig_atomic_t budget_expired = false;
 static volatile sig_atomic_t budget_ticks_left = 0;
+
+static void call_reset(void);
 
 /* The time budget is counted in this many ticks */
 #define BUDGET_TICKS 20
@@ -60,28 +61,34 @@ static volatile sig_atomic_t budget_ticks_left = 0;
 #define OVER_LIMIT_HELP "Consider using smaller limits in your queries, paginating your queries, " \
 	"or using indexed queries with a selective index range expressions."
 
+/* A number with at most `decimals` decimals and no trailing zeros, then unit */
+static char *
+trimmed_number(double value, int decimals, const char *unit)
+{
+	char	   *text = psprintf("%.*f", decimals, value);
+	size_t		len = strlen(text);
+
+	while (decimals > 0 && text[len - 1] == '0')
+		text[--len] = '\0';
+	if (text[len - 1] == '.')
+		text[--len] = '\0';
+	return psprintf("%s%s", text, unit);
+}
+
 /* A size as Convex prints it: "812 B", "8 MiB", "8.58 MiB" */
 static char *
 human_size(Size bytes)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB"};
+	static const char *const units[] = {" B", " KiB", " MiB", " GiB"};
 	double		value = (double) bytes;
 	int			unit = 0;
-	char	   *text;
-	size_t		len;
 
 	while (value >= 1024.0 && unit < 3)
 	{
 		value /= 1024.0;
 		unit++;
 	}
-	text = psprintf("%.2f", value);
-	len = strlen(text);
-	while (text[len - 1] == '0')
-		text[--len] = '\0';
-	if (text[len - 1] == '.')
-		text[--len] = '\0';
-	return psprintf("%s %s", text, units[unit]);
+	return trimmed_number(value, 2, units[unit]);
 }
 
 /* A duration as Rust's Debug prints it: "1s", "250ms", "1.5s" */
@@ -90,10 +97,7 @@ human_duration(int ms)
 {
 	if (ms < 1000)
 		return psprintf("%dms", ms);
-	if (ms % 1000 == 0)
-		return psprintf("%ds", ms / 1000);
-	return psprintf("%d.%0*ds", ms / 1000, (ms % 100 == 0) ? 1 : (ms % 10 == 0) ? 2 : 3,
-					(ms % 100 == 0) ? (ms % 1000) / 100 : (ms % 10 == 0) ? (ms % 1000) / 10 : ms % 1000);
+	return trimmed_number(ms / 1000.0, 3, "s");
 }
 
 /* Define one integer limit setting */
@@ -115,7 +119,7 @@ static void
 limits_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		cvx_call_reset();
+		call_reset();
 }
 
 /* Register the limit settings */
@@ -210,7 +214,6 @@ cvx_call_enter(void)
 	{
 		documents_read = documents_written = 0;
 		bytes_read = bytes_written = 0;
-		functions_scheduled = 0;
 		budget_expired = false;
 		if (cvx_mutation_timeout > 0)
 			arm_budget_timer();
@@ -290,8 +293,8 @@ cvx_call_abort(void)
 }
 
 /* Forget the running call after an error escaped it (transaction abort) */
-void
-cvx_call_reset(void)
+static void
+call_reset(void)
 {
 	if (call_depth > 0)
 	{
@@ -344,19 +347,6 @@ cvx_count_write(Size bytes)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("Too many bytes written in a single function execution (limit: %d bytes)",
 						cvx_max_bytes_written)));
-}
-
-/* Count a function scheduled by the running call */
-void
-cvx_count_scheduled(void)
-{
-	if (call_depth == 0)
-		return;
-	if (++functions_scheduled > cvx_max_functions_scheduled)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("Too many functions scheduled by this mutation (limit: %d)",
-						cvx_max_functions_scheduled)));
 }
 
 /* A document written anywhere must fit convexlite.max_document_size */

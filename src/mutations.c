@@ -597,21 +597,28 @@ check_value(const CvxValidator *validator, Jsonb *jsonb, const char *prefix)
 }
 
 /*
- * Arguments and return values must be well-formed Convex values (nesting,
- * '$' keys, ...); what names the value ("Invalid arguments for p").
+ * Arguments and return values (is_return) must be well-formed Convex
+ * values: nesting, '$' keys, ...
  */
 static void
-check_convex_value(const char *what, Jsonb *jsonb)
+check_convex_value(const char *path, Jsonb *jsonb, bool is_return)
 {
 	CvxValue	value;
 	char		reason[256];
+	CvxValueFault fault;
 
 	cvx_jsonb_value(jsonb, &value);
-	if (!cvx_value_validate(&value, &cvx_jsonb_ops, reason, sizeof(reason)))
+	fault = cvx_value_fault(&value, &cvx_jsonb_ops, false, reason, sizeof(reason));
+	if (fault == CVX_VALUE_OK)
+		return;
+	if (is_return)
 		ereport(ERROR,
-				(errcode(cvx_is_size_limit_reason(reason) ?
-						 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: %s", what, reason)));
+				(errcode(cvx_value_fault_sqlstate(fault)),
+				 errmsg("ReturnsValidationError: the return value of %s is not a Convex value: %s",
+						path, reason)));
+	ereport(ERROR,
+			(errcode(cvx_value_fault_sqlstate(fault)),
+			 errmsg("Invalid arguments for %s: %s", path, reason)));
 }
 
 /*
@@ -670,7 +677,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 				 errmsg("ArgumentValidationError: the arguments of %s must be a JSON object", path)));
 	if (entry != NULL)
 	{
-		check_convex_value(psprintf("Invalid arguments for %s", path), args);
+		check_convex_value(path, args, false);
 		if (entry->args != NULL)
 			check_value(entry->args, args, "ArgumentValidationError: ");
 	}
@@ -705,8 +712,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
 	if (entry != NULL)
 	{
-		check_convex_value(psprintf("ReturnsValidationError: the return value of %s is not a Convex value", path),
-						   result);
+		check_convex_value(path, result, true);
 		if (entry->returns != NULL)
 			check_value(entry->returns, result, "ReturnsValidationError: ");
 	}

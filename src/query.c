@@ -334,7 +334,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 		Datum		document;
 		bool		isnull = false;
 
-		cvx_count_read(cvx_row_size(SPI_tuptable->vals[r], SPI_tuptable->tupdesc));
+		cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
 		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
 													  SPI_tuptable->tupdesc));
 

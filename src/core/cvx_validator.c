@@ -1576,6 +1576,7 @@ typedef struct CvxValidateState
 	int			max_nesting;	/* CVX_MAX_NESTING or CVX_MAX_DOCUMENT_NESTING */
 	const char *noun;			/* "Value" or "Document", for the nesting message */
 	bool		failed;
+	bool		too_large;		/* the failure is a size limit, not a malformed value */
 } CvxValidateState;
 
 static bool cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth);
@@ -1595,6 +1596,10 @@ cvx_validate_fail(CvxValidateState *vs, const char *fmt,...)
 	}
 	return false;
 }
+
+/* cvx_validate_fail for a size limit (nesting, length, count) */
+#define CVX_VALIDATE_LIMIT(vs, ...) \
+	((vs)->too_large = true, cvx_validate_fail((vs), __VA_ARGS__))
 
 /* Visitor: validate one array element */
 static bool
@@ -1633,8 +1638,8 @@ cvx_validate_field(void *arg, const char *key, size_t key_len, const CvxValue *v
 		}
 	}
 	if (key_len > CVX_MAX_FIELD_NAME_LENGTH)
-		return cvx_validate_fail(vs, "Field name is too long (%zu > maximum %d)",
-								 key_len, CVX_MAX_FIELD_NAME_LENGTH);
+		return CVX_VALIDATE_LIMIT(vs, "Field name is too long (%zu > maximum %d)",
+								  key_len, CVX_MAX_FIELD_NAME_LENGTH);
 	return cvx_validate_node(vs, value, vs->depth);
 }
 
@@ -1682,16 +1687,16 @@ cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth)
 	}
 
 	if (depth + 1 > vs->max_nesting)
-		return cvx_validate_fail(vs,
-								 "%s is too nested (nested %d levels deep > maximum nesting %d)",
-								 vs->noun, depth + 1, vs->max_nesting);
+		return CVX_VALIDATE_LIMIT(vs,
+								  "%s is too nested (nested %d levels deep > maximum nesting %d)",
+								  vs->noun, depth + 1, vs->max_nesting);
 	n = vs->ops->size(value);
 	if (value->type == CVX_T_ARRAY && n > CVX_MAX_ARRAY_LENGTH)
-		return cvx_validate_fail(vs, "Array length is too long (%zu > maximum length %d)",
-								 n, CVX_MAX_ARRAY_LENGTH);
+		return CVX_VALIDATE_LIMIT(vs, "Array length is too long (%zu > maximum length %d)",
+								  n, CVX_MAX_ARRAY_LENGTH);
 	if (value->type == CVX_T_OBJECT && n > CVX_MAX_OBJECT_FIELDS)
-		return cvx_validate_fail(vs, "Object has too many fields (%zu > maximum number %d)",
-								 n, CVX_MAX_OBJECT_FIELDS);
+		return CVX_VALIDATE_LIMIT(vs, "Object has too many fields (%zu > maximum number %d)",
+								  n, CVX_MAX_OBJECT_FIELDS);
 	vs->depth = depth + 1;
 	if (value->type == CVX_T_ARRAY)
 		vs->ops->array_foreach(value, cvx_validate_element, vs);
@@ -1701,11 +1706,14 @@ cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth)
 	return !vs->failed;
 }
 
-/* Walk value with the given nesting limit; explain a failure in message */
-static bool
-cvx_validate_with_nesting(const CvxValue *value, const CvxValueOps *ops,
-						  int max_nesting, const char *noun,
-						  char *message, size_t message_size)
+/*
+ * Is value a well-formed Convex value (a document when document is true:
+ * nesting <= 16)?  CVX_VALUE_TOO_LARGE for the size limits, MALFORMED for
+ * the rest; explains a failure in message.
+ */
+CvxValueFault
+cvx_value_fault(const CvxValue *value, const CvxValueOps *ops, bool document,
+				char *message, size_t message_size)
 {
 	CvxValidateState vs;
 
@@ -1715,10 +1723,13 @@ cvx_validate_with_nesting(const CvxValue *value, const CvxValueOps *ops,
 	vs.message = message;
 	vs.message_size = message_size;
 	vs.depth = 0;
-	vs.max_nesting = max_nesting;
-	vs.noun = noun;
+	vs.max_nesting = document ? CVX_MAX_DOCUMENT_NESTING : CVX_MAX_NESTING;
+	vs.noun = document ? "Document" : "Value";
 	vs.failed = false;
-	return cvx_validate_node(&vs, value, 0);
+	vs.too_large = false;
+	if (cvx_validate_node(&vs, value, 0))
+		return CVX_VALUE_OK;
+	return vs.too_large ? CVX_VALUE_TOO_LARGE : CVX_VALUE_MALFORMED;
 }
 
 /* Is value a well-formed Convex value?  Else explain in message */
@@ -1726,8 +1737,7 @@ bool
 cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 				   char *message, size_t message_size)
 {
-	return cvx_validate_with_nesting(value, ops, CVX_MAX_NESTING, "Value",
-									 message, message_size);
+	return cvx_value_fault(value, ops, false, message, message_size) == CVX_VALUE_OK;
 }
 
 /* Is value a well-formed document (nesting <= 16)?  Else explain in message */
@@ -1735,6 +1745,5 @@ bool
 cvx_document_validate(const CvxValue *value, const CvxValueOps *ops,
 					  char *message, size_t message_size)
 {
-	return cvx_validate_with_nesting(value, ops, CVX_MAX_DOCUMENT_NESTING, "Document",
-									 message, message_size);
+	return cvx_value_fault(value, ops, true, message, message_size) == CVX_VALUE_OK;
 }

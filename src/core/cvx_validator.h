@@ -251,6 +251,21 @@ extern void cvx_json_c_value(struct json_object *json, CvxValue *out);
 extern bool cvx_value_validate(const CvxValue *value, const CvxValueOps *ops,
 							   char *message, size_t message_size);
 
+/* How a value fails Convex's value rules */
+typedef enum CvxValueFault
+{
+	CVX_VALUE_OK,
+	CVX_VALUE_MALFORMED,		/* '$' or invalid field names, bad $integer/$float/$bytes, UTF-8 */
+	CVX_VALUE_TOO_LARGE			/* nesting, array length, field count, field name length */
+} CvxValueFault;
+
+/*
+ * cvx_value_validate / cvx_document_validate telling the two kinds of
+ * failure apart (callers report them with different SQLSTATEs).
+ */
+extern CvxValueFault cvx_value_fault(const CvxValue *value, const CvxValueOps *ops,
+									 bool document, char *message, size_t message_size);
+
 /*
  * cvx_value_validate with the stricter nesting limit of stored documents:
  * 16 levels, the document object itself being level 1 ("Document is too

@@ -767,6 +767,9 @@ test_value_validate(void)
 		cvx_json_c_value(json, &value);
 		ok = cvx_value_validate(&value, &cvx_json_c_ops, msg, sizeof(msg));
 		CHECK(ok == (cases[i].want[0] == '\0'));
+		/* every case here is malformed, none too large */
+		CHECK(cvx_value_fault(&value, &cvx_json_c_ops, false, NULL, 0) ==
+			  (ok ? CVX_VALUE_OK : CVX_VALUE_MALFORMED));
 		CHECK_STR(msg, cases[i].want);
 		json_object_put(json);
 	}
@@ -787,6 +790,7 @@ test_value_validate(void)
 		json_object_array_add(arr, NULL);
 		CHECK(!cvx_value_validate(&value, &cvx_json_c_ops, msg, sizeof(msg)));
 		CHECK_STR(msg, "Array length is too long (8193 > maximum length 8192)");
+		CHECK(cvx_value_fault(&value, &cvx_json_c_ops, false, NULL, 0) == CVX_VALUE_TOO_LARGE);
 
 		for (k = 0; k <= CVX_MAX_OBJECT_FIELDS; k++)
 		{
@@ -806,6 +810,7 @@ test_value_validate(void)
 		CHECK(!cvx_value_validate(&value, &cvx_json_c_ops, NULL, 0));
 		CHECK(!cvx_value_validate(&value, &cvx_json_c_ops, msg, sizeof(msg)));
 		CHECK_STR(msg, "Field name is too long (1025 > maximum 1024)");
+		CHECK(cvx_value_fault(&value, &cvx_json_c_ops, false, NULL, 0) == CVX_VALUE_TOO_LARGE);
 		json_object_put(obj);
 
 		cvx_json_c_value(bad, &value);
@@ -856,6 +861,9 @@ test_value_validate(void)
 			CHECK(cvx_value_validate(&value, &cvx_json_c_ops, vmsg, sizeof(vmsg)) ==
 				  nesting[i].value_ok);
 			CHECK_STR(nesting[i].value_ok ? msg : vmsg, nesting[i].want);
+			/* nesting is a size limit, not a malformed value */
+			CHECK(cvx_value_fault(&value, &cvx_json_c_ops, true, NULL, 0) ==
+				  (nesting[i].document_ok ? CVX_VALUE_OK : CVX_VALUE_TOO_LARGE));
 			json_object_put(nested);
 		}
 	}
