@@ -98,6 +98,17 @@ CREATE TABLE convex._storage (
     content_type text,
     blob oid NOT NULL UNIQUE
 );
+CREATE INDEX _storage_by_creation_time ON convex._storage (_creation_time);
+COMMENT ON TABLE convex._storage IS 'ctx.storage: one row per blob; blob is its large object, owned by this schema''s owner';
+
+-- Upload URLs handed out and not yet expired: only the SHA-256 of each
+-- token is kept, so reading this table does not let anyone upload.
+CREATE TABLE convex._upload_tokens (
+    token_hash bytea PRIMARY KEY,
+    expires_at double precision NOT NULL,
+    used boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE convex._upload_tokens IS 'single-use upload URLs (SHA-256 of the token, expiry in ms since the epoch)';
 
 INSERT INTO convex._tables (name, number, fields, indexes, is_builtin) VALUES
 ('_storage', 1, '{
@@ -170,6 +181,7 @@ SELECT pg_catalog.pg_extension_config_dump('convex.messages', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.presence', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.files', '');
 SELECT pg_catalog.pg_extension_config_dump('convex._storage', '');
+SELECT pg_catalog.pg_extension_config_dump('convex._upload_tokens', '');
 
 -- Nobody but the owner touches the tables directly.
 REVOKE ALL ON ALL TABLES IN SCHEMA convex FROM PUBLIC;
@@ -226,6 +238,94 @@ LANGUAGE C VOLATILE SECURITY DEFINER;
 COMMENT ON FUNCTION convex_presence_cleanup(jsonb) IS 'presence.cleanup (internal): delete presence not seen for 30 s';
 
 REVOKE ALL ON FUNCTION convex_presence_cleanup(jsonb) FROM PUBLIC;
+
+CREATE FUNCTION convex_files_generate_upload_url(args jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_files_generate_upload_url'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_files_generate_upload_url(jsonb) IS 'files.generateUploadUrl: {} -> a single-use upload URL';
+
+CREATE FUNCTION convex_files_save_file(args jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_files_save_file'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_files_save_file(jsonb) IS 'files.saveFile: {storageId, name, type, size, sessionId?} -> Id<"files">';
+
+CREATE FUNCTION convex_files_remove(args jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_files_remove'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_files_remove(jsonb) IS 'files.remove: {fileId, sessionId?}; deletes the file''s blob too';
+
+------------------------------------------------------------------------
+-- ctx.storage.  Blobs are large objects owned by the owner of schema
+-- convex.  Uploading is Convex's upload POST: the single-use URL is the
+-- authorization, so anyone may call it.  Reading by storage id is open
+-- like a Convex file URL; deleting and cleanup are internal.
+------------------------------------------------------------------------
+
+CREATE FUNCTION convex_storage_upload(upload_url text, data bytea, content_type text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_storage_upload'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_upload(text, bytea, text) IS 'upload a blob with an upload URL -> {"storageId": …}';
+
+-- The streaming upload: the caller's own large object (lo_import,
+-- lo_write) is hashed in chunks and taken over, not copied.  SECURITY
+-- INVOKER, so the caller's ownership of it can be checked; the takeover
+-- itself runs as the owner of schema convex.
+CREATE FUNCTION convex_storage_upload(upload_url text, data oid, content_type text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_storage_upload_large_object'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_storage_upload(text, oid, text) IS 'upload a large object the caller owns (taken over, not copied) -> {"storageId": …}';
+
+CREATE FUNCTION convex_storage_get(storage_id text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_storage_get'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_get(text) IS 'ctx.storage.get: the blob''s bytes, NULL if it does not exist';
+
+CREATE FUNCTION convex_storage_get(storage_id text, "offset" bigint, length integer)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_storage_get_range'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_get(text, bigint, integer) IS 'length bytes of a blob from offset (for blobs larger than a bytea)';
+
+CREATE FUNCTION convex_storage_get_url(storage_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_storage_get_url'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_get_url(text) IS 'ctx.storage.getUrl: <convexlite.url>/api/storage/<id>, NULL if it does not exist';
+
+CREATE FUNCTION convex_storage_get_metadata(storage_id text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_storage_get_metadata'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_get_metadata(text) IS 'ctx.storage.getMetadata: {storageId, sha256, size, contentType}, NULL if it does not exist';
+
+CREATE FUNCTION convex_storage_generate_upload_url()
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_storage_generate_upload_url'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_generate_upload_url() IS 'ctx.storage.generateUploadUrl (for mutation handlers)';
+REVOKE ALL ON FUNCTION convex_storage_generate_upload_url() FROM PUBLIC;
+
+CREATE FUNCTION convex_storage_delete(storage_id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_storage_delete'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_delete(text) IS 'ctx.storage.delete: delete a blob (internal)';
+REVOKE ALL ON FUNCTION convex_storage_delete(text) FROM PUBLIC;
+
+-- Reclaim blobs never referenced, older than the grace period (default
+-- one day), and forget expired upload URLs.  Internal; pg_cron runs it.
+CREATE FUNCTION convex_storage_cleanup(older_than_ms double precision DEFAULT 86400000)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'convex_storage_cleanup'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_storage_cleanup(double precision) IS 'reclaim unreferenced blobs older than older_than_ms and expired upload URLs (internal)';
+REVOKE ALL ON FUNCTION convex_storage_cleanup(double precision) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- ctx.db.  These run with the caller's rights (SECURITY INVOKER): they are
@@ -357,17 +457,21 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    ext_schema name;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',
                   HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, run CREATE EXTENSION pg_cron, then SELECT convex_schedule_jobs().';
     END IF;
+    SELECT n.nspname INTO ext_schema
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'convexlite';
     PERFORM cron.schedule('convexlite-presence-cleanup', '* * * * *',
-                          format('SELECT %I.convex_presence_cleanup()',
-                                 (SELECT n.nspname FROM pg_extension e
-                                    JOIN pg_namespace n ON n.oid = e.extnamespace
-                                   WHERE e.extname = 'convexlite')));
+                          format('SELECT %I.convex_presence_cleanup()', ext_schema));
+    PERFORM cron.schedule('convexlite-storage-cleanup', '17 * * * *',
+                          format('SELECT %I.convex_storage_cleanup()', ext_schema));
 END;
 $$;
 REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
@@ -376,10 +480,10 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         PERFORM convex_schedule_jobs();
-        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute in pg_cron (job "convexlite-presence-cleanup")';
+        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute and storage cleanup every hour in pg_cron (jobs "convexlite-presence-cleanup", "convexlite-storage-cleanup")';
     ELSE
-        RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup is not scheduled'
-            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute from another scheduler.';
+        RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup and storage cleanup are not scheduled'
+            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute and SELECT convex_storage_cleanup(); every hour from another scheduler.';
     END IF;
 END;
 $$;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * auth.c
- *	  getAuthUserId: who is calling.
+ *	  getAuthUserId: who is calling; and who may remove a document.
  *
  * The signed-in user is the setting convexlite.user_id (the application
  * runs SET LOCAL convexlite.user_id = '<Id<"users">>' in its transaction);
@@ -122,4 +122,40 @@ convex_auth_user_id(PG_FUNCTION_ARGS)
 	if (user_id == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(user_id);
+}
+
+/* Are a text and a string equal? */
+static bool
+text_equals(text *a, const char *b, size_t b_len)
+{
+	return VARSIZE_ANY_EXHDR(a) == b_len && memcmp(VARDATA_ANY(a), b, b_len) == 0;
+}
+
+/*
+ * The seed's ownership rule for messages.remove and files.remove: a
+ * document may be removed when it has no userId, or it is the signed-in
+ * user's, or it has a non-empty sessionId equal to the one passed
+ * (session_id NULL when none was).  row is the table's full row.
+ */
+bool
+cvx_may_remove(CvxTable *table, HeapTuple row, TupleDesc tupdesc, text *user_id,
+			   const CvxValue *session_id)
+{
+	bool		owner_null;
+	bool		session_null;
+	Datum		owner = SPI_getbinval(row, tupdesc,
+									  cvx_column_index(table, "userId") + 3,
+									  &owner_null);
+	Datum		session = SPI_getbinval(row, tupdesc,
+										cvx_column_index(table, "sessionId") + 3,
+										&session_null);
+
+	if (owner_null)
+		return true;
+	if (user_id != NULL &&
+		text_equals(DatumGetTextPP(owner), VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)))
+		return true;
+	return !session_null && session_id != NULL &&
+		VARSIZE_ANY_EXHDR(DatumGetTextPP(session)) > 0 &&
+		text_equals(DatumGetTextPP(session), session_id->str, session_id->len);
 }

@@ -21,5 +21,6 @@ _PG_init(void)
 	cvx_tables_init();
 	cvx_limits_init();
 	cvx_mutations_init();
+	cvx_storage_init();
 	MarkGUCPrefixReserved("convexlite");
 }

@@ -130,17 +130,21 @@ extern Jsonb *cvx_args_jsonb(Datum args, bool isnull, CvxValue *value);
  * ids.c: minting and checking Convex ids
  * ---------------------------------------------------------------------
  */
+extern void cvx_random_bytes(uint8 *out, int n);
 extern text *cvx_new_id(uint32 table_number);
 extern double cvx_next_creation_time(void);
+extern double cvx_date_now(void);
 extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
 
 
 /* ---------------------------------------------------------------------
- * auth.c: getAuthUserId
+ * auth.c: getAuthUserId, and the seed's ownership rule
  * ---------------------------------------------------------------------
  */
 extern void cvx_auth_init(void);
 extern text *cvx_auth_user_id(void);
+extern bool cvx_may_remove(CvxTable *table, HeapTuple row, TupleDesc tupdesc,
+						   text *user_id, const CvxValue *session_id);
 
 /* ---------------------------------------------------------------------
  * errors.c: Convex's errors as PostgreSQL errors
@@ -168,6 +172,8 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
+extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
+								 const CvxValue *args, const char *field);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path
@@ -213,5 +219,14 @@ extern void cvx_check_return_size(const char *path, Size bytes);
  * ---------------------------------------------------------------------
  */
 extern void cvx_mutations_init(void);
+extern Oid	cvx_schema_owner(void);
+
+/* ---------------------------------------------------------------------
+ * storage.c: ctx.storage on large objects, and upload URLs
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_storage_init(void);
+extern text *cvx_storage_generate_upload_url(void);
+extern void cvx_storage_delete(text *storage_id);
 
 #endif							/* CONVEXLITE_H */

@@ -327,3 +327,15 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
 }
+
+/* Put a string argument, if present, into its column's slot (else NULL) */
+void
+cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
+					 const CvxValue *args, const char *field)
+{
+	int			index = cvx_column_index(table, field);
+	CvxValue	value;
+
+	nulls[index] = !cvx_args_field(args, field, &value);
+	values[index] = nulls[index] ? (Datum) 0 : PointerGetDatum(cvx_value_text(&value));
+}

@@ -27,9 +27,9 @@ static double last_creation_time = 0;
 static uint8 random_buffer[RANDOM_BUFFER_SIZE];
 static int	random_buffer_used = RANDOM_BUFFER_SIZE;
 
-/* Take n strong random bytes */
-static void
-take_random_bytes(uint8 *out, int n)
+/* Take n strong random bytes (at most a buffer's worth) */
+void
+cvx_random_bytes(uint8 *out, int n)
 {
 	Assert(n <= RANDOM_BUFFER_SIZE);
 	if (random_buffer_used + n > RANDOM_BUFFER_SIZE)
@@ -37,7 +37,7 @@ take_random_bytes(uint8 *out, int n)
 		if (!pg_strong_random(random_buffer, RANDOM_BUFFER_SIZE))
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not generate random bytes for a document id")));
+					 errmsg("could not generate random bytes")));
 		random_buffer_used = 0;
 	}
 	memcpy(out, random_buffer + random_buffer_used, n);
@@ -58,7 +58,7 @@ cvx_new_id(uint32 table_number)
 	int64		unix_seconds = (int64) (now / USECS_PER_SEC) +
 		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 
-	take_random_bytes(random_bytes, sizeof(random_bytes));
+	cvx_random_bytes(random_bytes, sizeof(random_bytes));
 	cvx_id_make_internal(random_bytes, (uint16) (unix_seconds / SECS_PER_DAY), internal);
 	len = cvx_id_encode(table_number, internal, encoded);
 	return cstring_to_text_with_len(encoded, (int) len);
@@ -80,6 +80,16 @@ cvx_next_creation_time(void)
 		ms = nextafter(last_creation_time, INFINITY);
 	last_creation_time = ms;
 	return ms;
+}
+
+/* Date.now(): whole milliseconds since the Unix epoch */
+double
+cvx_date_now(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	return (double) (now / 1000) +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
 }
 
 /* Does this string decode to an id of this table? */

@@ -29,18 +29,6 @@ static const char *const remove_args =
 static CvxValidator *send_validator = NULL;
 static CvxValidator *remove_validator = NULL;
 
-/* Put a string argument, if present, into its column's slot */
-static void
-set_string_field(CvxTable *table, Datum *values, bool *nulls,
-				 const CvxValue *args, const char *field)
-{
-	int			index = cvx_column_index(table, field);
-	CvxValue	value;
-
-	nulls[index] = !cvx_args_field(args, field, &value);
-	values[index] = nulls[index] ? (Datum) 0 : PointerGetDatum(cvx_value_text(&value));
-}
-
 /*
  * convex_messages_send(args): insert a message into a room; the signed-in
  * user, if any, becomes its userId.  Returns the new Id<"messages">.
@@ -68,10 +56,10 @@ convex_messages_send(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("convex._tables describes table \"messages\" with %d fields, not %d",
 						messages->ncolumns, (int) lengthof(values))));
-	set_string_field(messages, values, nulls, &args, "roomId");
-	set_string_field(messages, values, nulls, &args, "content");
-	set_string_field(messages, values, nulls, &args, "userName");
-	set_string_field(messages, values, nulls, &args, "sessionId");
+	cvx_set_string_field(messages, values, nulls, &args, "roomId");
+	cvx_set_string_field(messages, values, nulls, &args, "content");
+	cvx_set_string_field(messages, values, nulls, &args, "userName");
+	cvx_set_string_field(messages, values, nulls, &args, "sessionId");
 	user_index = cvx_column_index(messages, "userId");
 	values[user_index] = PointerGetDatum(user_id);
 	nulls[user_index] = (user_id == NULL);
@@ -80,13 +68,6 @@ convex_messages_send(PG_FUNCTION_ARGS)
 	id = cvx_spi_return_text(cvx_db_insert_row(messages, values, nulls));
 	cvx_spi_finish();
 	PG_RETURN_TEXT_P(id);
-}
-
-/* Are two texts equal? */
-static bool
-text_equals(text *a, const char *b, size_t b_len)
-{
-	return VARSIZE_ANY_EXHDR(a) == b_len && memcmp(VARDATA_ANY(a), b, b_len) == 0;
 }
 
 /*
@@ -120,28 +101,10 @@ convex_messages_remove(PG_FUNCTION_ARGS)
 
 	cvx_spi_connect();
 	row = cvx_db_get_row(messages, id, false, &tupdesc);
-	if (row != NULL)
-	{
-		bool		owner_null;
-		bool		session_null;
-		Datum		owner = SPI_getbinval(row, tupdesc,
-										  cvx_column_index(messages, "userId") + 3,
-										  &owner_null);
-		Datum		session = SPI_getbinval(row, tupdesc,
-											cvx_column_index(messages, "sessionId") + 3,
-											&session_null);
-		bool		can_delete;
-
-		can_delete = owner_null ||
-			(user_id != NULL &&
-			 text_equals(DatumGetTextPP(owner), VARDATA_ANY(user_id),
-						 VARSIZE_ANY_EXHDR(user_id))) ||
-			(!session_null && VARSIZE_ANY_EXHDR(DatumGetTextPP(session)) > 0 &&
-			 has_session &&
-			 text_equals(DatumGetTextPP(session), session_id.str, session_id.len));
-		if (can_delete)
-			(void) cvx_db_delete_row(messages, id);
-	}
+	if (row != NULL &&
+		cvx_may_remove(messages, row, tupdesc, user_id,
+					   has_session ? &session_id : NULL))
+		(void) cvx_db_delete_row(messages, id);
 	cvx_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -53,6 +53,9 @@ extern Datum convex_messages_remove(PG_FUNCTION_ARGS);
 extern Datum convex_presence_update(PG_FUNCTION_ARGS);
 extern Datum convex_presence_leave(PG_FUNCTION_ARGS);
 extern Datum convex_presence_cleanup(PG_FUNCTION_ARGS);
+extern Datum convex_files_generate_upload_url(PG_FUNCTION_ARGS);
+extern Datum convex_files_save_file(PG_FUNCTION_ARGS);
+extern Datum convex_files_remove(PG_FUNCTION_ARGS);
 
 /* Longest Convex function path convexlite accepts, in bytes */
 #define MAX_PATH_LENGTH 255
@@ -81,6 +84,9 @@ typedef struct BuiltinMutation
 } BuiltinMutation;
 
 static const BuiltinMutation builtin_mutations[] = {
+	{"files:generateUploadUrl", convex_files_generate_upload_url, RETURNS_TEXT, false},
+	{"files:remove", convex_files_remove, RETURNS_VOID, false},
+	{"files:saveFile", convex_files_save_file, RETURNS_TEXT, false},
 	{"messages:remove", convex_messages_remove, RETURNS_VOID, false},
 	{"messages:send", convex_messages_send, RETURNS_TEXT, false},
 	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true},
@@ -466,8 +472,8 @@ builtin_result_jsonb(const BuiltinMutation *builtin, Datum result, bool isnull)
 }
 
 /* The owner of schema convex, whom the built-in mutations run as */
-static Oid
-convex_schema_owner(void)
+Oid
+cvx_schema_owner(void)
 {
 	Oid			namespace = get_namespace_oid(CVX_SCHEMA, false);
 	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace));
@@ -496,7 +502,7 @@ run_builtin(const BuiltinMutation *builtin, Jsonb *args)
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(convex_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(cvx_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	result = builtin->function(call);
 	SetUserIdAndSecContext(saved_user, saved_context);
 	return builtin_result_jsonb(builtin, result, call->isnull);

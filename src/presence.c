@@ -138,16 +138,6 @@ presence_plan(enum PresencePlan which)
 	return plans[which];
 }
 
-/* Date.now(): whole milliseconds since the Unix epoch */
-static double
-date_now(void)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	return (double) (now / 1000) +
-		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
-}
-
 /*
  * convex_presence_update(args): record that this session (or, without a
  * session, the signed-in user) is in the room, with its cursor data.
@@ -187,7 +177,7 @@ convex_presence_update(PG_FUNCTION_ARGS)
 		PointerGetDatum(user_id);
 	key_and_data[1] = PointerGetDatum(cvx_value_text(&room_id));
 	key_and_data[2] = JsonbPGetDatum(cvx_value_jsonb(&data));
-	key_and_data[3] = Float8GetDatum(date_now());
+	key_and_data[3] = Float8GetDatum(cvx_date_now());
 
 	cvx_spi_connect();
 	if (cvx_write(presence, CVX_WRITE_UPDATE,
@@ -269,7 +259,7 @@ convex_presence_cleanup(PG_FUNCTION_ARGS)
 		cleanup_validator = cvx_compile_constant(cleanup_args);
 	cvx_check_args(cleanup_validator, &args);
 
-	cutoff[0] = Float8GetDatum(date_now() - PRESENCE_TIMEOUT_MS);
+	cutoff[0] = Float8GetDatum(cvx_date_now() - PRESENCE_TIMEOUT_MS);
 	cvx_spi_connect();
 	deleted = cvx_write(cvx_builtin_table("presence"), CVX_WRITE_DELETE,
 						presence_plan(CLEANUP), cutoff, NULL);

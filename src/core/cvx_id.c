@@ -38,7 +38,7 @@ cvx_base32_value(unsigned char c)
 }
 
 /* Fletcher-16 with modulus 256, as Convex computes it */
-static uint16_t
+uint16_t
 cvx_fletcher16(const uint8_t *buf, size_t len)
 {
 	uint8_t		c0 = 0;

@@ -64,6 +64,9 @@ extern size_t cvx_id_encode(uint32_t table_number,
 /* Strictly decode len bytes of s (no NUL needed); fills *id on success */
 extern CvxIdStatus cvx_id_decode(const char *s, size_t len, CvxId *id);
 
+/* Fletcher-16 with modulus 256 (the id footer's checksum) */
+extern uint16_t cvx_fletcher16(const uint8_t *buf, size_t len);
+
 /* A short English reason for a status, e.g. "invalid checksum" */
 extern const char *cvx_id_status_reason(CvxIdStatus status);
 

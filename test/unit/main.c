@@ -87,6 +87,7 @@ main(void)
 	test_format();
 	test_deep();
 	test_claims();
+	test_token();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0 ? 1 : 0;
 }

@@ -40,5 +40,6 @@ extern void test_validator_check(void);
 extern void test_format(void);
 extern void test_deep(void);
 extern void test_claims(void);
+extern void test_token(void);
 
 #endif							/* UNIT_H */

@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * files.c
+ *	  The seed app's files module: files.generateUploadUrl,
+ *	  files.saveFile and files.remove.
+ *
+ * The client asks for an upload URL, uploads with convex_storage_upload
+ * (Convex's upload POST), then saves the file's metadata with the
+ * storageId it got back.  Removing a file deletes its files row, its
+ * _storage row and its large object in the caller's transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(convex_files_generate_upload_url);
+PG_FUNCTION_INFO_V1(convex_files_save_file);
+PG_FUNCTION_INFO_V1(convex_files_remove);
+
+/* args: {} */
+static const char *const generate_upload_url_args = "{\"type\":\"object\",\"value\":{}}";
+
+/* args: {storageId: Id<"_storage">, name, type: string, size: number, sessionId?: string} */
+static const char *const save_file_args =
+"{\"type\":\"object\",\"value\":{"
+"\"storageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"_storage\"},\"optional\":false},"
+"\"name\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"type\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
+"\"size\":{\"fieldType\":{\"type\":\"number\"},\"optional\":false},"
+"\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
+
+/* args: {fileId: Id<"files">, sessionId?: string} */
+static const char *const remove_args =
+"{\"type\":\"object\",\"value\":{"
+"\"fileId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"files\"},\"optional\":false},"
+"\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
+
+static CvxValidator *generate_upload_url_validator = NULL;
+static CvxValidator *save_file_validator = NULL;
+static CvxValidator *remove_validator = NULL;
+
+/* Check args against a validator compiled on first use */
+static void
+check_args(FunctionCallInfo fcinfo, CvxValidator **validator, const char *json,
+		   CvxValue *args)
+{
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), args);
+	if (*validator == NULL)
+		*validator = cvx_compile_constant(json);
+	cvx_check_args(*validator, args);
+}
+
+/*
+ * convex_files_generate_upload_url(args): a single-use upload URL, valid
+ * for convexlite.upload_url_ttl.  Works without signing in, as the seed's.
+ */
+Datum
+convex_files_generate_upload_url(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+
+	check_args(fcinfo, &generate_upload_url_validator, generate_upload_url_args, &args);
+	PG_RETURN_TEXT_P(cvx_storage_generate_upload_url());
+}
+
+/*
+ * convex_files_save_file(args): record an uploaded file; the signed-in
+ * user, if any, becomes its userId.  Returns the new Id<"files">.
+ */
+Datum
+convex_files_save_file(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxValue	size;
+	CvxTable   *files;
+	Datum		values[6];
+	bool		nulls[6];
+	text	   *user_id;
+	text	   *id;
+	int			index;
+
+	check_args(fcinfo, &save_file_validator, save_file_args, &args);
+	user_id = cvx_auth_user_id();
+
+	files = cvx_builtin_table("files");
+	if (files->ncolumns != lengthof(values))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("convex._tables describes table \"files\" with %d fields, not %d",
+						files->ncolumns, (int) lengthof(values))));
+	cvx_set_string_field(files, values, nulls, &args, "storageId");
+	cvx_set_string_field(files, values, nulls, &args, "name");
+	cvx_set_string_field(files, values, nulls, &args, "type");
+	cvx_set_string_field(files, values, nulls, &args, "sessionId");
+	index = cvx_column_index(files, "size");
+	(void) cvx_args_field(&args, "size", &size);
+	values[index] = Float8GetDatum(cvx_value_number(&size));
+	nulls[index] = false;
+	index = cvx_column_index(files, "userId");
+	values[index] = PointerGetDatum(user_id);
+	nulls[index] = (user_id == NULL);
+
+	cvx_spi_connect();
+	id = cvx_spi_return_text(cvx_db_insert_row(files, values, nulls));
+	cvx_spi_finish();
+	PG_RETURN_TEXT_P(id);
+}
+
+/*
+ * convex_files_remove(args): delete a file and its blob if the caller may
+ * (the seed's rule, as messages.remove); silently nothing otherwise or
+ * when it is already gone.  The row is read FOR UPDATE, so of two
+ * concurrent removes the second finds it gone.
+ */
+Datum
+convex_files_remove(PG_FUNCTION_ARGS)
+{
+	CvxValue	args;
+	CvxValue	file_id;
+	CvxValue	session_id;
+	bool		has_session;
+	CvxTable   *files;
+	text	   *user_id;
+	text	   *id;
+	HeapTuple	row;
+	TupleDesc	tupdesc;
+
+	check_args(fcinfo, &remove_validator, remove_args, &args);
+	user_id = cvx_auth_user_id();
+	(void) cvx_args_field(&args, "fileId", &file_id);
+	has_session = cvx_args_field(&args, "sessionId", &session_id);
+	id = cvx_value_text(&file_id);
+	files = cvx_builtin_table("files");
+
+	cvx_spi_connect();
+	row = cvx_db_get_row(files, id, true, &tupdesc);
+	if (row != NULL &&
+		cvx_may_remove(files, row, tupdesc, user_id, has_session ? &session_id : NULL))
+	{
+		bool		isnull;
+		text	   *storage_id = DatumGetTextPP(SPI_getbinval(row, tupdesc,
+															  cvx_column_index(files, "storageId") + 3,
+															  &isnull));
+
+		cvx_storage_delete(storage_id);
+		(void) cvx_db_delete_row(files, id);
+	}
+	cvx_spi_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,1014 @@
+/*-------------------------------------------------------------------------
+ *
+ * storage.c
+ *	  ctx.storage: blobs as PostgreSQL large objects, described by
+ *	  convex._storage, and the single-use upload URLs that let a client
+ *	  store one.
+ *
+ * Every blob is a large object owned by the owner of schema convex, so
+ * ordinary roles cannot read or change it except through these
+ * functions.  Creating and dropping a large object is transactional, like
+ * the _storage row beside it: a rolled-back upload or delete leaves both
+ * as they were.
+ *
+ * An upload URL carries 16 random bytes (src/core/cvx_token.c); only
+ * their SHA-256 is stored, in convex._upload_tokens, with the moment the
+ * URL expires and whether it was used.  Using it marks it used in the
+ * uploading transaction, so a rolled-back upload leaves it usable and two
+ * concurrent uploads with one URL cannot both succeed (the second waits
+ * for the first's row lock, then finds it used).
+ *
+ * Blobs uploaded but never referenced are reclaimed by
+ * convex_storage_cleanup once they are older than a grace period; see
+ * that function for why it can never reclaim a referenced one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_type.h"
+#include "common/base64.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "libpq/libpq-fs.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "cvx_token.h"
+
+PG_FUNCTION_INFO_V1(convex_storage_generate_upload_url);
+PG_FUNCTION_INFO_V1(convex_storage_upload);
+PG_FUNCTION_INFO_V1(convex_storage_upload_large_object);
+PG_FUNCTION_INFO_V1(convex_storage_get);
+PG_FUNCTION_INFO_V1(convex_storage_get_range);
+PG_FUNCTION_INFO_V1(convex_storage_get_url);
+PG_FUNCTION_INFO_V1(convex_storage_get_metadata);
+PG_FUNCTION_INFO_V1(convex_storage_delete);
+PG_FUNCTION_INFO_V1(convex_storage_cleanup);
+
+/* The table number of _storage */
+#define STORAGE_TABLE_NUMBER 1
+
+/* Longest Content-Type kept (an HTTP header this long is already absurd) */
+#define MAX_CONTENT_TYPE_LENGTH 1024
+
+/* How much of a client's large object is read at a time while hashing */
+#define READ_CHUNK_SIZE (256 * 1024)
+
+/* How long cleanup tries to lock the tables that may reference blobs */
+#define CLEANUP_LOCK_TRIES 100
+#define CLEANUP_LOCK_SLEEP_US 20000L
+
+/* convexlite.upload_url_ttl: how long an upload URL is valid, in ms */
+static int	upload_url_ttl = 3600000;
+
+/* convexlite.url: the base of upload and file URLs */
+static char *site_url = NULL;
+
+/* Statements kept for the life of the backend */
+static SPIPlanPtr token_insert_plan = NULL;
+static SPIPlanPtr token_use_plan = NULL;
+static SPIPlanPtr token_state_plan = NULL;
+static SPIPlanPtr storage_insert_plan = NULL;
+static SPIPlanPtr storage_get_plan = NULL;
+static SPIPlanPtr storage_by_blob_plan = NULL;
+static SPIPlanPtr storage_delete_plan = NULL;
+
+/* Register the storage settings */
+void
+cvx_storage_init(void)
+{
+	DefineCustomIntVariable("convexlite.upload_url_ttl",
+							"How long an upload URL stays valid.",
+							"Convex's upload URLs expire after one hour.",
+							&upload_url_ttl, 3600000, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("convexlite.url",
+							   "Base of the upload URLs and file URLs convexlite hands out.",
+							   "Like a Convex deployment's URL; the default is the local Convex backend's.",
+							   &site_url, "http://127.0.0.1:3210",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* Prepare a statement once and keep it */
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+		*plan = cvx_prepare(sql, nargs, argtypes);
+	return *plan;
+}
+
+/* convexlite.url without trailing slashes */
+static char *
+site_base(void)
+{
+	const char *base = site_url != NULL ? site_url : "";
+	size_t		len = strlen(base);
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	return pnstrdup(base, len);
+}
+
+/* ---------------------------------------------------------------------
+ * SHA-256
+ * ---------------------------------------------------------------------
+ */
+
+/* Start a SHA-256 (freed by the resource owner if an error intervenes) */
+static pg_cryptohash_ctx *
+sha256_begin(void)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not start a SHA-256: %s", pg_cryptohash_error(ctx))));
+	return ctx;
+}
+
+/* Add bytes to a SHA-256 */
+static void
+sha256_add(pg_cryptohash_ctx *ctx, const void *data, size_t len)
+{
+	if (pg_cryptohash_update(ctx, data, len) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute a SHA-256: %s", pg_cryptohash_error(ctx))));
+}
+
+/* Finish a SHA-256 into digest and free it */
+static void
+sha256_end(pg_cryptohash_ctx *ctx, uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute a SHA-256: %s", pg_cryptohash_error(ctx))));
+	pg_cryptohash_free(ctx);
+}
+
+/* A digest in standard base64 with padding, as Convex's _storage.sha256 */
+static text *
+digest_base64(const uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+	char		encoded[64];
+	int			len = pg_b64_encode((const char *) digest, PG_SHA256_DIGEST_LENGTH,
+									encoded, sizeof(encoded));
+
+	if (len < 0)
+		elog(ERROR, "convexlite: could not encode a SHA-256 in base64");
+	return cstring_to_text_with_len(encoded, len);
+}
+
+/* ---------------------------------------------------------------------
+ * Upload URLs
+ * ---------------------------------------------------------------------
+ */
+
+/* The key an upload token is stored under: SHA-256 of its random bytes */
+static bytea *
+token_key(const uint8 random_bytes[CVX_TOKEN_RANDOM_BYTES])
+{
+	bytea	   *key = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	pg_cryptohash_ctx *ctx = sha256_begin();
+
+	sha256_add(ctx, random_bytes, CVX_TOKEN_RANDOM_BYTES);
+	sha256_end(ctx, (uint8 *) VARDATA(key));
+	SET_VARSIZE(key, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	return key;
+}
+
+/*
+ * ctx.storage.generateUploadUrl(): record a new token, valid for
+ * convexlite.upload_url_ttl, and return its URL (in the caller's memory
+ * context).
+ */
+text *
+cvx_storage_generate_upload_url(void)
+{
+	uint8		random_bytes[CVX_TOKEN_RANDOM_BYTES];
+	char		token[CVX_TOKEN_LENGTH + 1];
+	Oid			argtypes[2] = {BYTEAOID, FLOAT8OID};
+	Datum		values[2];
+	text	   *url;
+	int			rc;
+
+	cvx_random_bytes(random_bytes, sizeof(random_bytes));
+	cvx_token_encode(random_bytes, token);
+	url = cstring_to_text(psprintf("%s%s%s", site_base(), CVX_UPLOAD_PATH, token));
+	values[0] = PointerGetDatum(token_key(random_bytes));
+	values[1] = Float8GetDatum(cvx_date_now() + (double) upload_url_ttl);
+	explicit_bzero(random_bytes, sizeof(random_bytes));
+
+	cvx_spi_connect();
+	rc = cvx_execute(kept_plan(&token_insert_plan,
+							   "INSERT INTO convex._upload_tokens (token_hash, expires_at) "
+							   "VALUES ($1, $2)", 2, argtypes),
+					 values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "convexlite: could not record an upload token: %s",
+			 SPI_result_code_string(rc));
+	cvx_spi_finish();
+	return url;
+}
+
+/* An error about an upload URL that does not authorize an upload (28000) */
+static void
+refuse_upload_url(const char *message)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("%s", message),
+			 errhint("Get a new upload URL from files:generateUploadUrl.")));
+}
+
+/*
+ * Use an upload URL (inside SPI): it must parse, be known, unused and not
+ * expired.  Marks it used in the current transaction.
+ */
+static void
+use_upload_url(text *url)
+{
+	uint8		random_bytes[CVX_TOKEN_RANDOM_BYTES];
+	CvxTokenStatus status;
+	Oid			argtypes[1] = {BYTEAOID};
+	Datum		key[1];
+	bool		isnull;
+	double		expires_at;
+	int			rc;
+
+	status = cvx_upload_url_parse(VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), random_bytes);
+	if (status != CVX_TOKEN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid upload URL: %s", cvx_token_status_reason(status)),
+				 errhint("Upload URLs come from files:generateUploadUrl and end in /api/storage/upload?token=<36 hex digits>.")));
+	key[0] = PointerGetDatum(token_key(random_bytes));
+	explicit_bzero(random_bytes, sizeof(random_bytes));
+
+	rc = cvx_execute(kept_plan(&token_use_plan,
+							   "UPDATE convex._upload_tokens SET used = true "
+							   "WHERE token_hash OPERATOR(pg_catalog.=) $1 AND NOT used "
+							   "RETURNING expires_at", 1, argtypes),
+					 key, NULL, false, 1);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "convexlite: could not use an upload token: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		rc = cvx_execute(kept_plan(&token_state_plan,
+								   "SELECT used FROM convex._upload_tokens "
+								   "WHERE token_hash OPERATOR(pg_catalog.=) $1", 1, argtypes),
+						 key, NULL, true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed > 0)
+			refuse_upload_url("this upload URL has already been used");
+		refuse_upload_url("this upload URL is not valid");
+	}
+	expires_at = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || !(expires_at > cvx_date_now()))
+		refuse_upload_url("this upload URL has expired");
+}
+
+/* ---------------------------------------------------------------------
+ * Arguments
+ * ---------------------------------------------------------------------
+ */
+
+/* Refuse a SQL NULL argument (22004) */
+static void
+require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+}
+
+/*
+ * The content_type argument: NULL or empty is none; otherwise printable
+ * and at most 1024 bytes, as an HTTP Content-Type header would be.
+ */
+static text *
+content_type_argument(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *content_type;
+	const char *p;
+	int			len;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	content_type = PG_GETARG_TEXT_PP(argno);
+	p = VARDATA_ANY(content_type);
+	len = VARSIZE_ANY_EXHDR(content_type);
+	if (len == 0)
+		return NULL;
+	if (len > MAX_CONTENT_TYPE_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("content_type is too long (%d bytes, at most %d)",
+						len, MAX_CONTENT_TYPE_LENGTH)));
+	for (int i = 0; i < len; i++)
+		if ((unsigned char) p[i] < ' ' || p[i] == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("content_type must not contain control characters")));
+	return content_type;
+}
+
+/*
+ * A storage id argument: it must decode and be an id of _storage (22023,
+ * worded like ctx.db's).
+ */
+static text *
+storage_id_argument(FunctionCallInfo fcinfo, int argno, const char *operation)
+{
+	text	   *id;
+	CvxId		decoded;
+	CvxIdStatus status;
+
+	require_argument(fcinfo, argno, "storage_id");
+	id = PG_GETARG_TEXT_PP(argno);
+	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
+	if (status != CVX_ID_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `storageId` for `storage.%s`: Unable to decode ID: %s",
+						operation, cvx_id_status_reason(status))));
+	if (decoded.table_number != STORAGE_TABLE_NUMBER)
+	{
+		CvxTable   *other = cvx_table_by_number(decoded.table_number);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `storageId` for `storage.%s`: ID \"%s\" is from table \"%s\", not \"_storage\"",
+						operation, cvx_clip_name(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)),
+						other != NULL ? other->name : "(unknown)")));
+	}
+	return id;
+}
+
+/* ---------------------------------------------------------------------
+ * Uploading
+ * ---------------------------------------------------------------------
+ */
+
+/* Insert the _storage row describing a new blob (inside SPI) */
+static void
+insert_storage_row(text *id, Oid blob, const uint8 digest[PG_SHA256_DIGEST_LENGTH],
+				   int64 size, text *content_type)
+{
+	Oid			argtypes[6] = {TEXTOID, FLOAT8OID, TEXTOID, FLOAT8OID, TEXTOID, OIDOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int			rc;
+
+	values[0] = PointerGetDatum(id);
+	values[1] = Float8GetDatum(cvx_next_creation_time());
+	values[2] = PointerGetDatum(digest_base64(digest));
+	values[3] = Float8GetDatum((double) size);
+	values[4] = PointerGetDatum(content_type);
+	nulls[4] = content_type == NULL ? 'n' : ' ';
+	values[5] = ObjectIdGetDatum(blob);
+	rc = cvx_execute(kept_plan(&storage_insert_plan,
+							   "INSERT INTO convex._storage "
+							   "(_id, _creation_time, sha256, size, content_type, blob) "
+							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, argtypes),
+					 values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "convexlite: could not record a blob: %s", SPI_result_code_string(rc));
+}
+
+/* {"storageId": id}, the body of Convex's upload response */
+static Jsonb *
+upload_response(text *id)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	key;
+	JsonbValue	value;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	key.type = jbvString;
+	key.val.string.val = "storageId";
+	key.val.string.len = strlen("storageId");
+	pushJsonbValue(&state, WJB_KEY, &key);
+	value.type = jbvString;
+	value.val.string.val = VARDATA_ANY(id);
+	value.val.string.len = VARSIZE_ANY_EXHDR(id);
+	pushJsonbValue(&state, WJB_VALUE, &value);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * convex_storage_upload(upload_url, data bytea, content_type): Convex's
+ * upload POST.  Stores data as a new large object and returns
+ * {"storageId": …}.  SECURITY DEFINER: the URL is the authorization.
+ */
+Datum
+convex_storage_upload(PG_FUNCTION_ARGS)
+{
+	text	   *url;
+	bytea	   *data;
+	text	   *content_type;
+	text	   *id = cvx_new_id(STORAGE_TABLE_NUMBER);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	pg_cryptohash_ctx *sha;
+	Oid			blob;
+
+	require_argument(fcinfo, 0, "upload_url");
+	require_argument(fcinfo, 1, "data");
+	url = PG_GETARG_TEXT_PP(0);
+	data = PG_GETARG_BYTEA_PP(1);
+	content_type = content_type_argument(fcinfo, 2);
+
+	cvx_spi_connect();
+	use_upload_url(url);
+	sha = sha256_begin();
+	sha256_add(sha, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
+	sha256_end(sha, digest);
+	blob = DatumGetObjectId(DirectFunctionCall2(be_lo_from_bytea,
+												ObjectIdGetDatum(InvalidOid),
+												PointerGetDatum(data)));
+	insert_storage_row(id, blob, digest, VARSIZE_ANY_EXHDR(data), content_type);
+	cvx_spi_finish();
+	PG_RETURN_JSONB_P(upload_response(id));
+}
+
+/*
+ * Hash a large object by reading it a chunk at a time, so memory stays
+ * bounded whatever its size; returns its size.
+ */
+static int64
+hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+	MemoryContext chunk_context = AllocSetContextCreate(CurrentMemoryContext,
+														"convexlite upload chunk",
+														ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old_context;
+	pg_cryptohash_ctx *sha = sha256_begin();
+	int32		fd;
+	int64		size = 0;
+
+	fd = DatumGetInt32(DirectFunctionCall2(be_lo_open, ObjectIdGetDatum(blob),
+										   Int32GetDatum(INV_READ)));
+	for (;;)
+	{
+		bytea	   *chunk;
+		int			len;
+
+		CHECK_FOR_INTERRUPTS();
+		old_context = MemoryContextSwitchTo(chunk_context);
+		chunk = DatumGetByteaPP(DirectFunctionCall2(be_loread, Int32GetDatum(fd),
+													Int32GetDatum(READ_CHUNK_SIZE)));
+		MemoryContextSwitchTo(old_context);
+		len = VARSIZE_ANY_EXHDR(chunk);
+		if (len == 0)
+			break;
+		sha256_add(sha, VARDATA_ANY(chunk), len);
+		size += len;
+		MemoryContextReset(chunk_context);
+	}
+	DirectFunctionCall1(be_lo_close, Int32GetDatum(fd));
+	sha256_end(sha, digest);
+	MemoryContextDelete(chunk_context);
+	return size;
+}
+
+/*
+ * Make a large object convexlite's (inside SPI): owned by the owner of
+ * schema convex, with every privilege anyone else held on it revoked.
+ */
+static void
+take_over_large_object(Oid blob, Oid owner)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	StringInfoData sql;
+	int			rc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "ALTER LARGE OBJECT %u OWNER TO %s", blob,
+					 quote_identifier(GetUserNameFromId(owner, false)));
+	if (cvx_execute_once(sql.data, false) != SPI_OK_UTILITY)
+		elog(ERROR, "convexlite: could not change the owner of large object %u", blob);
+
+	values[0] = ObjectIdGetDatum(blob);
+	rc = cvx_execute_args("SELECT DISTINCT a.grantee "
+						  "FROM pg_catalog.pg_largeobject_metadata m, "
+						  "pg_catalog.aclexplode(m.lomacl) a "
+						  "WHERE m.oid OPERATOR(pg_catalog.=) $1 "
+						  "AND a.grantee OPERATOR(pg_catalog.<>) m.lomowner",
+						  1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: could not read the privileges of large object %u", blob);
+	if (SPI_processed == 0)
+		return;
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "REVOKE ALL ON LARGE OBJECT %u FROM ", blob);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			grantee = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1,
+															 &isnull));
+
+		if (i > 0)
+			appendStringInfoString(&sql, ", ");
+		appendStringInfoString(&sql, grantee == InvalidOid ? "PUBLIC" :
+							   quote_identifier(GetUserNameFromId(grantee, false)));
+	}
+	appendStringInfoString(&sql, " CASCADE");
+	if (cvx_execute_once(sql.data, false) != SPI_OK_UTILITY)
+		elog(ERROR, "convexlite: could not revoke privileges on large object %u", blob);
+}
+
+/*
+ * convex_storage_upload(upload_url, data oid, content_type): the
+ * streaming upload.  The caller wrote the file into a large object of its
+ * own (lo_import, lo_write); convexlite hashes it a chunk at a time and
+ * takes it over (ownership and privileges) instead of copying it.
+ * SECURITY INVOKER: the caller must own the large object.
+ */
+Datum
+convex_storage_upload_large_object(PG_FUNCTION_ARGS)
+{
+	text	   *url;
+	Oid			blob;
+	text	   *content_type;
+	text	   *id = cvx_new_id(STORAGE_TABLE_NUMBER);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	int64		size;
+	Oid			owner;
+	Oid			saved_user;
+	int			saved_context;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+
+	require_argument(fcinfo, 0, "upload_url");
+	require_argument(fcinfo, 1, "data");
+	url = PG_GETARG_TEXT_PP(0);
+	blob = PG_GETARG_OID(1);
+	content_type = content_type_argument(fcinfo, 2);
+
+	/* one takeover of a large object at a time */
+	LockDatabaseObject(LargeObjectRelationId, blob, 0, ExclusiveLock);
+	if (!LargeObjectExists(blob))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("large object %u does not exist", blob)));
+	if (!pg_largeobject_ownercheck(blob, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of large object %u to upload it", blob)));
+
+	owner = cvx_schema_owner();
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	cvx_spi_connect();
+	values[0] = ObjectIdGetDatum(blob);
+	if (cvx_execute(kept_plan(&storage_by_blob_plan,
+							  "SELECT _id FROM convex._storage WHERE blob OPERATOR(pg_catalog.=) $1",
+							  1, argtypes),
+					values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("large object %u is already stored as %s", blob,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
+	use_upload_url(url);
+	size = hash_large_object(blob, digest);
+	take_over_large_object(blob, owner);
+	insert_storage_row(id, blob, digest, size, content_type);
+	cvx_spi_finish();
+	SetUserIdAndSecContext(saved_user, saved_context);
+	PG_RETURN_JSONB_P(upload_response(id));
+}
+
+/* ---------------------------------------------------------------------
+ * Reading and deleting
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Find a blob's _storage row (inside SPI); false if there is none.  The
+ * row, when found, is SPI_tuptable->vals[0]: blob, sha256, size,
+ * content_type.
+ */
+static bool
+find_storage_row(text *id)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	int			rc;
+
+	values[0] = PointerGetDatum(id);
+	rc = cvx_execute(kept_plan(&storage_get_plan,
+							   "SELECT blob, sha256, size, content_type FROM convex._storage "
+							   "WHERE _id OPERATOR(pg_catalog.=) $1", 1, argtypes),
+					 values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: could not read _storage: %s", SPI_result_code_string(rc));
+	return SPI_processed > 0;
+}
+
+/* The large object of a found _storage row */
+static Oid
+found_blob(void)
+{
+	bool		isnull;
+
+	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  1, &isnull));
+}
+
+/* convex_storage_get(storage_id): the blob's bytes, NULL when missing */
+Datum
+convex_storage_get(PG_FUNCTION_ARGS)
+{
+	text	   *id = storage_id_argument(fcinfo, 0, "get");
+	MemoryContext caller_context = CurrentMemoryContext;
+	bytea	   *result = NULL;
+
+	cvx_spi_connect();
+	if (find_storage_row(id))
+	{
+		Oid			blob = found_blob();
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+
+		result = DatumGetByteaPP(DirectFunctionCall1(be_lo_get, ObjectIdGetDatum(blob)));
+		MemoryContextSwitchTo(spi_context);
+	}
+	cvx_spi_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * convex_storage_get(storage_id, offset, length): length bytes of the
+ * blob from offset (fewer at its end), NULL when missing: how a file
+ * larger than a bytea is read.
+ */
+Datum
+convex_storage_get_range(PG_FUNCTION_ARGS)
+{
+	text	   *id = storage_id_argument(fcinfo, 0, "get");
+	int64		offset;
+	int32		length;
+	MemoryContext caller_context = CurrentMemoryContext;
+	bytea	   *result = NULL;
+
+	require_argument(fcinfo, 1, "offset");
+	require_argument(fcinfo, 2, "length");
+	offset = PG_GETARG_INT64(1);
+	length = PG_GETARG_INT32(2);
+	if (offset < 0 || length < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("offset and length must not be negative")));
+
+	cvx_spi_connect();
+	if (find_storage_row(id))
+	{
+		Oid			blob = found_blob();
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+
+		result = DatumGetByteaPP(DirectFunctionCall3(be_lo_get_fragment,
+													 ObjectIdGetDatum(blob),
+													 Int64GetDatum(offset),
+													 Int32GetDatum(length)));
+		MemoryContextSwitchTo(spi_context);
+	}
+	cvx_spi_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * convex_storage_get_url(storage_id): <convexlite.url>/api/storage/<id>,
+ * NULL when the blob does not exist (as Convex's getUrl).
+ */
+Datum
+convex_storage_get_url(PG_FUNCTION_ARGS)
+{
+	text	   *id = storage_id_argument(fcinfo, 0, "getUrl");
+	bool		found;
+	char	   *base = site_base();
+
+	cvx_spi_connect();
+	found = find_storage_row(id);
+	cvx_spi_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/api/storage/%s", base,
+											  text_to_cstring(id))));
+}
+
+/* Push one key of a JSON object under construction */
+static void
+push_key(JsonbParseState **state, const char *name)
+{
+	JsonbValue	key;
+
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	pushJsonbValue(state, WJB_KEY, &key);
+}
+
+/*
+ * convex_storage_get_metadata(storage_id): Convex's FileMetadata,
+ * {storageId, sha256, size, contentType (null when none)}, or NULL.
+ */
+Datum
+convex_storage_get_metadata(PG_FUNCTION_ARGS)
+{
+	text	   *id = storage_id_argument(fcinfo, 0, "getMetadata");
+	MemoryContext caller_context = CurrentMemoryContext;
+	Jsonb	   *result = NULL;
+
+	cvx_spi_connect();
+	if (find_storage_row(id))
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+		JsonbParseState *state = NULL;
+		JsonbValue	value;
+		bool		isnull;
+		Datum		datum;
+
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_key(&state, "storageId");
+		value.type = jbvString;
+		value.val.string.val = VARDATA_ANY(id);
+		value.val.string.len = VARSIZE_ANY_EXHDR(id);
+		pushJsonbValue(&state, WJB_VALUE, &value);
+
+		push_key(&state, "sha256");
+		value.val.string.val = TextDatumGetCString(SPI_getbinval(row, tupdesc, 2, &isnull));
+		value.val.string.len = strlen(value.val.string.val);
+		pushJsonbValue(&state, WJB_VALUE, &value);
+
+		push_key(&state, "size");
+		value.type = jbvNumeric;
+		value.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
+																SPI_getbinval(row, tupdesc, 3, &isnull)));
+		pushJsonbValue(&state, WJB_VALUE, &value);
+
+		push_key(&state, "contentType");
+		datum = SPI_getbinval(row, tupdesc, 4, &isnull);
+		if (isnull)
+			value.type = jbvNull;
+		else
+		{
+			value.type = jbvString;
+			value.val.string.val = TextDatumGetCString(datum);
+			value.val.string.len = strlen(value.val.string.val);
+		}
+		pushJsonbValue(&state, WJB_VALUE, &value);
+		result = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		MemoryContextSwitchTo(spi_context);
+	}
+	cvx_spi_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * ctx.storage.delete(id): delete the _storage row and its large object;
+ * Convex's "storage id … not found" (P0002) when there is none.  The
+ * caller must run as the owner of schema convex.
+ */
+void
+cvx_storage_delete(text *storage_id)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	Oid			blob;
+	int			rc;
+
+	values[0] = PointerGetDatum(storage_id);
+	cvx_spi_connect();
+	rc = cvx_execute(kept_plan(&storage_delete_plan,
+							   "DELETE FROM convex._storage WHERE _id OPERATOR(pg_catalog.=) $1 "
+							   "RETURNING blob", 1, argtypes),
+					 values, NULL, false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "convexlite: could not delete from _storage: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("storage id %s not found",
+						cvx_clip_name(VARDATA_ANY(storage_id), VARSIZE_ANY_EXHDR(storage_id)))));
+	blob = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(blob));
+	cvx_spi_finish();
+}
+
+/* convex_storage_delete(storage_id): ctx.storage.delete */
+Datum
+convex_storage_delete(PG_FUNCTION_ARGS)
+{
+	cvx_storage_delete(storage_id_argument(fcinfo, 0, "delete"));
+	PG_RETURN_VOID();
+}
+
+/* convex_storage_generate_upload_url(): ctx.storage.generateUploadUrl */
+Datum
+convex_storage_generate_upload_url(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cvx_storage_generate_upload_url());
+}
+
+/* ---------------------------------------------------------------------
+ * Cleanup
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The columns that may hold a storage id: every top-level field whose
+ * validator mentions v.id("_storage") or v.any() anywhere.  Fills the
+ * tables' relation ids into *relations (one per table) and returns one
+ * SQL query per column yielding the storage ids it holds among the
+ * candidates (the CTE "candidates").
+ */
+static List *
+referencing_queries(List **relations)
+{
+	List	   *queries = NIL;
+	Oid			namespace = get_namespace_oid(CVX_SCHEMA, false);
+	int			rc;
+
+	rc = cvx_execute_once("SELECT t.name, f.key FROM convex._tables t, "
+						  "pg_catalog.jsonb_each(t.fields) f "
+						  "WHERE pg_catalog.jsonb_path_exists(f.value, "
+						  "'strict $.** ? (@.type == \"any\" || "
+						  "(@.type == \"id\" && @.tableName == \"_storage\"))') "
+						  "ORDER BY t.name, f.key", true);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: could not read convex._tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *table_name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *field = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		CvxTable   *table = cvx_table_by_name(table_name, strlen(table_name));
+		int			index;
+		const char *relation;
+		const char *column;
+		Oid			relid;
+
+		if (table == NULL || (index = cvx_column_index(table, field)) < 0)
+			continue;
+		relation = quote_identifier(table->name);
+		column = quote_identifier(table->columns[index].column);
+		relid = get_relname_relid(table->name, namespace);
+		if (OidIsValid(relid))
+			*relations = list_append_unique_oid(*relations, relid);
+		if (table->columns[index].type == CVX_COL_TEXT)
+			queries = lappend(queries,
+							  psprintf("SELECT r.%s FROM convex.%s r "
+									   "WHERE r.%s OPERATOR(pg_catalog.=) ANY "
+									   "(SELECT c._id FROM candidates c)",
+									   column, relation, column));
+		else if (table->columns[index].type == CVX_COL_JSONB)
+			queries = lappend(queries,
+							  psprintf("SELECT s.x FROM convex.%s r, LATERAL ("
+									   "SELECT v OPERATOR(pg_catalog.#>>) '{}' FROM "
+									   "pg_catalog.jsonb_path_query(r.%s, "
+									   "'strict $.** ? (@.type() == \"string\")') v "
+									   "UNION ALL "
+									   "SELECT k OPERATOR(pg_catalog.#>>) '{}' FROM "
+									   "pg_catalog.jsonb_path_query(r.%s, "
+									   "'strict $.** ? (@.type() == \"object\").keyvalue().key') k"
+									   ") s(x) WHERE s.x OPERATOR(pg_catalog.=) ANY "
+									   "(SELECT c._id FROM candidates c)",
+									   relation, column, column));
+	}
+	return queries;
+}
+
+/*
+ * Lock the tables that may reference blobs against writes (SHARE), so no
+ * reference can be committed between cleanup's look and its delete.  The
+ * locks are taken without queueing (a queued SHARE request would stall
+ * every writer behind it): a few tries, then 55P03.
+ */
+static void
+lock_referencing_tables(List *relations)
+{
+	ListCell   *cell;
+
+	foreach(cell, relations)
+	{
+		Oid			relid = lfirst_oid(cell);
+		int			tries = 0;
+
+		while (!ConditionalLockRelationOid(relid, ShareLock))
+		{
+			if (++tries >= CLEANUP_LOCK_TRIES)
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("storage cleanup could not lock table \"%s\": writes to it did not pause",
+								get_rel_name(relid)),
+						 errhint("The next run will try again.")));
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(CLEANUP_LOCK_SLEEP_US);
+		}
+	}
+}
+
+/*
+ * convex_storage_cleanup(older_than_ms): reclaim blobs uploaded more than
+ * older_than_ms ago that no convexlite table references, and forget
+ * expired upload URLs.  Returns how many blobs it reclaimed.
+ *
+ * Why a referenced blob is never reclaimed: the tables that may hold a
+ * storage id are locked against writes first, then, in one statement
+ * whose snapshot follows the locks, the old blobs are locked (skipping
+ * any another transaction holds), every reference among them is looked
+ * up, and only the unreferenced ones are deleted with their large
+ * objects.  READ COMMITTED only: an older snapshot could miss references
+ * committed before the locks.
+ */
+Datum
+convex_storage_cleanup(PG_FUNCTION_ARGS)
+{
+	double		older_than;
+	double		now = cvx_date_now();
+	List	   *relations = NIL;
+	List	   *queries;
+	StringInfoData sql;
+	ListCell   *cell;
+	Oid			argtypes[1] = {FLOAT8OID};
+	Datum		values[1];
+	bool		isnull;
+	int64		reclaimed;
+	int			rc;
+
+	require_argument(fcinfo, 0, "older_than_ms");
+	older_than = PG_GETARG_FLOAT8(0);
+	if (isnan(older_than) || older_than < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than_ms must be a non-negative number of milliseconds")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("convex_storage_cleanup runs only at READ COMMITTED isolation")));
+
+	cvx_spi_connect();
+	values[0] = Float8GetDatum(now);
+	rc = cvx_execute_args("DELETE FROM convex._upload_tokens "
+						  "WHERE expires_at OPERATOR(pg_catalog.<=) $1",
+						  1, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "convexlite: could not delete expired upload tokens");
+
+	queries = referencing_queries(&relations);
+	lock_referencing_tables(relations);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "WITH candidates AS (SELECT _id FROM convex._storage "
+						   "WHERE _creation_time OPERATOR(pg_catalog.<) $1 "
+						   "FOR UPDATE SKIP LOCKED), referenced(id) AS (");
+	if (queries == NIL)
+		appendStringInfoString(&sql, "SELECT NULL::pg_catalog.text WHERE false");
+	foreach(cell, queries)
+	{
+		if (cell != list_head(queries))
+			appendStringInfoString(&sql, " UNION ALL ");
+		appendStringInfoString(&sql, (char *) lfirst(cell));
+	}
+	appendStringInfoString(&sql,
+						   "), gone AS (DELETE FROM convex._storage s USING candidates c "
+						   "WHERE s._id OPERATOR(pg_catalog.=) c._id AND NOT EXISTS "
+						   "(SELECT 1 FROM referenced r WHERE r.id OPERATOR(pg_catalog.=) c._id) "
+						   "RETURNING s.blob) "
+						   "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone");
+	values[0] = Float8GetDatum(now - older_than);
+	rc = cvx_execute_args(sql.data, 1, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "convexlite: storage cleanup failed: %s", SPI_result_code_string(rc));
+	reclaimed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											1, &isnull));
+	cvx_spi_finish();
+	PG_RETURN_INT32((int32) Min(reclaimed, PG_INT32_MAX));
+}
