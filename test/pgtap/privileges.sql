@@ -14,7 +14,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(144);
+SELECT plan(166);
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
@@ -189,12 +189,24 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY['EX
                ('convex_presence_update', ARRAY['jsonb']),
                ('convex_presence_leave', ARRAY['jsonb']),
                ('convex_users_update_profile', ARRAY['jsonb']),
+               ('convex_files_generate_upload_url', ARRAY['jsonb']),
+               ('convex_files_save_file', ARRAY['jsonb']),
+               ('convex_files_remove', ARRAY['jsonb']),
+               ('convex_storage_upload', ARRAY['text', 'bytea', 'text']),
+               ('convex_storage_upload', ARRAY['text', 'oid', 'text']),
+               ('convex_storage_get', ARRAY['text']),
+               ('convex_storage_get', ARRAY['text', 'bigint', 'integer']),
+               ('convex_storage_get_url', ARRAY['text']),
+               ('convex_storage_get_metadata', ARRAY['text']),
                ('convex_id_table', ARRAY['text']),
                ('convex_auth_user_id', ARRAY[]::text[])) AS t(f, args);
 
 SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY[]::name[],
                           format('an ordinary role may not execute %s(%s)', f, array_to_string(args, ', ')))
   FROM (VALUES ('convex_presence_cleanup', ARRAY['jsonb']),
+               ('convex_storage_delete', ARRAY['text']),
+               ('convex_storage_cleanup', ARRAY['double precision']),
+               ('convex_storage_generate_upload_url', ARRAY[]::text[]),
                ('convex_db_insert', ARRAY['text', 'jsonb']),
                ('convex_db_get', ARRAY['text', 'text']),
                ('convex_db_patch', ARRAY['text', 'text', 'jsonb']),
@@ -206,7 +218,7 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY[]::
 
 SELECT table_privs_are('convex', t, 'regress_convexlite_alice', ARRAY[]::name[],
                        format('an ordinary role has no privilege on table convex.%s', t))
-  FROM unnest(ARRAY['users', 'messages', 'presence', 'files', '_storage']) AS t;
+  FROM unnest(ARRAY['users', 'messages', 'presence', 'files', '_storage', '_upload_tokens']) AS t;
 -- the catalog holds table names and validators (schema, not data): readable
 SELECT table_privs_are('convex', '_tables', 'regress_convexlite_alice', ARRAY['SELECT']::name[],
                        'an ordinary role may only read the catalog convex._tables');
@@ -227,7 +239,7 @@ SET ROLE regress_convexlite_alice;
 SELECT throws_ok(format(q, t, c), '42501', NULL,
                  format('an ordinary role cannot %s convex.%s', op, t))
   FROM (VALUES ('users', '_id'), ('messages', '_id'), ('presence', '_id'), ('files', '_id'),
-               ('_storage', '_id'), ('_tables', 'name')) AS tabs(t, c)
+               ('_storage', '_id'), ('_upload_tokens', 'used'), ('_tables', 'name')) AS tabs(t, c)
  CROSS JOIN (VALUES ('SELECT', 'SELECT * FROM convex.%I /* %s */'),
                     ('INSERT INTO', 'INSERT INTO convex.%I DEFAULT VALUES /* %s */'),
                     ('UPDATE', 'UPDATE convex.%I SET %2$I = %2$I'),
@@ -239,6 +251,9 @@ SELECT lives_ok('SELECT name, number FROM convex._tables',
 
 SELECT throws_ok(q, '42501', NULL, 'an ordinary role cannot ' || what)
   FROM (VALUES ('SELECT convex_presence_cleanup()', 'call the internal presence.cleanup'),
+               ('SELECT convex_storage_cleanup(0)', 'call the internal storage cleanup'),
+               ('SELECT convex_storage_generate_upload_url()', 'call ctx.storage.generateUploadUrl'),
+               ($$SELECT convex_storage_delete('05z4eafdgzez8bt8m5c8ykhya4n3n8r')$$, 'call ctx.storage.delete'),
                ($$SELECT convex_db_insert('messages', '{"roomId": "r", "content": "c", "userName": "u"}')$$,
                 'call convex_db_insert'),
                (format('SELECT convex_db_get(%L, %L)', 'messages', :'msg_id'), 'call convex_db_get'),
@@ -314,7 +329,8 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  ORDER BY 1),
           ARRAY[]::text[], 'every SECURITY DEFINER function is owned by the installing superuser');
 -- The only C functions allowed to run with raised rights are the seed app's
--- mutations of SPEC §4.  Adding another one must be a deliberate edit here.
+-- mutations of SPEC §4 and ctx.storage (§5), whose blobs belong to the
+-- schema's owner.  Adding another one must be a deliberate edit here.
 SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'
                    AND proname NOT IN ('convex_users_update_profile', 'convex_messages_send',
@@ -323,7 +339,13 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                                        'convex_files_generate_upload_url', 'convex_files_save_file',
                                        'convex_files_remove')
                  ORDER BY 1),
-          ARRAY[]::text[], 'no C SECURITY DEFINER function besides the seed app''s mutations');
+          ARRAY['convex_storage_cleanup(double precision)', 'convex_storage_delete(text)',
+                'convex_storage_generate_upload_url()', 'convex_storage_get(text)',
+                'convex_storage_get(text,bigint,integer)', 'convex_storage_get_metadata(text)',
+                'convex_storage_get_url(text)', 'convex_storage_upload(text,bytea,text)'],
+          'no C SECURITY DEFINER function besides the seed app''s mutations and ctx.storage''s');
+SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload(text,oid,text)'),
+          false, 'the large-object upload runs as its caller (who must own the large object)');
 SELECT is(ARRAY(SELECT proname::text FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'
                    AND proname IN ('convex_users_update_profile', 'convex_messages_send',
