@@ -89,7 +89,35 @@ UPDATE convex.presence SET last_seen = last_seen - 60000;
 SELECT convex_presence_cleanup() AS "stale rows deleted";
 
 \echo
-\echo '== The cleanup job pg_cron runs every minute'
+\echo '== files.generateUploadUrl, the upload, files.saveFile'
+SELECT convex_files_generate_upload_url() AS upload_url \gset
+\echo 'upload URL (single use, valid for an hour):' :upload_url
+SELECT convex_storage_upload(:'upload_url', convert_to('%PDF-1.7 a tiny report', 'UTF8'), 'application/pdf') AS upload \gset
+\echo 'upload response:' :upload
+SELECT :'upload'::jsonb->>'storageId' AS storage_id \gset
+SELECT convex_files_save_file(jsonb_build_object('storageId', :'storage_id', 'name', 'report.pdf',
+         'type', 'application/pdf', 'size', 22, 'sessionId', 'session_xyz')) AS file_id \gset
+SELECT name, type, size, session_id FROM convex.files;
+SELECT convex_storage_get_metadata(:'storage_id') AS "ctx.storage.getMetadata";
+SELECT convex_storage_get_url(:'storage_id') AS "ctx.storage.getUrl",
+       convert_from(convex_storage_get(:'storage_id'), 'UTF8') AS "the bytes";
+\echo '   an upload URL works once:'
+\set ON_ERROR_STOP off
+SELECT convex_storage_upload(:'upload_url', '\x00'::bytea);
+\set ON_ERROR_STOP on
+\echo '   a large object written by the client (lo_import / lo_write) is taken over, not copied:'
+SELECT convex_storage_upload(convex_files_generate_upload_url(), lo_from_bytea(0, 'streamed bytes'), 'text/plain')->>'storageId' AS streamed \gset
+SELECT convex_storage_get_metadata(:'streamed') AS "streamed blob";
+
+\echo
+\echo '== files.remove: the file row, its _storage row and its large object go together'
+SELECT convex_files_remove(jsonb_build_object('fileId', :'file_id', 'sessionId', 'session_xyz'));
+SELECT (SELECT count(*) FROM convex.files) AS files, (SELECT count(*) FROM convex._storage) AS blobs;
+\echo '   the storage cleanup reclaims blobs never saved (grace period: a day; 0 here):'
+SELECT convex_storage_cleanup(0) AS "blobs reclaimed";
+
+\echo
+\echo '== The cleanup jobs pg_cron runs (presence every minute, storage every hour)'
 SELECT jobname, schedule, command FROM cron.job;
 
 \echo

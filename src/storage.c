@@ -450,7 +450,10 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 
 /*
  * Hash a large object by reading it a chunk at a time, so memory stays
- * bounded whatever its size; returns its size.
+ * bounded whatever its size; returns its size.  It is opened read-write,
+ * which reads its current contents (a read-only open would read them as
+ * of the statement's snapshot, missing what the calling statement wrote):
+ * the bytes hashed are the bytes taken over.
  */
 static int64
 hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
@@ -464,7 +467,7 @@ hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 	int64		size = 0;
 
 	fd = DatumGetInt32(DirectFunctionCall2(be_lo_open, ObjectIdGetDatum(blob),
-										   Int32GetDatum(INV_READ)));
+										   Int32GetDatum(INV_READ | INV_WRITE)));
 	for (;;)
 	{
 		bytea	   *chunk;
@@ -564,8 +567,12 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	blob = PG_GETARG_OID(1);
 	content_type = content_type_argument(fcinfo, 2);
 
-	/* one takeover of a large object at a time */
+	/*
+	 * One takeover of a large object at a time; and see a large object
+	 * created earlier in the calling statement itself.
+	 */
 	LockDatabaseObject(LargeObjectRelationId, blob, 0, ExclusiveLock);
+	CommandCounterIncrement();
 	if (!LargeObjectExists(blob))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
