@@ -85,10 +85,16 @@ static SPIPlanPtr storage_get_plan = NULL;
 static SPIPlanPtr storage_by_blob_plan = NULL;
 static SPIPlanPtr storage_delete_plan = NULL;
 
-/* Register the storage settings */
+static void storage_xact_callback(XactEvent event, void *arg);
+static void storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
+									 SubTransactionId parent_subid, void *arg);
+
+/* Register the storage settings and transaction callbacks */
 void
 cvx_storage_init(void)
 {
+	RegisterXactCallback(storage_xact_callback, NULL);
+	RegisterSubXactCallback(storage_subxact_callback, NULL);
 	DefineCustomIntVariable("convexlite.upload_url_ttl",
 							"How long an upload URL stays valid.",
 							"Convex's upload URLs expire after one hour.",
@@ -450,13 +456,14 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 
 /*
  * Hash a large object by reading it a chunk at a time, so memory stays
- * bounded whatever its size; returns its size.  It is opened read-write,
- * which reads its current contents (a read-only open would read them as
- * of the statement's snapshot, missing what the calling statement wrote):
- * the bytes hashed are the bytes taken over.
+ * bounded whatever its size, writing each chunk to the large object open
+ * as copy_fd too unless that is -1; returns its size.  It is opened
+ * read-write, which reads its current contents (a read-only open would
+ * read them as of the statement's snapshot, missing what the calling
+ * statement wrote).  The caller runs as the owner of schema convex.
  */
 static int64
-hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
+read_large_object(Oid blob, int32 copy_fd, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 {
 	MemoryContext chunk_context = AllocSetContextCreate(CurrentMemoryContext,
 														"convexlite upload chunk",
@@ -477,8 +484,10 @@ hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 		old_context = MemoryContextSwitchTo(chunk_context);
 		chunk = DatumGetByteaPP(DirectFunctionCall2(be_loread, Int32GetDatum(fd),
 													Int32GetDatum(READ_CHUNK_SIZE)));
-		MemoryContextSwitchTo(old_context);
 		len = VARSIZE_ANY_EXHDR(chunk);
+		if (len > 0 && copy_fd >= 0)
+			DirectFunctionCall2(be_lowrite, Int32GetDatum(copy_fd), PointerGetDatum(chunk));
+		MemoryContextSwitchTo(old_context);
 		if (len == 0)
 			break;
 		sha256_add(sha, VARDATA_ANY(chunk), len);
@@ -489,6 +498,141 @@ hash_large_object(Oid blob, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 	sha256_end(sha, digest);
 	MemoryContextDelete(chunk_context);
 	return size;
+}
+
+/*
+ * Copy a large object into a new one (the current user's) while hashing
+ * it; returns the new one's oid and fills *size.
+ */
+static Oid
+copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+	Oid			copy = DatumGetObjectId(DirectFunctionCall1(be_lo_create,
+															ObjectIdGetDatum(InvalidOid)));
+	int32		copy_fd = DatumGetInt32(DirectFunctionCall2(be_lo_open,
+															ObjectIdGetDatum(copy),
+															Int32GetDatum(INV_WRITE)));
+
+	*size = read_large_object(blob, copy_fd, digest);
+	DirectFunctionCall1(be_lo_close, Int32GetDatum(copy_fd));
+	return copy;
+}
+
+/* ---------------------------------------------------------------------
+ * Large objects taken over in this transaction, checked again before it
+ * commits (a descriptor this session opened before the upload could
+ * still write to one)
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct TakenOver
+{
+	Oid			blob;
+	int64		size;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	SubTransactionId subid;		/* the subtransaction that took it over */
+} TakenOver;
+
+/* In TopTransactionContext; NIL outside a transaction that took one over */
+static List *taken_over = NIL;
+
+/* Remember a large object taken over, to be checked before commit */
+static void
+remember_taken_over(Oid blob, int64 size, const uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+	MemoryContext old_context = MemoryContextSwitchTo(TopTransactionContext);
+	TakenOver  *entry = palloc(sizeof(TakenOver));
+
+	entry->blob = blob;
+	entry->size = size;
+	memcpy(entry->digest, digest, PG_SHA256_DIGEST_LENGTH);
+	entry->subid = GetCurrentSubTransactionId();
+	taken_over = lappend(taken_over, entry);
+	MemoryContextSwitchTo(old_context);
+}
+
+/*
+ * Before commit (or PREPARE): every large object taken over must still
+ * hold exactly the bytes that were hashed; otherwise the commit fails.
+ */
+static void
+check_taken_over(void)
+{
+	List	   *entries = taken_over;
+	ListCell   *cell;
+	Oid			saved_user;
+	int			saved_context;
+
+	taken_over = NIL;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(cvx_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	foreach(cell, entries)
+	{
+		TakenOver  *entry = lfirst(cell);
+		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		int64		size = read_large_object(entry->blob, -1, digest);
+
+		if (size != entry->size || memcmp(digest, entry->digest, sizeof(digest)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("large object %u was written after it was uploaded", entry->blob),
+					 errdetail("A descriptor opened on it before convex_storage_upload wrote to it later in the transaction."),
+					 errhint("Close large-object descriptors before uploading.")));
+	}
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+/* Check taken-over large objects before commit; forget them at the end */
+static void
+storage_xact_callback(XactEvent event, void *arg)
+{
+	if (taken_over == NIL)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+		check_taken_over();
+	else
+		taken_over = NIL;
+}
+
+/* A subtransaction's takeovers pass to its parent, or vanish with it */
+static void
+storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
+						 SubTransactionId parent_subid, void *arg)
+{
+	ListCell   *cell;
+
+	if (event != SUBXACT_EVENT_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(cell, taken_over)
+	{
+		TakenOver  *entry = lfirst(cell);
+
+		if (entry->subid != subid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			entry->subid = parent_subid;
+		else
+			taken_over = foreach_delete_current(taken_over, cell);
+	}
+}
+
+/* Was this large object created by the current transaction? (inside SPI) */
+static bool
+created_by_this_transaction(Oid blob)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = ObjectIdGetDatum(blob);
+	if (cvx_execute_args("SELECT xmin FROM pg_catalog.pg_largeobject_metadata "
+						 "WHERE oid OPERATOR(pg_catalog.=) $1",
+						 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "convexlite: could not read large object %u", blob);
+	return TransactionIdIsCurrentTransactionId(
+		DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull)));
 }
 
 /*
@@ -542,8 +686,15 @@ take_over_large_object(Oid blob, Oid owner)
 /*
  * convex_storage_upload(upload_url, data oid, content_type): the
  * streaming upload.  The caller wrote the file into a large object of its
- * own (lo_import, lo_write); convexlite hashes it a chunk at a time and
- * takes it over (ownership and privileges) instead of copying it.
+ * own (lo_import, lo_write), which convexlite reads a chunk at a time.
+ *
+ * A large object created in this same transaction is taken over
+ * (ownership and privileges) without copying: no other session can have
+ * it open, since it is not visible to them, and a descriptor this session
+ * opened on it before the call is caught by the check before commit.  An
+ * older one may be open for writing in another session (privileges are
+ * checked when a descriptor is opened, not when it writes), so it is
+ * copied into a new large object and then unlinked.
  * SECURITY INVOKER: the caller must own the large object.
  */
 Datum
@@ -596,8 +747,19 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 				 errmsg("large object %u is already stored as %s", blob,
 						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
 	use_upload_url(url);
-	size = hash_large_object(blob, digest);
-	take_over_large_object(blob, owner);
+	if (created_by_this_transaction(blob))
+	{
+		size = read_large_object(blob, -1, digest);
+		take_over_large_object(blob, owner);
+		remember_taken_over(blob, size, digest);
+	}
+	else
+	{
+		Oid			client_blob = blob;
+
+		blob = copy_large_object(client_blob, &size, digest);
+		DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(client_blob));
+	}
 	insert_storage_row(id, blob, digest, size, content_type);
 	cvx_spi_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
