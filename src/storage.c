@@ -553,7 +553,9 @@ remember_taken_over(Oid blob, int64 size, const uint8 digest[PG_SHA256_DIGEST_LE
 
 /*
  * Before commit (or PREPARE): every large object taken over must still
- * hold exactly the bytes that were hashed; otherwise the commit fails.
+ * hold exactly the bytes that were hashed, unless the transaction has
+ * deleted it since (ctx.storage.delete, files.remove); otherwise the
+ * commit fails.
  */
 static void
 check_taken_over(void)
@@ -564,14 +566,19 @@ check_taken_over(void)
 	int			saved_context;
 
 	taken_over = NIL;
+	/* see everything the transaction did, its last command included */
+	CommandCounterIncrement();
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	SetUserIdAndSecContext(cvx_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	foreach(cell, entries)
 	{
 		TakenOver  *entry = lfirst(cell);
 		uint8		digest[PG_SHA256_DIGEST_LENGTH];
-		int64		size = read_large_object(entry->blob, -1, digest);
+		int64		size;
 
+		if (!LargeObjectExists(entry->blob))
+			continue;
+		size = read_large_object(entry->blob, -1, digest);
 		if (size != entry->size || memcmp(digest, entry->digest, sizeof(digest)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -616,7 +623,11 @@ storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
 	}
 }
 
-/* Was this large object created by the current transaction? (inside SPI) */
+/*
+ * Was this large object created by the current transaction? (inside SPI;
+ * not read-only, so that a fresh snapshot sees one the calling statement
+ * created)
+ */
 static bool
 created_by_this_transaction(Oid blob)
 {
@@ -627,7 +638,7 @@ created_by_this_transaction(Oid blob)
 	values[0] = ObjectIdGetDatum(blob);
 	if (cvx_execute_args("SELECT xmin FROM pg_catalog.pg_largeobject_metadata "
 						 "WHERE oid OPERATOR(pg_catalog.=) $1",
-						 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+						 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "convexlite: could not read large object %u", blob);
 	return TransactionIdIsCurrentTransactionId(
