@@ -3,6 +3,8 @@
 -- ctx.storage: the seed's examples as written
 --
 SELECT convex_db_insert('users', '{"name": "Alice"}') AS alice \gset
+-- large objects that existed before this file (the leak check ignores them)
+CREATE TEMP TABLE large_objects_before AS SELECT oid FROM pg_largeobject_metadata;
 SELECT convex_db_insert('users', '{"name": "Bob"}') AS bob \gset
 
 -- const uploadUrl = await ctx.runMutation(api.files.generateUploadUrl, {});
@@ -127,6 +129,7 @@ SELECT convex_storage_cleanup(0) AS reclaimed;
 SELECT count(*) AS orphan_left FROM convex._storage WHERE _id = :'orphan';
 SELECT (SELECT count(*) FROM pg_largeobject_metadata m
          WHERE m.lomowner = (SELECT nspowner FROM pg_namespace WHERE nspname = 'convex')
+           AND m.oid NOT IN (SELECT oid FROM large_objects_before)
            AND NOT EXISTS (SELECT 1 FROM convex._storage s WHERE s.blob = m.oid)) AS leaked_large_objects,
        (SELECT count(*) FROM convex._storage s
          WHERE NOT EXISTS (SELECT 1 FROM pg_largeobject_metadata m WHERE m.oid = s.blob)) AS rows_without_blob;
