@@ -57,3 +57,4 @@ demo:
 bench:
 	bash bench/per_call.sh
 	bash bench/mutations.sh
+	bash bench/storage.sh

@@ -471,7 +471,7 @@ BEGIN
      WHERE e.extname = 'convexlite';
     PERFORM cron.schedule('convexlite-presence-cleanup', '* * * * *',
                           format('SELECT %I.convex_presence_cleanup()', ext_schema));
-    PERFORM cron.schedule('convexlite-storage-cleanup', '17 * * * *',
+    PERFORM cron.schedule('convexlite-storage-cleanup', '*/5 * * * *',
                           format('SELECT %I.convex_storage_cleanup()', ext_schema));
 END;
 $$;
@@ -481,10 +481,10 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         PERFORM convex_schedule_jobs();
-        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute and storage cleanup every hour in pg_cron (jobs "convexlite-presence-cleanup", "convexlite-storage-cleanup")';
+        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute and storage cleanup every 5 minutes in pg_cron (jobs "convexlite-presence-cleanup", "convexlite-storage-cleanup")';
     ELSE
         RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup and storage cleanup are not scheduled'
-            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute and SELECT convex_storage_cleanup(); every hour from another scheduler.';
+            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute and SELECT convex_storage_cleanup(); every 5 minutes from another scheduler.';
     END IF;
 END;
 $$;

@@ -117,7 +117,7 @@ SELECT (SELECT count(*) FROM convex.files) AS files, (SELECT count(*) FROM conve
 SELECT convex_storage_cleanup(0) AS "blobs reclaimed";
 
 \echo
-\echo '== The cleanup jobs pg_cron runs (presence every minute, storage every hour)'
+\echo '== The cleanup jobs pg_cron runs (presence every minute, storage every 5 minutes)'
 SELECT jobname, schedule, command FROM cron.job;
 
 \echo

@@ -103,6 +103,8 @@ extern CvxTable *cvx_builtin_table(const char *name);
 extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
 extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
+extern int	cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
+							   bool read_only, long count);
 extern int	cvx_execute_once(const char *sql, bool read_only);
 extern int	cvx_execute_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,

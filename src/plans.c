@@ -21,6 +21,7 @@
 #include "convexlite.h"
 
 #include "catalog/namespace.h"
+#include "utils/guc.h"
 
 /* pg_catalog only: no caller schema, no temp schema */
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
@@ -55,6 +56,26 @@ cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only,
 	PushOverrideSearchPath(&pinned_search_path);
 	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
 	PopOverrideSearchPath();
+	return rc;
+}
+
+/*
+ * Execute a kept statement that finds rows by a unique key, planned with
+ * sequential scans off: a plan made while its table was empty (a seq scan
+ * is then cheapest) would otherwise scan the whole table for as long as
+ * the plan is kept, however large the table grows.
+ */
+int
+cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
+				   bool read_only, long count)
+{
+	int			guc_level = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = cvx_execute(plan, values, nulls, read_only, count);
+	AtEOXact_GUC(true, guc_level);
 	return rc;
 }
 

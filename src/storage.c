@@ -66,6 +66,13 @@ PG_FUNCTION_INFO_V1(convex_storage_cleanup);
 /* How much of a client's large object is read at a time while hashing */
 #define READ_CHUNK_SIZE (256 * 1024)
 
+/*
+ * Most blobs one cleanup call reclaims: each dropped large object holds a
+ * lock until the transaction ends, and the shared lock table has room for
+ * max_locks_per_transaction * max_connections (6,400 by default)
+ */
+#define CLEANUP_BATCH_SIZE 1000
+
 /* How long cleanup tries to lock the tables that may reference blobs */
 #define CLEANUP_LOCK_TRIES 100
 #define CLEANUP_LOCK_SLEEP_US 20000L
@@ -266,7 +273,7 @@ use_upload_url(text *url)
 	key[0] = PointerGetDatum(token_key(random_bytes));
 	explicit_bzero(random_bytes, sizeof(random_bytes));
 
-	rc = cvx_execute(kept_plan(&token_use_plan,
+	rc = cvx_execute_by_key(kept_plan(&token_use_plan,
 							   "UPDATE convex._upload_tokens SET used = true "
 							   "WHERE token_hash OPERATOR(pg_catalog.=) $1 AND NOT used "
 							   "RETURNING expires_at", 1, argtypes),
@@ -276,7 +283,7 @@ use_upload_url(text *url)
 			 SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 	{
-		rc = cvx_execute(kept_plan(&token_state_plan,
+		rc = cvx_execute_by_key(kept_plan(&token_state_plan,
 								   "SELECT used FROM convex._upload_tokens "
 								   "WHERE token_hash OPERATOR(pg_catalog.=) $1", 1, argtypes),
 						 key, NULL, true, 1);
@@ -749,7 +756,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	cvx_spi_connect();
 	values[0] = ObjectIdGetDatum(blob);
-	if (cvx_execute(kept_plan(&storage_by_blob_plan,
+	if (cvx_execute_by_key(kept_plan(&storage_by_blob_plan,
 							  "SELECT _id FROM convex._storage WHERE blob OPERATOR(pg_catalog.=) $1",
 							  1, argtypes),
 					values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
@@ -795,7 +802,7 @@ find_storage_row(text *id)
 	int			rc;
 
 	values[0] = PointerGetDatum(id);
-	rc = cvx_execute(kept_plan(&storage_get_plan,
+	rc = cvx_execute_by_key(kept_plan(&storage_get_plan,
 							   "SELECT blob, sha256, size, content_type FROM convex._storage "
 							   "WHERE _id OPERATOR(pg_catalog.=) $1", 1, argtypes),
 					 values, NULL, true, 1);
@@ -986,7 +993,7 @@ cvx_storage_delete(text *storage_id)
 
 	values[0] = PointerGetDatum(storage_id);
 	cvx_spi_connect();
-	rc = cvx_execute(kept_plan(&storage_delete_plan,
+	rc = cvx_execute_by_key(kept_plan(&storage_delete_plan,
 							   "DELETE FROM convex._storage WHERE _id OPERATOR(pg_catalog.=) $1 "
 							   "RETURNING blob", 1, argtypes),
 					 values, NULL, false, 0);
@@ -1026,8 +1033,9 @@ convex_storage_generate_upload_url(PG_FUNCTION_ARGS)
  * The columns that may hold a storage id: every top-level field whose
  * validator mentions v.id("_storage") or v.any() anywhere.  Fills the
  * tables' relation ids into *relations (one per table) and returns one
- * SQL query per column yielding the storage ids it holds among the
- * candidates (the CTE "candidates").
+ * SQL condition per column, true when the blob s is not referenced there:
+ * a text column holds the id itself; a jsonb column may hold it as any
+ * string or object key at any depth.
  */
 static List *
 referencing_queries(List **relations)
@@ -1063,13 +1071,12 @@ referencing_queries(List **relations)
 			*relations = list_append_unique_oid(*relations, relid);
 		if (table->columns[index].type == CVX_COL_TEXT)
 			queries = lappend(queries,
-							  psprintf("SELECT r.%s FROM convex.%s r "
-									   "WHERE r.%s OPERATOR(pg_catalog.=) ANY "
-									   "(SELECT c._id FROM candidates c)",
-									   column, relation, column));
+							  psprintf("NOT EXISTS (SELECT 1 FROM convex.%s r "
+									   "WHERE r.%s OPERATOR(pg_catalog.=) s._id)",
+									   relation, column));
 		else if (table->columns[index].type == CVX_COL_JSONB)
 			queries = lappend(queries,
-							  psprintf("SELECT s.x FROM convex.%s r, LATERAL ("
+							  psprintf("NOT EXISTS (SELECT 1 FROM convex.%s r, LATERAL ("
 									   "SELECT v OPERATOR(pg_catalog.#>>) '{}' FROM "
 									   "pg_catalog.jsonb_path_query(r.%s, "
 									   "'strict $.** ? (@.type() == \"string\")') v "
@@ -1077,8 +1084,7 @@ referencing_queries(List **relations)
 									   "SELECT k OPERATOR(pg_catalog.#>>) '{}' FROM "
 									   "pg_catalog.jsonb_path_query(r.%s, "
 									   "'strict $.** ? (@.type() == \"object\").keyvalue().key') k"
-									   ") s(x) WHERE s.x OPERATOR(pg_catalog.=) ANY "
-									   "(SELECT c._id FROM candidates c)",
+									   ") x(id) WHERE x.id OPERATOR(pg_catalog.=) s._id)",
 									   relation, column, column));
 	}
 	return queries;
@@ -1116,16 +1122,16 @@ lock_referencing_tables(List *relations)
 
 /*
  * convex_storage_cleanup(older_than_ms): reclaim blobs uploaded more than
- * older_than_ms ago that no convexlite table references, and forget
- * expired upload URLs.  Returns how many blobs it reclaimed.
+ * older_than_ms ago that no convexlite table references, oldest first and
+ * at most CLEANUP_BATCH_SIZE of them, and forget expired upload URLs.
+ * Returns how many blobs it reclaimed (a full batch: call again).
  *
  * Why a referenced blob is never reclaimed: the tables that may hold a
  * storage id are locked against writes first, then, in one statement
- * whose snapshot follows the locks, the old blobs are locked (skipping
- * any another transaction holds), every reference among them is looked
- * up, and only the unreferenced ones are deleted with their large
- * objects.  READ COMMITTED only: an older snapshot could miss references
- * committed before the locks.
+ * whose snapshot follows the locks, the old unreferenced blobs are found
+ * and locked (skipping any another transaction holds) and deleted with
+ * their large objects.  READ COMMITTED only: an older snapshot could miss
+ * references committed before the locks.
  */
 Datum
 convex_storage_cleanup(PG_FUNCTION_ARGS)
@@ -1166,23 +1172,20 @@ convex_storage_cleanup(PG_FUNCTION_ARGS)
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
-						   "WITH candidates AS (SELECT _id FROM convex._storage "
-						   "WHERE _creation_time OPERATOR(pg_catalog.<) $1 "
-						   "FOR UPDATE SKIP LOCKED), referenced(id) AS (");
-	if (queries == NIL)
-		appendStringInfoString(&sql, "SELECT NULL::pg_catalog.text WHERE false");
+						   "WITH gone AS (DELETE FROM convex._storage d "
+						   "WHERE d._id OPERATOR(pg_catalog.=) ANY (ARRAY("
+						   "SELECT s._id FROM convex._storage s "
+						   "WHERE s._creation_time OPERATOR(pg_catalog.<) $1");
 	foreach(cell, queries)
 	{
-		if (cell != list_head(queries))
-			appendStringInfoString(&sql, " UNION ALL ");
+		appendStringInfoString(&sql, " AND ");
 		appendStringInfoString(&sql, (char *) lfirst(cell));
 	}
-	appendStringInfoString(&sql,
-						   "), gone AS (DELETE FROM convex._storage s USING candidates c "
-						   "WHERE s._id OPERATOR(pg_catalog.=) c._id AND NOT EXISTS "
-						   "(SELECT 1 FROM referenced r WHERE r.id OPERATOR(pg_catalog.=) c._id) "
-						   "RETURNING s.blob) "
-						   "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone");
+	appendStringInfo(&sql,
+					 " ORDER BY s._creation_time LIMIT %d FOR UPDATE OF s SKIP LOCKED)) "
+					 "RETURNING d.blob) "
+					 "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone",
+					 CLEANUP_BATCH_SIZE);
 	values[0] = Float8GetDatum(now - older_than);
 	rc = cvx_execute_args(sql.data, 1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)

@@ -1207,9 +1207,9 @@ SELECT skip('dblink is not available here (or cannot connect): no second session
 SELECT to_regclass('cron.job') IS NOT NULL AS have_cron \gset
 \if :have_cron
 SELECT ok(EXISTS (SELECT 1 FROM cron.job
-                   WHERE jobname = 'convexlite-storage-cleanup' AND schedule = '17 * * * *'
+                   WHERE jobname = 'convexlite-storage-cleanup' AND schedule = '*/5 * * * *'
                      AND command LIKE 'SELECT %convex_storage_cleanup()'),
-          'pg_cron runs convex_storage_cleanup() hourly (job convexlite-storage-cleanup)');
+          'pg_cron runs convex_storage_cleanup() every 5 minutes (job convexlite-storage-cleanup)');
 \else
 SELECT skip('pg_cron is not installed in this database', 1);
 \endif
