@@ -14,11 +14,15 @@
 #             convexlite  SELECT convex_files_generate_upload_url() \gset, then
 #                         BEGIN; \lo_import FILE; SELECT convex_storage_upload(url, :LASTOID); COMMIT
 #             floor       BEGIN; \lo_import FILE; COMMIT
-#           convexlite's extra work here is reading the large object once to hash it
-#           (SHA-256) and changing its owner: no copy.
+#           The large object is imported in the uploading transaction, so convexlite
+#           takes it over in place (no copy): its extra work is reading it once to hash
+#           it (SHA-256), changing its owner, and reading and hashing it again just
+#           before COMMIT (the check that no earlier descriptor wrote to it since).
+#           (One imported by an earlier transaction would be copied: not timed here.)
 #
 # Uploads run as a plain login role, as an application's would.  Between runs, as
-# superuser: convex_storage_cleanup(0) reclaims convexlite's blobs (the count it returns
+# superuser: convex_storage_cleanup(0), called until it reclaims fewer than its batch of
+# 1000, reclaims convexlite's blobs (the count it returns
 # is checked), the floor's large objects are unlinked, the upload URLs made since the
 # setup are forgotten, the large-object catalogs are vacuumed and a CHECKPOINT is
 # taken, so every run starts from the same state: no blobs, and 2000 upload URLs
@@ -118,7 +122,20 @@ client_ms() {
 reset() {
 	local got
 	got=$(cvx_psql -qtA -d "$DB" <<SQL
-SELECT convex_storage_cleanup(0) || ' ' ||
+-- cleanup reclaims at most 1000 blobs a call: call it until it reclaims fewer
+CREATE TEMP TABLE reclaimed (n int);
+DO \$\$
+DECLARE
+    n int;
+BEGIN
+    LOOP
+        n := convex_storage_cleanup(0);
+        INSERT INTO reclaimed VALUES (n);
+        EXIT WHEN n < 1000;
+    END LOOP;
+END
+\$\$;
+SELECT (SELECT sum(n) FROM reclaimed) || ' ' ||
        (SELECT count(lo_unlink(oid)) FROM pg_largeobject_metadata WHERE lomowner = '$UPLOADER'::regrole);
 DELETE FROM convex._upload_tokens WHERE used OR expires_at > (SELECT until FROM bench.outstanding);
 VACUUM pg_largeobject, pg_largeobject_metadata, convex._storage, convex._upload_tokens;

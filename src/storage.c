@@ -28,9 +28,13 @@
 
 #include <math.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_largeobject.h"
+#include "catalog/pg_largeobject_metadata.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "common/cryptohash.h"
@@ -40,10 +44,13 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "cvx_token.h"
 
@@ -631,74 +638,53 @@ storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
 }
 
 /*
- * Was this large object created by the current transaction? (inside SPI;
- * not read-only, so that a fresh snapshot sees one the calling statement
- * created)
+ * Did the current transaction create this large object, and has nothing
+ * else ever been stored under its oid?  Only then can no other session
+ * hold a descriptor on it.  Every version of its metadata row counts
+ * (SnapshotAny): an updated row (a GRANT, an ALTER ... OWNER) or an older
+ * large object unlinked and re-created under the same oid leaves a
+ * version this transaction did not create, and means "no".
  */
 static bool
 created_by_this_transaction(Oid blob)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	bool		isnull;
+	Relation	metadata = table_open(LargeObjectMetadataRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int			versions = 0;
+	bool		ours = true;
 
-	values[0] = ObjectIdGetDatum(blob);
-	if (cvx_execute_args("SELECT xmin FROM pg_catalog.pg_largeobject_metadata "
-						 "WHERE oid OPERATOR(pg_catalog.=) $1",
-						 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "convexlite: could not read large object %u", blob);
-	return TransactionIdIsCurrentTransactionId(
-		DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 1, &isnull)));
+	ScanKeyInit(&key, Anum_pg_largeobject_metadata_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(blob));
+	scan = systable_beginscan(metadata, LargeObjectMetadataOidIndexId, true,
+							  SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		versions++;
+		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) ||
+			(tuple->t_data->t_infomask & HEAP_UPDATED) != 0)
+			ours = false;
+	}
+	systable_endscan(scan);
+	table_close(metadata, AccessShareLock);
+	return ours && versions == 1;
 }
 
 /*
  * Make a large object convexlite's (inside SPI): owned by the owner of
- * schema convex, with every privilege anyone else held on it revoked.
+ * schema convex.  Only large objects whose catalog row was never updated
+ * are taken over (see created_by_this_transaction), so nobody was ever
+ * granted anything on it: its ACL is the owner's default.
  */
 static void
 take_over_large_object(Oid blob, Oid owner)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	StringInfoData sql;
-	int			rc;
+	char	   *sql = psprintf("ALTER LARGE OBJECT %u OWNER TO %s", blob,
+							   quote_identifier(GetUserNameFromId(owner, false)));
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "ALTER LARGE OBJECT %u OWNER TO %s", blob,
-					 quote_identifier(GetUserNameFromId(owner, false)));
-	if (cvx_execute_once(sql.data, false) != SPI_OK_UTILITY)
+	if (cvx_execute_once(sql, false) != SPI_OK_UTILITY)
 		elog(ERROR, "convexlite: could not change the owner of large object %u", blob);
-
-	values[0] = ObjectIdGetDatum(blob);
-	rc = cvx_execute_args("SELECT DISTINCT a.grantee "
-						  "FROM pg_catalog.pg_largeobject_metadata m, "
-						  "pg_catalog.aclexplode(m.lomacl) a "
-						  "WHERE m.oid OPERATOR(pg_catalog.=) $1 "
-						  "AND a.grantee OPERATOR(pg_catalog.<>) m.lomowner",
-						  1, argtypes, values, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "convexlite: could not read the privileges of large object %u", blob);
-	if (SPI_processed == 0)
-		return;
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "REVOKE ALL ON LARGE OBJECT %u FROM ", blob);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			grantee = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 1,
-															 &isnull));
-
-		if (i > 0)
-			appendStringInfoString(&sql, ", ");
-		appendStringInfoString(&sql, grantee == InvalidOid ? "PUBLIC" :
-							   quote_identifier(GetUserNameFromId(grantee, false)));
-	}
-	appendStringInfoString(&sql, " CASCADE");
-	if (cvx_execute_once(sql.data, false) != SPI_OK_UTILITY)
-		elog(ERROR, "convexlite: could not revoke privileges on large object %u", blob);
 }
 
 /*
@@ -1091,33 +1077,74 @@ referencing_queries(List **relations)
 }
 
 /*
- * Lock the tables that may reference blobs against writes (SHARE), so no
- * reference can be committed between cleanup's look and its delete.  The
- * locks are taken without queueing (a queued SHARE request would stall
- * every writer behind it): a few tries, then 55P03.
+ * Lock tables against writes (SHARE) for cleanup: convex._tables, so no
+ * table is defined or redefined while cleanup looks, and then the tables
+ * that may reference blobs, so no reference can be committed between
+ * cleanup's look and its delete.  The locks are taken without queueing (a
+ * queued SHARE request would stall every writer behind it), all or none:
+ * when one is not free, those already taken are released and all are
+ * tried again a little later; after about 2 s, 55P03.
  */
 static void
-lock_referencing_tables(List *relations)
+lock_tables_for_cleanup(List *relations)
 {
+	for (int tries = 1;; tries++)
+	{
+		ListCell   *cell;
+		List	   *locked = NIL;
+		Oid			busy = InvalidOid;
+
+		foreach(cell, relations)
+		{
+			if (!ConditionalLockRelationOid(lfirst_oid(cell), ShareLock))
+			{
+				busy = lfirst_oid(cell);
+				break;
+			}
+			locked = lappend_oid(locked, lfirst_oid(cell));
+		}
+		if (!OidIsValid(busy))
+			return;
+		foreach(cell, locked)
+			UnlockRelationOid(lfirst_oid(cell), ShareLock);
+		list_free(locked);
+		if (tries >= CLEANUP_LOCK_TRIES)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("storage cleanup could not lock table \"%s\": writes to it did not pause",
+							get_rel_name(busy)),
+					 errhint("The next run will try again.")));
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(CLEANUP_LOCK_SLEEP_US);
+	}
+}
+
+/*
+ * The blobs older than cutoff that no column references (by the
+ * conditions of referencing_queries), oldest first, at most a batch; with
+ * FOR UPDATE SKIP LOCKED when for_update.  SQL for an array of ids; $1 is
+ * the cutoff, $2 (when restrict_to) the ids to look at.
+ */
+static char *
+unreferenced_blobs_sql(List *conditions, bool restrict_to, bool for_update)
+{
+	StringInfoData sql;
 	ListCell   *cell;
 
-	foreach(cell, relations)
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "ARRAY(SELECT s._id FROM convex._storage s "
+						   "WHERE s._creation_time OPERATOR(pg_catalog.<) $1");
+	if (restrict_to)
+		appendStringInfoString(&sql, " AND s._id OPERATOR(pg_catalog.=) ANY ($2)");
+	foreach(cell, conditions)
 	{
-		Oid			relid = lfirst_oid(cell);
-		int			tries = 0;
-
-		while (!ConditionalLockRelationOid(relid, ShareLock))
-		{
-			if (++tries >= CLEANUP_LOCK_TRIES)
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("storage cleanup could not lock table \"%s\": writes to it did not pause",
-								get_rel_name(relid)),
-						 errhint("The next run will try again.")));
-			CHECK_FOR_INTERRUPTS();
-			pg_usleep(CLEANUP_LOCK_SLEEP_US);
-		}
+		appendStringInfoString(&sql, " AND ");
+		appendStringInfoString(&sql, (char *) lfirst(cell));
 	}
+	appendStringInfo(&sql, " ORDER BY s._creation_time LIMIT %d%s)",
+					 CLEANUP_BATCH_SIZE, for_update ? " FOR UPDATE OF s SKIP LOCKED" : "");
+	return sql.data;
 }
 
 /*
@@ -1126,12 +1153,14 @@ lock_referencing_tables(List *relations)
  * at most CLEANUP_BATCH_SIZE of them, and forget expired upload URLs.
  * Returns how many blobs it reclaimed (a full batch: call again).
  *
- * Why a referenced blob is never reclaimed: the tables that may hold a
- * storage id are locked against writes first, then, in one statement
- * whose snapshot follows the locks, the old unreferenced blobs are found
- * and locked (skipping any another transaction holds) and deleted with
- * their large objects.  READ COMMITTED only: an older snapshot could miss
- * references committed before the locks.
+ * Why a referenced blob is never reclaimed: convex._tables is locked
+ * against writes before the columns that may hold a storage id are read
+ * from it; the candidates found without further locks are only a first
+ * look; then the tables holding those columns are locked against writes,
+ * and in one statement whose snapshot follows the locks the candidates
+ * still unreferenced are locked (skipping any another transaction holds)
+ * and deleted with their large objects.  READ COMMITTED only: an older
+ * snapshot could miss references committed before the locks.
  */
 Datum
 convex_storage_cleanup(PG_FUNCTION_ARGS)
@@ -1141,9 +1170,9 @@ convex_storage_cleanup(PG_FUNCTION_ARGS)
 	List	   *relations = NIL;
 	List	   *queries;
 	StringInfoData sql;
-	ListCell   *cell;
-	Oid			argtypes[1] = {FLOAT8OID};
-	Datum		values[1];
+	Oid			argtypes[2] = {FLOAT8OID, TEXTARRAYOID};
+	Datum		values[2];
+	Datum		candidates;
 	bool		isnull;
 	int64		reclaimed;
 	int			rc;
@@ -1167,27 +1196,35 @@ convex_storage_cleanup(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "convexlite: could not delete expired upload tokens");
 
+	/* which columns may hold a storage id, with no redefinition under way */
+	lock_tables_for_cleanup(list_make1_oid(get_relname_relid("_tables",
+															 get_namespace_oid(CVX_SCHEMA, false))));
 	queries = referencing_queries(&relations);
-	lock_referencing_tables(relations);
 
-	initStringInfo(&sql);
-	appendStringInfoString(&sql,
-						   "WITH gone AS (DELETE FROM convex._storage d "
-						   "WHERE d._id OPERATOR(pg_catalog.=) ANY (ARRAY("
-						   "SELECT s._id FROM convex._storage s "
-						   "WHERE s._creation_time OPERATOR(pg_catalog.<) $1");
-	foreach(cell, queries)
-	{
-		appendStringInfoString(&sql, " AND ");
-		appendStringInfoString(&sql, (char *) lfirst(cell));
-	}
-	appendStringInfo(&sql,
-					 " ORDER BY s._creation_time LIMIT %d FOR UPDATE OF s SKIP LOCKED)) "
-					 "RETURNING d.blob) "
-					 "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone",
-					 CLEANUP_BATCH_SIZE);
+	/* a first look without locking the tables: often there is nothing due */
 	values[0] = Float8GetDatum(now - older_than);
-	rc = cvx_execute_args(sql.data, 1, argtypes, values, NULL, false, 0);
+	rc = cvx_execute_args(psprintf("SELECT %s", unreferenced_blobs_sql(queries, false, false)),
+						  1, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "convexlite: storage cleanup failed: %s", SPI_result_code_string(rc));
+	candidates = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(candidates)),
+					   ARR_DIMS(DatumGetArrayTypeP(candidates))) == 0)
+	{
+		cvx_spi_finish();
+		PG_RETURN_INT32(0);
+	}
+
+	/* then, with writes paused, those of them still unreferenced go */
+	lock_tables_for_cleanup(relations);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH gone AS (DELETE FROM convex._storage d "
+					 "WHERE d._id OPERATOR(pg_catalog.=) ANY (%s) RETURNING d.blob) "
+					 "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone",
+					 unreferenced_blobs_sql(queries, true, true));
+	values[1] = candidates;
+	rc = cvx_execute_args(sql.data, 2, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "convexlite: storage cleanup failed: %s", SPI_result_code_string(rc));
 	reclaimed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
