@@ -271,15 +271,14 @@ LANGUAGE C VOLATILE SECURITY DEFINER;
 COMMENT ON FUNCTION convex_storage_upload(text, bytea, text) IS 'upload a blob with an upload URL -> {"storageId": …}';
 
 -- The streaming upload: the caller's own large object (lo_import,
--- lo_write) is read in chunks; taken over in place when the uploading
--- transaction created it, copied (and the original unlinked) otherwise.
+-- lo_write) is copied in chunks into a blob, and the original unlinked.
 -- SECURITY INVOKER, so the caller's ownership of it can be checked; the
--- takeover or copy runs as the owner of schema convex.
+-- copy runs as the owner of schema convex.
 CREATE FUNCTION convex_storage_upload(upload_url text, data oid, content_type text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'convex_storage_upload_large_object'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION convex_storage_upload(text, oid, text) IS 'upload a large object the caller owns (taken over if this transaction created it, else copied) -> {"storageId": …}';
+COMMENT ON FUNCTION convex_storage_upload(text, oid, text) IS 'upload a large object the caller owns (copied into a blob, then unlinked) -> {"storageId": …}';
 
 CREATE FUNCTION convex_storage_get(storage_id text)
 RETURNS bytea

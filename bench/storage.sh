@@ -14,11 +14,9 @@
 #             convexlite  SELECT convex_files_generate_upload_url() \gset, then
 #                         BEGIN; \lo_import FILE; SELECT convex_storage_upload(url, :LASTOID); COMMIT
 #             floor       BEGIN; \lo_import FILE; COMMIT
-#           The large object is imported in the uploading transaction, so convexlite
-#           takes it over in place (no copy): its extra work is reading it once to hash
-#           it (SHA-256), changing its owner, and reading and hashing it again just
-#           before COMMIT (the check that no earlier descriptor wrote to it since).
-#           (One imported by an earlier transaction would be copied: not timed here.)
+#           convexlite copies the large object into a blob of its own in 256 KiB
+#           chunks, hashing it (SHA-256) on the way, and unlinks the original: one
+#           more read and write of the data than the floor.
 #
 # Uploads run as a plain login role, as an application's would.  Between runs, as
 # superuser: convex_storage_cleanup(0), called until it reclaims fewer than its batch of

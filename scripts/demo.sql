@@ -105,7 +105,7 @@ SELECT convex_storage_get_url(:'storage_id') AS "ctx.storage.getUrl",
 \set ON_ERROR_STOP off
 SELECT convex_storage_upload(:'upload_url', '\x00'::bytea);
 \set ON_ERROR_STOP on
-\echo '   a large object written by the client (lo_import / lo_write) in the same transaction is taken over, not copied:'
+\echo '   a large object written by the client (lo_import / lo_write) is copied into a blob, in chunks:'
 SELECT convex_storage_upload(convex_files_generate_upload_url(), lo_from_bytea(0, 'streamed bytes'), 'text/plain')->>'storageId' AS streamed \gset
 SELECT convex_storage_get_metadata(:'streamed') AS "streamed blob";
 

@@ -28,13 +28,9 @@
 
 #include <math.h>
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_largeobject.h"
-#include "catalog/pg_largeobject_metadata.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "common/cryptohash.h"
@@ -48,9 +44,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/fmgroids.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 #include "cvx_token.h"
 
@@ -99,16 +93,10 @@ static SPIPlanPtr storage_get_plan = NULL;
 static SPIPlanPtr storage_by_blob_plan = NULL;
 static SPIPlanPtr storage_delete_plan = NULL;
 
-static void storage_xact_callback(XactEvent event, void *arg);
-static void storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
-									 SubTransactionId parent_subid, void *arg);
-
-/* Register the storage settings and transaction callbacks */
+/* Register the storage settings */
 void
 cvx_storage_init(void)
 {
-	RegisterXactCallback(storage_xact_callback, NULL);
-	RegisterSubXactCallback(storage_subxact_callback, NULL);
 	DefineCustomIntVariable("convexlite.upload_url_ttl",
 							"How long an upload URL stays valid.",
 							"Convex's upload URLs expire after one hour.",
@@ -469,12 +457,12 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 }
 
 /*
- * Hash a large object by reading it a chunk at a time, so memory stays
- * bounded whatever its size, writing each chunk to the large object open
- * as copy_fd too unless that is -1; returns its size.  It is opened
- * read-write, which reads its current contents (a read-only open would
- * read them as of the statement's snapshot, missing what the calling
- * statement wrote).  The caller runs as the owner of schema convex.
+ * Copy a large object to the one open as copy_fd, a chunk at a time so
+ * memory stays bounded whatever its size, hashing it on the way; returns
+ * its size.  It is opened read-write, which reads its current contents (a
+ * read-only open would read them as of the statement's snapshot, missing
+ * what the calling statement wrote).  The caller runs as the owner of
+ * schema convex.
  */
 static int64
 read_large_object(Oid blob, int32 copy_fd, uint8 digest[PG_SHA256_DIGEST_LENGTH])
@@ -499,7 +487,7 @@ read_large_object(Oid blob, int32 copy_fd, uint8 digest[PG_SHA256_DIGEST_LENGTH]
 		chunk = DatumGetByteaPP(DirectFunctionCall2(be_loread, Int32GetDatum(fd),
 													Int32GetDatum(READ_CHUNK_SIZE)));
 		len = VARSIZE_ANY_EXHDR(chunk);
-		if (len > 0 && copy_fd >= 0)
+		if (len > 0)
 			DirectFunctionCall2(be_lowrite, Int32GetDatum(copy_fd), PointerGetDatum(chunk));
 		MemoryContextSwitchTo(old_context);
 		if (len == 0)
@@ -516,7 +504,7 @@ read_large_object(Oid blob, int32 copy_fd, uint8 digest[PG_SHA256_DIGEST_LENGTH]
 
 /*
  * Copy a large object into a new one (the current user's) while hashing
- * it; returns the new one's oid and fills *size.
+ * it; returns the new one's oid and fills *size and digest.
  */
 static Oid
 copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
@@ -532,173 +520,17 @@ copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 	return copy;
 }
 
-/* ---------------------------------------------------------------------
- * Large objects taken over in this transaction, checked again before it
- * commits (a descriptor this session opened before the upload could
- * still write to one)
- * ---------------------------------------------------------------------
- */
-
-typedef struct TakenOver
-{
-	Oid			blob;
-	int64		size;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	SubTransactionId subid;		/* the subtransaction that took it over */
-} TakenOver;
-
-/* In TopTransactionContext; NIL outside a transaction that took one over */
-static List *taken_over = NIL;
-
-/* Remember a large object taken over, to be checked before commit */
-static void
-remember_taken_over(Oid blob, int64 size, const uint8 digest[PG_SHA256_DIGEST_LENGTH])
-{
-	MemoryContext old_context = MemoryContextSwitchTo(TopTransactionContext);
-	TakenOver  *entry = palloc(sizeof(TakenOver));
-
-	entry->blob = blob;
-	entry->size = size;
-	memcpy(entry->digest, digest, PG_SHA256_DIGEST_LENGTH);
-	entry->subid = GetCurrentSubTransactionId();
-	taken_over = lappend(taken_over, entry);
-	MemoryContextSwitchTo(old_context);
-}
-
-/*
- * Before commit (or PREPARE): every large object taken over must still
- * hold exactly the bytes that were hashed, unless the transaction has
- * deleted it since (ctx.storage.delete, files.remove); otherwise the
- * commit fails.
- */
-static void
-check_taken_over(void)
-{
-	List	   *entries = taken_over;
-	ListCell   *cell;
-	Oid			saved_user;
-	int			saved_context;
-
-	taken_over = NIL;
-	/* see everything the transaction did, its last command included */
-	CommandCounterIncrement();
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(cvx_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
-	foreach(cell, entries)
-	{
-		TakenOver  *entry = lfirst(cell);
-		uint8		digest[PG_SHA256_DIGEST_LENGTH];
-		int64		size;
-
-		if (!LargeObjectExists(entry->blob))
-			continue;
-		size = read_large_object(entry->blob, -1, digest);
-		if (size != entry->size || memcmp(digest, entry->digest, sizeof(digest)) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("large object %u was written after it was uploaded", entry->blob),
-					 errdetail("A descriptor opened on it before convex_storage_upload wrote to it later in the transaction."),
-					 errhint("Close large-object descriptors before uploading.")));
-	}
-	SetUserIdAndSecContext(saved_user, saved_context);
-}
-
-/* Check taken-over large objects before commit; forget them at the end */
-static void
-storage_xact_callback(XactEvent event, void *arg)
-{
-	if (taken_over == NIL)
-		return;
-	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
-		check_taken_over();
-	else
-		taken_over = NIL;
-}
-
-/* A subtransaction's takeovers pass to its parent, or vanish with it */
-static void
-storage_subxact_callback(SubXactEvent event, SubTransactionId subid,
-						 SubTransactionId parent_subid, void *arg)
-{
-	ListCell   *cell;
-
-	if (event != SUBXACT_EVENT_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	foreach(cell, taken_over)
-	{
-		TakenOver  *entry = lfirst(cell);
-
-		if (entry->subid != subid)
-			continue;
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			entry->subid = parent_subid;
-		else
-			taken_over = foreach_delete_current(taken_over, cell);
-	}
-}
-
-/*
- * Did the current transaction create this large object, and has nothing
- * else ever been stored under its oid?  Only then can no other session
- * hold a descriptor on it.  Every version of its metadata row counts
- * (SnapshotAny): an updated row (a GRANT, an ALTER ... OWNER) or an older
- * large object unlinked and re-created under the same oid leaves a
- * version this transaction did not create, and means "no".
- */
-static bool
-created_by_this_transaction(Oid blob)
-{
-	Relation	metadata = table_open(LargeObjectMetadataRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	int			versions = 0;
-	bool		ours = true;
-
-	ScanKeyInit(&key, Anum_pg_largeobject_metadata_oid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(blob));
-	scan = systable_beginscan(metadata, LargeObjectMetadataOidIndexId, true,
-							  SnapshotAny, 1, &key);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		versions++;
-		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) ||
-			(tuple->t_data->t_infomask & HEAP_UPDATED) != 0)
-			ours = false;
-	}
-	systable_endscan(scan);
-	table_close(metadata, AccessShareLock);
-	return ours && versions == 1;
-}
-
-/*
- * Make a large object convexlite's (inside SPI): owned by the owner of
- * schema convex.  Only large objects whose catalog row was never updated
- * are taken over (see created_by_this_transaction), so nobody was ever
- * granted anything on it: its ACL is the owner's default.
- */
-static void
-take_over_large_object(Oid blob, Oid owner)
-{
-	char	   *sql = psprintf("ALTER LARGE OBJECT %u OWNER TO %s", blob,
-							   quote_identifier(GetUserNameFromId(owner, false)));
-
-	if (cvx_execute_once(sql, false) != SPI_OK_UTILITY)
-		elog(ERROR, "convexlite: could not change the owner of large object %u", blob);
-}
-
 /*
  * convex_storage_upload(upload_url, data oid, content_type): the
  * streaming upload.  The caller wrote the file into a large object of its
- * own (lo_import, lo_write), which convexlite reads a chunk at a time.
- *
- * A large object created in this same transaction is taken over
- * (ownership and privileges) without copying: no other session can have
- * it open, since it is not visible to them, and a descriptor this session
- * opened on it before the call is caught by the check before commit.  An
- * older one may be open for writing in another session (privileges are
- * checked when a descriptor is opened, not when it writes), so it is
- * copied into a new large object and then unlinked.
+ * own (lo_import, lo_write); convexlite copies it, a chunk at a time,
+ * into a new large object of its own while hashing it, and unlinks the
+ * original.  It is never taken over in place: large-object privileges are
+ * checked when a descriptor is opened, not when it writes, and nothing
+ * tells whether some session holds a descriptor on that oid (possibly
+ * from an older large object of the same oid), which could then change
+ * the blob behind its recorded SHA-256 and size.  Unlinking also closes
+ * this session's descriptors on the original.
  * SECURITY INVOKER: the caller must own the large object.
  */
 Datum
@@ -710,6 +542,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	text	   *id = cvx_new_id(STORAGE_TABLE_NUMBER);
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	int64		size;
+	Oid			copy;
 	Oid			owner;
 	Oid			saved_user;
 	int			saved_context;
@@ -751,20 +584,9 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 				 errmsg("large object %u is already stored as %s", blob,
 						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
 	use_upload_url(url);
-	if (created_by_this_transaction(blob))
-	{
-		size = read_large_object(blob, -1, digest);
-		take_over_large_object(blob, owner);
-		remember_taken_over(blob, size, digest);
-	}
-	else
-	{
-		Oid			client_blob = blob;
-
-		blob = copy_large_object(client_blob, &size, digest);
-		DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(client_blob));
-	}
-	insert_storage_row(id, blob, digest, size, content_type);
+	copy = copy_large_object(blob, &size, digest);
+	DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(blob));
+	insert_storage_row(id, copy, digest, size, content_type);
 	cvx_spi_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	PG_RETURN_JSONB_P(upload_response(id));

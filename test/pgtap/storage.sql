@@ -11,14 +11,11 @@
 --     contentType), the large object (owner, privileges, bytes), reads
 --     (whole, ranges), getUrl, getMetadata, ctx.db's view of _storage and
 --     its refusal to write it, content_type rules, id argument errors;
---   * large-object (oid) uploads: the takeover (owner, every grant gone,
+--   * large-object (oid) uploads: the copy (owner, no grant carried over,
 --     the client locked out), the refusals (missing, not the owner, already
---     a blob), that a rolled-back one gives the large object back, that a
---     large object created in the same transaction is taken over in place
---     and that a write earlier in the same statement is in the recorded
---     sha256 (a large object from an earlier transaction is copied, and a
---     pre-opened descriptor's write fails the COMMIT: both need commits,
---     see test/scripts/storage_invariant.sh);
+--     a blob), that a rolled-back one gives the large object back, that
+--     every large object is copied (and the original unlinked), and that a
+--     write earlier in the same statement is in the recorded sha256;
 --   * delete, from SQL and from a registered mutation handler;
 --   * files.saveFile and files.remove: arguments, userId, the ownership
 --     matrix of remove, a file whose blob is gone;
@@ -541,7 +538,7 @@ GRANT SELECT ON LARGE OBJECT :lo_su TO PUBLIC;
 GRANT SELECT, UPDATE ON LARGE OBJECT :lo_su TO regress_storage_other;
 SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo_su, 'text/x-su')->>'storageId' AS s_su \gset
 SELECT isnt(regress_cvx_tap.blob_of(:'s_su'), :lo_su::oid,
-            'oid upload of a large object granted to others in this transaction (its catalog row was updated): copied, not taken over');
+            'oid upload: the large object is copied into a new blob, not taken over');
 SELECT is((SELECT (size, sha256, content_type)::text FROM convex._storage WHERE _id = :'s_su'),
           (14::float8, encode(sha256('superuser data'::bytea), 'base64'), 'text/x-su')::text,
           'oid upload: size, sha256 and content type');
@@ -657,11 +654,11 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT lo_put(%s, 0, %L::bytea)
     format('permission denied for large object %s', :blob_c), 'nor write it');
 RESET ROLE;
 
--- A large object created in this transaction is taken over in place (no
--- other session can see it, let alone hold a descriptor on it); a write
--- through a descriptor this session opened before the upload is caught by
--- the check before COMMIT, which this file cannot reach (it never commits):
--- test/scripts/storage_invariant.sh commits it and sees the commit fail.
+-- A large object created in this very transaction is copied too (nothing
+-- tells whether another session holds a descriptor on its oid, maybe from
+-- an older large object of that oid).  A descriptor this session opened
+-- on it before the upload is closed by the unlink:
+-- test/scripts/storage_invariant.sh shows the late write failing.
 SET ROLE regress_storage_user;
 SELECT lo_from_bytea(0, 'original content'::bytea) AS lo_fd, convex_files_generate_upload_url() AS u_fd \gset
 RESET ROLE;
@@ -671,8 +668,8 @@ SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_fd \gset
 RESET ROLE;
 SELECT blob AS fd_blob FROM convex._storage WHERE _id = :'s_fd' \gset
 ROLLBACK TO SAVEPOINT in_place;
-SELECT is(:'fd_blob'::oid, :'lo_fd'::oid,
-          'a large object created in the uploading transaction is taken over in place, not copied');
+SELECT isnt(:'fd_blob'::oid, :'lo_fd'::oid,
+            'a large object created in the uploading transaction is copied as well');
 
 -- Nor can a write earlier in the same statement as the upload: the blob's
 -- sha256 and size must describe the bytes it holds afterwards.
@@ -681,7 +678,7 @@ SET ROLE regress_storage_user;
 WITH w AS MATERIALIZED (SELECT lo_put(:lo_fd, 16, ' and more'::bytea))
 SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_same FROM w \gset
 RESET ROLE;
-SELECT encode(lo_get(:lo_fd), 'escape') AS same_bytes_now,
+SELECT (SELECT encode(lo_get(blob), 'escape') FROM convex._storage WHERE _id = :'s_same') AS same_bytes_now,
        (SELECT sha256 || ' ' || size FROM convex._storage WHERE _id = :'s_same') AS same_recorded,
        (SELECT encode(sha256(lo_get(blob)), 'base64') || ' ' || length(lo_get(blob)) FROM convex._storage WHERE _id = :'s_same') AS same_actual \gset
 ROLLBACK TO SAVEPOINT same_statement;
@@ -1024,10 +1021,10 @@ SELECT ok(regress_cvx_tap.stored(:'h_bytea') AND regress_cvx_tap.intact(:'h_byte
 SELECT is((SELECT result FROM hostile WHERE step = 'reads'),
           format('hostile bytes hostile  13 http://127.0.0.1:3210/api/storage/%s', :'h_bytea'),
           'hostile search_path: get, get range, getMetadata and getUrl work');
-SELECT is((SELECT (s.blob, regress_cvx_tap.lo_owner(s.blob), regress_cvx_tap.intact(s._id))::text
+SELECT is((SELECT (s.blob <> :lo_evil::oid, regress_cvx_tap.lo_owner(s.blob), regress_cvx_tap.intact(s._id))::text
              FROM convex._storage s, hostile h WHERE h.step = 'oid upload' AND s._id = h.result),
-          (:lo_evil::oid, regress_cvx_tap.convex_owner(), true)::text,
-          'hostile search_path: an oid upload takes the large object over and hashes it right');
+          (true, regress_cvx_tap.convex_owner(), true)::text,
+          'hostile search_path: an oid upload copies the large object and hashes it right');
 SELECT is((SELECT result FROM hostile WHERE step = 'remove') || ' ' || regress_cvx_tap.file_exists((SELECT result FROM hostile WHERE step = 'saveFile'))
           || ' ' || regress_cvx_tap.stored((SELECT result FROM hostile WHERE step = 'saveFile blob')),
           'done false false', 'hostile search_path: saveFile and remove work (file and blob deleted)');

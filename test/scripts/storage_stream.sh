@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/scripts/storage_stream.sh: a 256 MiB file streams through the oid upload
-# with the backend's memory bounded, and reads back intact in ranges; both
-# ways of the oid upload: the copy and the takeover in place.
+# with the backend's memory bounded, and reads back intact in ranges, whether
+# the large object was imported by an earlier transaction or the uploading one.
 #
 # What it proves (src/storage.c, convex_storage_upload(url, oid)):
 #   - copy: a client imports a 256 MiB file with psql's \lo_import (streamed,
@@ -15,10 +15,9 @@
 #   - the blob is a new large object, not the client's oid: owned by the owner
 #     of schema convex with no other privilege (the client cannot read it,
 #     42501), and the client's original is gone (unlinked: 42704);
-#   - in place: BEGIN; \lo_import; convex_storage_upload(url, :LASTOID); COMMIT
-#     in one transaction: the blob is the imported oid itself, taken over; the
-#     upload hashes it and the COMMIT hashes it again (the check for writes
-#     after the upload), each with RssAnon growing by less than the same bound;
+#   - same transaction: BEGIN; \lo_import; convex_storage_upload(url,
+#     :LASTOID); COMMIT in one transaction: copied just the same (a new blob,
+#     the import unlinked), RssAnon growing by less than the same bound;
 #   - each time the stored size is 268435456 and the stored sha256 (standard
 #     base64) is the file's, as is getMetadata's;
 #   - convex_storage_get(id, offset, length) in 8 MiB ranges gives the file's
@@ -177,7 +176,7 @@ wait_line '^DONE2$'
 stop_poll
 CONTROL_BASE_KB=$BASE_KB CONTROL_PEAK_KB=$PEAK_KB CONTROL_SAMPLES=$SAMPLES
 
-# --- 2. in place: imported and uploaded in one transaction -----------------------
+# --- 2. imported and uploaded in one transaction -----------------------------------
 t=$(now_ms)
 cat >&3 <<EOF
 BEGIN;
@@ -221,7 +220,7 @@ SESSION_RC=$?
 
 SID=$(sed -nE 's/^SID=(.+)$/\1/p' "$WORK/session.out")
 SID2=$(sed -nE 's/^SID2=(.+)$/\1/p' "$WORK/session.out")
-check "the session uploaded by oid twice (copy, in place), committed and ended cleanly" "0 t t COMMIT" \
+check "the session uploaded by oid twice (earlier import, same transaction), committed and ended cleanly" "0 t t COMMIT" \
 	"$SESSION_RC $([ -n "$SID" ] && echo t || echo f) $([ -n "$SID2" ] && echo t || echo f) $(awk '$0 == "INPLACE_COMMIT" { f = 1; next }
 		$0 == "DONE4" { f = 0 } f && ($0 == "COMMIT" || $0 == "ROLLBACK" || /ERROR/) { print }' "$WORK/session.out")"
 if [ -z "$SID" ] || [ -z "$SID2" ]; then
@@ -231,12 +230,10 @@ UPLOAD_MS=$(time_after COPY_UPLOAD)
 UPLOAD2_MS=$(time_after INPLACE_UPLOAD)
 COMMIT_MS=$(time_after INPLACE_COMMIT)
 echo "# copy upload: ${UPLOAD_MS:-?} ms, $(mib_s "$UPLOAD_MS") MiB/s (read, hashed, written to a new large object, original unlinked); backend RssAnon baseline $UP_BASE_KB kB, peak $UP_PEAK_KB kB, growth $((UP_PEAK_KB - ${UP_BASE_KB:-0})) kB ($UP_SAMPLES samples)"
-echo "# in-place upload: ${UPLOAD2_MS:-?} ms, $(mib_s "$UPLOAD2_MS") MiB/s (read, hashed, taken over); RssAnon baseline $IP_BASE_KB kB, peak $IP_PEAK_KB kB, growth $((IP_PEAK_KB - ${IP_BASE_KB:-0})) kB ($IP_SAMPLES samples)"
-echo "# in-place COMMIT (hashed again): ${COMMIT_MS:-?} ms, $(mib_s "$COMMIT_MS") MiB/s; RssAnon baseline $CM_BASE_KB kB, peak $CM_PEAK_KB kB, growth $((CM_PEAK_KB - ${CM_BASE_KB:-0})) kB ($CM_SAMPLES samples)"
+echo "# same-transaction upload: ${UPLOAD2_MS:-?} ms, $(mib_s "$UPLOAD2_MS") MiB/s (copied the same way); RssAnon baseline $IP_BASE_KB kB, peak $IP_PEAK_KB kB, growth $((IP_PEAK_KB - ${IP_BASE_KB:-0})) kB ($IP_SAMPLES samples); its COMMIT: ${COMMIT_MS:-?} ms"
 echo "# control, convex_storage_get of the whole blob: RssAnon baseline $CONTROL_BASE_KB kB, peak $CONTROL_PEAK_KB kB, growth $((CONTROL_PEAK_KB - ${CONTROL_BASE_KB:-0})) kB ($CONTROL_SAMPLES samples)"
 memory_checks "the copying upload" "copying" "$UP_BASE_KB" "$UP_PEAK_KB" "$UP_SAMPLES"
-memory_checks "the in-place upload" "hashing" "$IP_BASE_KB" "$IP_PEAK_KB" "$IP_SAMPLES"
-memory_checks "the in-place COMMIT" "hashing again" "$CM_BASE_KB" "$CM_PEAK_KB" "$CM_SAMPLES"
+memory_checks "the same-transaction upload" "copying" "$IP_BASE_KB" "$IP_PEAK_KB" "$IP_SAMPLES"
 CONTROL_KB=$((CONTROL_PEAK_KB - ${CONTROL_BASE_KB:-0}))
 check "memory control: the probe sees a whole-blob read (growth >= 128 MiB, whole blob returned)" "t $SIZE" \
 	"$([ "$CONTROL_KB" -ge $((SIZE / 2048)) ] && echo t || echo "f ($CONTROL_KB kB)") $(sed -nE 's/^LEN=([0-9]+)$/\1/p' "$WORK/session.out")"
@@ -252,7 +249,7 @@ client_reads() {
 	"$PSQL_BIN" -X -At -v VERBOSITY=sqlstate -U "$ROLE" -d "$DB" -c "SELECT length(lo_get(${1:-0}, 0, 1))" 2>&1 |
 		sed -nE 's/.*ERROR:  ([0-9A-Z]{5}).*/\1/p'
 }
-for s in "copy:$SID" "in place:$SID2"; do
+for s in "earlier import:$SID" "same transaction:$SID2"; do
 	how=${s%%:*} sid=${s#*:}
 	check "stored ($how): size" "$SIZE" "$(q "SELECT size FROM convex._storage WHERE _id = '$sid'")"
 	check "stored ($how): sha256 is the file's" "$FILE_SHA" "$(q "SELECT sha256 FROM convex._storage WHERE _id = '$sid'")"
@@ -261,19 +258,21 @@ for s in "copy:$SID" "in place:$SID2"; do
 		"$(q "SELECT convex_storage_get_metadata('$sid')")"
 done
 BLOB=$(q "SELECT blob FROM convex._storage WHERE _id = '$SID'")
-echo "# copy: the client's large object $LO, the blob $BLOB; in place: the client's large object $LO2, the blob $(q "SELECT blob FROM convex._storage WHERE _id = '$SID2'")"
+BLOB2=$(q "SELECT blob FROM convex._storage WHERE _id = '$SID2'")
+echo "# earlier import: the client's large object $LO, the blob $BLOB; same transaction: the client's large object $LO2, the blob $BLOB2"
 check "copied: the blob is a new large object, not the client's oid" t \
 	"$([ -n "$BLOB" ] && [ "$BLOB" != "$LO" ] && echo t || echo "f ($BLOB)")"
 check "copied: the blob is the schema owner's, with no other privilege" t "$(alone "$BLOB")"
 check "copied: the client's original is gone" 0 "$(q "SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${LO:-0}")"
 check "copied: the client cannot read the blob (42501), and its original is gone (42704)" "42501 42704" \
 	"$(client_reads "$BLOB") $(client_reads "$LO")"
-check "in place: the import was the client's, in the uploading transaction" "$ROLE" \
+check "same transaction: the import was the client's, in the uploading transaction" "$ROLE" \
 	"$(sed -nE 's/^OWNER2=(.+)$/\1/p' "$WORK/session.out")"
-check "in place: the blob is the imported large object itself" "$LO2" \
-	"$(q "SELECT blob FROM convex._storage WHERE _id = '$SID2'")"
-check "in place: taken over, owned by the schema owner with no other privilege" t "$(alone "$LO2")"
-check "in place: the client can no longer read it directly (42501)" 42501 "$(client_reads "$LO2")"
+check "same transaction: copied too, into a new large object; the import is gone" "t 0" \
+	"$([ -n "$BLOB2" ] && [ "$BLOB2" != "$LO2" ] && echo t || echo "f ($BLOB2)") $(q "SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${LO2:-0}")"
+check "same transaction: the blob is the schema owner's, with no other privilege" t "$(alone "$BLOB2")"
+check "same transaction: the client cannot read the blob (42501), and its import is gone (42704)" "42501 42704" \
+	"$(client_reads "$BLOB2") $(client_reads "$LO2")"
 check "the only large objects are the two blobs" 2 "$(q "SELECT count(*) FROM pg_largeobject_metadata")"
 
 # --- reading them back in ranges ---------------------------------------------------
@@ -283,7 +282,7 @@ for ((i = 0; i < N; i++)); do
 	dd if="$FILE" bs="$RANGE" skip="$i" count=1 status=none | sha256sum | cut -d' ' -f1
 done >"$WORK/file.ranges"
 FILE_MS=$(($(now_ms) - t))
-for s in "copy:$SID" "in place:$SID2"; do
+for s in "earlier import:$SID" "same transaction:$SID2"; do
 	how=${s%%:*} sid=${s#*:}
 	t=$(now_ms)
 	q "SELECT encode(sha256(convex_storage_get('$sid', g::bigint * $RANGE, $RANGE)), 'hex')
