@@ -161,6 +161,7 @@ extern void cvx_raise_convex_error(const char *code,
 extern void cvx_raise_missing_document(const char *operation,
 									   const char *id) pg_attribute_noreturn();
 extern char *cvx_clip_name(const char *name, size_t len);
+extern void cvx_require_argument(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* ---------------------------------------------------------------------
  * documents.c: documents <-> rows

@@ -322,16 +322,6 @@ require_writable(CvxTable *table)
 				 errhint("System tables change only through convexlite's own functions.")));
 }
 
-/* Refuse a SQL NULL argument */
-static void
-require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-}
-
 /*
  * The id argument of get/patch/replace/delete: it must be an id of this
  * table (22023 otherwise, like Convex's "Invalid argument `id`").
@@ -344,7 +334,7 @@ table_id_argument(FunctionCallInfo fcinfo, int argno, CvxTable *table,
 	CvxId		decoded;
 	CvxIdStatus status;
 
-	require_argument(fcinfo, argno, "id");
+	cvx_require_argument(fcinfo, argno, "id");
 	id = PG_GETARG_TEXT_PP(argno);
 	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
 	if (status != CVX_ID_OK)
@@ -370,7 +360,7 @@ static void
 document_argument(FunctionCallInfo fcinfo, int argno, const char *name,
 				  CvxValue *document)
 {
-	require_argument(fcinfo, argno, name);
+	cvx_require_argument(fcinfo, argno, name);
 	cvx_jsonb_value(PG_GETARG_JSONB_P(argno), document);
 }
 
@@ -385,7 +375,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 	text	   *id;
 	text	   *result;
 
-	require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
 	document_argument(fcinfo, 1, "doc", &document);
@@ -414,7 +404,7 @@ convex_db_get(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Jsonb	   *document = NULL;
 
-	require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	id = table_id_argument(fcinfo, 1, table, "get");
 
@@ -723,11 +713,11 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	JsonbValue *merged;
 
-	require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "patch");
-	require_argument(fcinfo, 2, "fields");
+	cvx_require_argument(fcinfo, 2, "fields");
 	patch = PG_GETARG_JSONB_P(2);
 	if (!JB_ROOT_IS_OBJECT(patch))
 		ereport(ERROR,
@@ -763,7 +753,7 @@ convex_db_replace(PG_FUNCTION_ARGS)
 	text	   *id;
 	CvxValue	document;
 
-	require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "replace");
@@ -784,7 +774,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 	CvxTable   *table;
 	text	   *id;
 
-	require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
 	id = table_id_argument(fcinfo, 1, table, "delete");

@@ -78,3 +78,13 @@ cvx_clip_name(const char *name, size_t len)
 
 	return psprintf("%.*s%s", clipped, name, (size_t) clipped < len ? "…" : "");
 }
+
+/* Refuse a SQL NULL argument (22004) */
+void
+cvx_require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+}

@@ -297,16 +297,6 @@ use_upload_url(text *url)
  * ---------------------------------------------------------------------
  */
 
-/* Refuse a SQL NULL argument (22004) */
-static void
-require_argument(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-}
-
 /*
  * The content_type argument: NULL or empty is none; otherwise printable
  * and at most 1024 bytes, as an HTTP Content-Type header would be.
@@ -349,7 +339,7 @@ storage_id_argument(FunctionCallInfo fcinfo, int argno, const char *operation)
 	CvxId		decoded;
 	CvxIdStatus status;
 
-	require_argument(fcinfo, argno, "storage_id");
+	cvx_require_argument(fcinfo, argno, "storage_id");
 	id = PG_GETARG_TEXT_PP(argno);
 	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
 	if (status != CVX_ID_OK)
@@ -437,8 +427,8 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 	pg_cryptohash_ctx *sha;
 	Oid			blob;
 
-	require_argument(fcinfo, 0, "upload_url");
-	require_argument(fcinfo, 1, "data");
+	cvx_require_argument(fcinfo, 0, "upload_url");
+	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
 	data = PG_GETARG_BYTEA_PP(1);
 	content_type = content_type_argument(fcinfo, 2);
@@ -549,8 +539,8 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 
-	require_argument(fcinfo, 0, "upload_url");
-	require_argument(fcinfo, 1, "data");
+	cvx_require_argument(fcinfo, 0, "upload_url");
+	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
 	blob = PG_GETARG_OID(1);
 	content_type = content_type_argument(fcinfo, 2);
@@ -629,24 +619,41 @@ found_blob(void)
 										  1, &isnull));
 }
 
-/* convex_storage_get(storage_id): the blob's bytes, NULL when missing */
-Datum
-convex_storage_get(PG_FUNCTION_ARGS)
+/*
+ * A blob's bytes, in the caller's memory context: all of them when length
+ * is negative, else length bytes from offset (fewer at its end); NULL
+ * when there is no such blob.
+ */
+static bytea *
+read_blob(text *id, int64 offset, int32 length)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "get");
 	MemoryContext caller_context = CurrentMemoryContext;
 	bytea	   *result = NULL;
 
 	cvx_spi_connect();
 	if (find_storage_row(id))
 	{
-		Oid			blob = found_blob();
+		Datum		blob = ObjectIdGetDatum(found_blob());
 		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
 
-		result = DatumGetByteaPP(DirectFunctionCall1(be_lo_get, ObjectIdGetDatum(blob)));
+		if (length < 0)
+			result = DatumGetByteaPP(DirectFunctionCall1(be_lo_get, blob));
+		else
+			result = DatumGetByteaPP(DirectFunctionCall3(be_lo_get_fragment, blob,
+														 Int64GetDatum(offset),
+														 Int32GetDatum(length)));
 		MemoryContextSwitchTo(spi_context);
 	}
 	cvx_spi_finish();
+	return result;
+}
+
+/* convex_storage_get(storage_id): the blob's bytes, NULL when missing */
+Datum
+convex_storage_get(PG_FUNCTION_ARGS)
+{
+	bytea	   *result = read_blob(storage_id_argument(fcinfo, 0, "get"), 0, -1);
+
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(result);
@@ -661,33 +668,15 @@ Datum
 convex_storage_get_range(PG_FUNCTION_ARGS)
 {
 	text	   *id = storage_id_argument(fcinfo, 0, "get");
-	int64		offset;
-	int32		length;
-	MemoryContext caller_context = CurrentMemoryContext;
-	bytea	   *result = NULL;
+	bytea	   *result;
 
-	require_argument(fcinfo, 1, "offset");
-	require_argument(fcinfo, 2, "length");
-	offset = PG_GETARG_INT64(1);
-	length = PG_GETARG_INT32(2);
-	if (offset < 0 || length < 0)
+	cvx_require_argument(fcinfo, 1, "offset");
+	cvx_require_argument(fcinfo, 2, "length");
+	if (PG_GETARG_INT64(1) < 0 || PG_GETARG_INT32(2) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("offset and length must not be negative")));
-
-	cvx_spi_connect();
-	if (find_storage_row(id))
-	{
-		Oid			blob = found_blob();
-		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
-
-		result = DatumGetByteaPP(DirectFunctionCall3(be_lo_get_fragment,
-													 ObjectIdGetDatum(blob),
-													 Int64GetDatum(offset),
-													 Int32GetDatum(length)));
-		MemoryContextSwitchTo(spi_context);
-	}
-	cvx_spi_finish();
+	result = read_blob(id, PG_GETARG_INT64(1), PG_GETARG_INT32(2));
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(result);
@@ -999,7 +988,7 @@ convex_storage_cleanup(PG_FUNCTION_ARGS)
 	int64		reclaimed;
 	int			rc;
 
-	require_argument(fcinfo, 0, "older_than_ms");
+	cvx_require_argument(fcinfo, 0, "older_than_ms");
 	older_than = PG_GETARG_FLOAT8(0);
 	if (isnan(older_than) || older_than < 0)
 		ereport(ERROR,
