@@ -137,6 +137,11 @@ extern text *cvx_new_id(uint32 table_number);
 extern double cvx_next_creation_time(void);
 extern double cvx_date_now(void);
 extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
+extern text *cvx_id_argument(FunctionCallInfo fcinfo, int argno, const char *sql_name,
+							 const char *convex_name, const char *function,
+							 uint32 table_number, const char *table_name);
+extern void cvx_read_args(FunctionCallInfo fcinfo, CvxValidator **validator,
+						  const char *validator_json, CvxValue *args);
 
 
 /* ---------------------------------------------------------------------

@@ -322,39 +322,6 @@ require_writable(CvxTable *table)
 				 errhint("System tables change only through convexlite's own functions.")));
 }
 
-/*
- * The id argument of get/patch/replace/delete: it must be an id of this
- * table (22023 otherwise, like Convex's "Invalid argument `id`").
- */
-static text *
-table_id_argument(FunctionCallInfo fcinfo, int argno, CvxTable *table,
-				  const char *operation)
-{
-	text	   *id;
-	CvxId		decoded;
-	CvxIdStatus status;
-
-	cvx_require_argument(fcinfo, argno, "id");
-	id = PG_GETARG_TEXT_PP(argno);
-	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
-	if (status != CVX_ID_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Invalid argument `id` for `db.%s`: Unable to decode ID: %s",
-						operation, cvx_id_status_reason(status))));
-	if (decoded.table_number != table->number)
-	{
-		CvxTable   *other = cvx_table_by_number(decoded.table_number);
-
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Invalid argument `id` for `db.%s`: ID \"%s\" is from table \"%s\", not \"%s\"",
-						operation, text_to_cstring(id),
-						other != NULL ? other->name : "(unknown)", table->name)));
-	}
-	return id;
-}
-
 /* A document argument: a JSON object, viewed in place */
 static void
 document_argument(FunctionCallInfo fcinfo, int argno, const char *name,
@@ -406,7 +373,7 @@ convex_db_get(PG_FUNCTION_ARGS)
 
 	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	id = table_id_argument(fcinfo, 1, table, "get");
+	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.get", table->number, table->name);
 
 	/*
 	 * Inside a mutation a read locks the document until the transaction
@@ -716,7 +683,7 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
-	id = table_id_argument(fcinfo, 1, table, "patch");
+	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.patch", table->number, table->name);
 	cvx_require_argument(fcinfo, 2, "fields");
 	patch = PG_GETARG_JSONB_P(2);
 	if (!JB_ROOT_IS_OBJECT(patch))
@@ -756,7 +723,7 @@ convex_db_replace(PG_FUNCTION_ARGS)
 	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
-	id = table_id_argument(fcinfo, 1, table, "replace");
+	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.replace", table->number, table->name);
 	document_argument(fcinfo, 2, "doc", &document);
 
 	cvx_spi_connect();
@@ -777,7 +744,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 	cvx_require_argument(fcinfo, 0, "table_name");
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	require_writable(table);
-	id = table_id_argument(fcinfo, 1, table, "delete");
+	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.delete", table->number, table->name);
 
 	cvx_spi_connect();
 	if (!cvx_db_delete_row(table, id))

@@ -41,17 +41,6 @@ static CvxValidator *generate_upload_url_validator = NULL;
 static CvxValidator *save_file_validator = NULL;
 static CvxValidator *remove_validator = NULL;
 
-/* Check args against a validator compiled on first use */
-static void
-check_args(FunctionCallInfo fcinfo, CvxValidator **validator, const char *json,
-		   CvxValue *args)
-{
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), args);
-	if (*validator == NULL)
-		*validator = cvx_compile_constant(json);
-	cvx_check_args(*validator, args);
-}
-
 /*
  * convex_files_generate_upload_url(args): a single-use upload URL, valid
  * for convexlite.upload_url_ttl.  Works without signing in, as the seed's.
@@ -61,7 +50,7 @@ convex_files_generate_upload_url(PG_FUNCTION_ARGS)
 {
 	CvxValue	args;
 
-	check_args(fcinfo, &generate_upload_url_validator, generate_upload_url_args, &args);
+	cvx_read_args(fcinfo, &generate_upload_url_validator, generate_upload_url_args, &args);
 	PG_RETURN_TEXT_P(cvx_storage_generate_upload_url());
 }
 
@@ -81,7 +70,7 @@ convex_files_save_file(PG_FUNCTION_ARGS)
 	text	   *id;
 	int			index;
 
-	check_args(fcinfo, &save_file_validator, save_file_args, &args);
+	cvx_read_args(fcinfo, &save_file_validator, save_file_args, &args);
 	user_id = cvx_auth_user_id();
 
 	files = cvx_builtin_table("files");
@@ -127,7 +116,7 @@ convex_files_remove(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	TupleDesc	tupdesc;
 
-	check_args(fcinfo, &remove_validator, remove_args, &args);
+	cvx_read_args(fcinfo, &remove_validator, remove_args, &args);
 	user_id = cvx_auth_user_id();
 	(void) cvx_args_field(&args, "fileId", &file_id);
 	has_session = cvx_args_field(&args, "sessionId", &session_id);

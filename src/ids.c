@@ -102,6 +102,41 @@ cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table)
 		decoded.table_number == table->number;
 }
 
+/*
+ * An id argument of a SQL function: not NULL (22004, naming sql_name), and
+ * an id of table table_number (22023, worded like Convex's "Invalid
+ * argument `id` for `db.get`", with convex_name and function).
+ */
+text *
+cvx_id_argument(FunctionCallInfo fcinfo, int argno, const char *sql_name,
+				const char *convex_name, const char *function,
+				uint32 table_number, const char *table_name)
+{
+	text	   *id;
+	CvxId		decoded;
+	CvxIdStatus status;
+
+	cvx_require_argument(fcinfo, argno, sql_name);
+	id = PG_GETARG_TEXT_PP(argno);
+	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
+	if (status != CVX_ID_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `%s` for `%s`: Unable to decode ID: %s",
+						convex_name, function, cvx_id_status_reason(status))));
+	if (decoded.table_number != table_number)
+	{
+		CvxTable   *other = cvx_table_by_number(decoded.table_number);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Invalid argument `%s` for `%s`: ID \"%s\" is from table \"%s\", not \"%s\"",
+						convex_name, function, text_to_cstring(id),
+						other != NULL ? other->name : "(unknown)", table_name)));
+	}
+	return id;
+}
+
 /* convex_id_table(id text): the table an id belongs to, or NULL */
 Datum
 convex_id_table(PG_FUNCTION_ARGS)

@@ -44,10 +44,7 @@ convex_messages_send(PG_FUNCTION_ARGS)
 	text	   *id;
 	int			user_index;
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (send_validator == NULL)
-		send_validator = cvx_compile_constant(send_args);
-	cvx_check_args(send_validator, &args);
+	cvx_read_args(fcinfo, &send_validator, send_args, &args);
 	user_id = cvx_auth_user_id();
 
 	messages = cvx_builtin_table("messages");
@@ -88,10 +85,7 @@ convex_messages_remove(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	TupleDesc	tupdesc;
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (remove_validator == NULL)
-		remove_validator = cvx_compile_constant(remove_args);
-	cvx_check_args(remove_validator, &args);
+	cvx_read_args(fcinfo, &remove_validator, remove_args, &args);
 	user_id = cvx_auth_user_id();
 
 	(void) cvx_args_field(&args, "messageId", &message_id);

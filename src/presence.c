@@ -158,10 +158,7 @@ convex_presence_update(PG_FUNCTION_ARGS)
 	char		row_nulls[8];
 	bool		by_session;
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (update_validator == NULL)
-		update_validator = cvx_compile_constant(update_args);
-	cvx_check_args(update_validator, &args);
+	cvx_read_args(fcinfo, &update_validator, update_args, &args);
 	user_id = cvx_auth_user_id();
 	has_session = cvx_args_field(&args, "sessionId", &session_id);
 	/* the seed tests args.sessionId for truth: "" counts as no session */
@@ -219,10 +216,7 @@ convex_presence_leave(PG_FUNCTION_ARGS)
 	text	   *user_id;
 	Datum		key[2];
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (leave_validator == NULL)
-		leave_validator = cvx_compile_constant(leave_args);
-	cvx_check_args(leave_validator, &args);
+	cvx_read_args(fcinfo, &leave_validator, leave_args, &args);
 	user_id = cvx_auth_user_id();
 	/* as in update, "" counts as no session */
 	by_session = cvx_args_field(&args, "sessionId", &session_id) &&
@@ -254,10 +248,7 @@ convex_presence_cleanup(PG_FUNCTION_ARGS)
 	Datum		cutoff[1];
 	uint64		deleted;
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (cleanup_validator == NULL)
-		cleanup_validator = cvx_compile_constant(cleanup_args);
-	cvx_check_args(cleanup_validator, &args);
+	cvx_read_args(fcinfo, &cleanup_validator, cleanup_args, &args);
 
 	cutoff[0] = Float8GetDatum(cvx_date_now() - PRESENCE_TIMEOUT_MS);
 	cvx_spi_connect();

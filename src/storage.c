@@ -328,36 +328,12 @@ content_type_argument(FunctionCallInfo fcinfo, int argno)
 	return content_type;
 }
 
-/*
- * A storage id argument: it must decode and be an id of _storage (22023,
- * worded like ctx.db's).
- */
+/* A storage id argument: an Id<"_storage"> (22023), not NULL (22004) */
 static text *
-storage_id_argument(FunctionCallInfo fcinfo, int argno, const char *operation)
+storage_id_argument(FunctionCallInfo fcinfo, int argno, const char *function)
 {
-	text	   *id;
-	CvxId		decoded;
-	CvxIdStatus status;
-
-	cvx_require_argument(fcinfo, argno, "storage_id");
-	id = PG_GETARG_TEXT_PP(argno);
-	status = cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded);
-	if (status != CVX_ID_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Invalid argument `storageId` for `storage.%s`: Unable to decode ID: %s",
-						operation, cvx_id_status_reason(status))));
-	if (decoded.table_number != STORAGE_TABLE_NUMBER)
-	{
-		CvxTable   *other = cvx_table_by_number(decoded.table_number);
-
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Invalid argument `storageId` for `storage.%s`: ID \"%s\" is from table \"%s\", not \"_storage\"",
-						operation, cvx_clip_name(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)),
-						other != NULL ? other->name : "(unknown)")));
-	}
-	return id;
+	return cvx_id_argument(fcinfo, argno, "storage_id", "storageId", function,
+						   STORAGE_TABLE_NUMBER, "_storage");
 }
 
 /* ---------------------------------------------------------------------
@@ -391,19 +367,27 @@ insert_storage_row(text *id, Oid blob, const uint8 digest[PG_SHA256_DIGEST_LENGT
 		elog(ERROR, "convexlite: could not record a blob: %s", SPI_result_code_string(rc));
 }
 
+/* Push one key of a JSON object under construction */
+static void
+push_key(JsonbParseState **state, const char *name)
+{
+	JsonbValue	key;
+
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	pushJsonbValue(state, WJB_KEY, &key);
+}
+
 /* {"storageId": id}, the body of Convex's upload response */
 static Jsonb *
 upload_response(text *id)
 {
 	JsonbParseState *state = NULL;
-	JsonbValue	key;
 	JsonbValue	value;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	key.type = jbvString;
-	key.val.string.val = "storageId";
-	key.val.string.len = strlen("storageId");
-	pushJsonbValue(&state, WJB_KEY, &key);
+	push_key(&state, "storageId");
 	value.type = jbvString;
 	value.val.string.val = VARDATA_ANY(id);
 	value.val.string.len = VARSIZE_ANY_EXHDR(id);
@@ -652,7 +636,7 @@ read_blob(text *id, int64 offset, int32 length)
 Datum
 convex_storage_get(PG_FUNCTION_ARGS)
 {
-	bytea	   *result = read_blob(storage_id_argument(fcinfo, 0, "get"), 0, -1);
+	bytea	   *result = read_blob(storage_id_argument(fcinfo, 0, "storage.get"), 0, -1);
 
 	if (result == NULL)
 		PG_RETURN_NULL();
@@ -667,7 +651,7 @@ convex_storage_get(PG_FUNCTION_ARGS)
 Datum
 convex_storage_get_range(PG_FUNCTION_ARGS)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "get");
+	text	   *id = storage_id_argument(fcinfo, 0, "storage.get");
 	bytea	   *result;
 
 	cvx_require_argument(fcinfo, 1, "offset");
@@ -689,7 +673,7 @@ convex_storage_get_range(PG_FUNCTION_ARGS)
 Datum
 convex_storage_get_url(PG_FUNCTION_ARGS)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "getUrl");
+	text	   *id = storage_id_argument(fcinfo, 0, "storage.getUrl");
 	bool		found;
 	char	   *base = site_base();
 
@@ -702,18 +686,6 @@ convex_storage_get_url(PG_FUNCTION_ARGS)
 											  text_to_cstring(id))));
 }
 
-/* Push one key of a JSON object under construction */
-static void
-push_key(JsonbParseState **state, const char *name)
-{
-	JsonbValue	key;
-
-	key.type = jbvString;
-	key.val.string.val = (char *) name;
-	key.val.string.len = strlen(name);
-	pushJsonbValue(state, WJB_KEY, &key);
-}
-
 /*
  * convex_storage_get_metadata(storage_id): Convex's FileMetadata,
  * {storageId, sha256, size, contentType (null when none)}, or NULL.
@@ -721,7 +693,7 @@ push_key(JsonbParseState **state, const char *name)
 Datum
 convex_storage_get_metadata(PG_FUNCTION_ARGS)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "getMetadata");
+	text	   *id = storage_id_argument(fcinfo, 0, "storage.getMetadata");
 	MemoryContext caller_context = CurrentMemoryContext;
 	Jsonb	   *result = NULL;
 
@@ -810,7 +782,7 @@ cvx_storage_delete(text *storage_id)
 Datum
 convex_storage_delete(PG_FUNCTION_ARGS)
 {
-	cvx_storage_delete(storage_id_argument(fcinfo, 0, "delete"));
+	cvx_storage_delete(storage_id_argument(fcinfo, 0, "storage.delete"));
 	PG_RETURN_VOID();
 }
 

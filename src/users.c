@@ -58,10 +58,7 @@ convex_users_update_profile(PG_FUNCTION_ARGS)
 	bool		has_image;
 	text	   *user_id;
 
-	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &args);
-	if (update_profile_validator == NULL)
-		update_profile_validator = cvx_compile_constant(update_profile_args);
-	cvx_check_args(update_profile_validator, &args);
+	cvx_read_args(fcinfo, &update_profile_validator, update_profile_args, &args);
 
 	user_id = cvx_auth_user_id();
 	if (user_id == NULL)

@@ -264,3 +264,18 @@ cvx_args_jsonb(Datum args, bool isnull, CvxValue *value)
 	cvx_jsonb_value(jsonb, value);
 	return jsonb;
 }
+
+/*
+ * A seed mutation's args: the jsonb argument (a JSON object, not NULL),
+ * checked against its validator, compiled from validator_json on first use
+ * and kept in *validator.
+ */
+void
+cvx_read_args(FunctionCallInfo fcinfo, CvxValidator **validator,
+			  const char *validator_json, CvxValue *args)
+{
+	cvx_args_jsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), args);
+	if (*validator == NULL)
+		*validator = cvx_compile_constant(validator_json);
+	cvx_check_args(*validator, args);
+}
