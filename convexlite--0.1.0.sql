@@ -110,11 +110,44 @@ CREATE TABLE convex._upload_tokens (
 );
 COMMENT ON TABLE convex._upload_tokens IS 'single-use upload URLs (SHA-256 of the token, expiry in ms since the epoch)';
 
+-- ctx.scheduler: one row per scheduled function, with Convex's fields
+-- (args is an array holding the one args object, as in Convex).  Jobs are
+-- claimed in scheduled_time order through the partial index of pending ones.
+CREATE TABLE convex._scheduled_functions (
+    _id text COLLATE "C" PRIMARY KEY,
+    _creation_time double precision NOT NULL,
+    name text NOT NULL,
+    args jsonb NOT NULL,
+    scheduled_time double precision NOT NULL,
+    completed_time double precision,
+    state jsonb NOT NULL
+);
+CREATE INDEX _scheduled_functions_due ON convex._scheduled_functions (scheduled_time)
+    WHERE (state ->> 'kind') = 'pending';
+CREATE INDEX _scheduled_functions_by_completed_time ON convex._scheduled_functions (completed_time)
+    WHERE completed_time IS NOT NULL;
+CREATE INDEX _scheduled_functions_by_creation_time ON convex._scheduled_functions (_creation_time);
+COMMENT ON TABLE convex._scheduled_functions IS 'ctx.scheduler: scheduled mutations and their states (pending, success, failed, canceled)';
+
 INSERT INTO convex._tables (name, number, fields, indexes, is_builtin) VALUES
 ('_storage', 1, '{
     "sha256": {"fieldType": {"type": "string"}, "optional": false},
     "size": {"fieldType": {"type": "number"}, "optional": false},
     "contentType": {"fieldType": {"type": "string"}, "optional": true}
+  }', '{}', true),
+('_scheduled_functions', 2, '{
+    "name": {"fieldType": {"type": "string"}, "optional": false},
+    "args": {"fieldType": {"type": "array", "value": {"type": "any"}}, "optional": false},
+    "scheduledTime": {"fieldType": {"type": "number"}, "optional": false},
+    "completedTime": {"fieldType": {"type": "number"}, "optional": true},
+    "state": {"fieldType": {"type": "union", "value": [
+        {"type": "object", "value": {"kind": {"fieldType": {"type": "literal", "value": "pending"}, "optional": false}}},
+        {"type": "object", "value": {"kind": {"fieldType": {"type": "literal", "value": "inProgress"}, "optional": false}}},
+        {"type": "object", "value": {"kind": {"fieldType": {"type": "literal", "value": "success"}, "optional": false}}},
+        {"type": "object", "value": {"kind": {"fieldType": {"type": "literal", "value": "failed"}, "optional": false},
+                                     "error": {"fieldType": {"type": "string"}, "optional": false}}},
+        {"type": "object", "value": {"kind": {"fieldType": {"type": "literal", "value": "canceled"}, "optional": false}}}
+    ]}, "optional": false}
   }', '{}', true),
 ('users', 10001, '{
     "name": {"fieldType": {"type": "string"}, "optional": true},
@@ -182,6 +215,7 @@ SELECT pg_catalog.pg_extension_config_dump('convex.presence', '');
 SELECT pg_catalog.pg_extension_config_dump('convex.files', '');
 SELECT pg_catalog.pg_extension_config_dump('convex._storage', '');
 SELECT pg_catalog.pg_extension_config_dump('convex._upload_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('convex._scheduled_functions', '');
 
 -- Nobody but the owner touches the tables directly.
 REVOKE ALL ON ALL TABLES IN SCHEMA convex FROM PUBLIC;
@@ -429,6 +463,52 @@ COMMENT ON FUNCTION convex_internal_mutation(text, jsonb) IS 'run any mutation, 
 REVOKE ALL ON FUNCTION convex_internal_mutation(text, jsonb) FROM PUBLIC;
 
 ------------------------------------------------------------------------
+-- ctx.scheduler.  Like ctx.db, for mutation handlers (not granted to
+-- PUBLIC); the job row is written with the extension owner's rights, and
+-- an internal mutation can be scheduled only from inside a mutation or by
+-- a role with the internal right.
+------------------------------------------------------------------------
+
+CREATE FUNCTION convex_scheduler_run_after(delay_ms double precision, path text, args jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_scheduler_run_after'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_scheduler_run_after(double precision, text, jsonb) IS 'ctx.scheduler.runAfter: run a mutation delay_ms after this transaction commits; returns its Id<"_scheduled_functions">';
+
+CREATE FUNCTION convex_scheduler_run_at(timestamp_ms double precision, path text, args jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'convex_scheduler_run_at'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_scheduler_run_at(double precision, text, jsonb) IS 'ctx.scheduler.runAt: run a mutation at timestamp_ms (ms since the epoch), or at once if that has passed';
+
+CREATE FUNCTION convex_scheduler_cancel(id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_scheduler_cancel'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_scheduler_cancel(text) IS 'ctx.scheduler.cancel: a pending job never runs; a finished one is left as it is';
+
+REVOKE ALL ON FUNCTION convex_scheduler_run_after(double precision, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_scheduler_run_at(double precision, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_scheduler_cancel(text) FROM PUBLIC;
+
+-- Run due jobs without the background worker (CALL it from pg_cron):
+-- one transaction per job when CALLed outside a transaction block.
+CREATE PROCEDURE convex_scheduler_run_due(max_jobs integer DEFAULT 1000)
+AS 'MODULE_PATHNAME', 'convex_scheduler_run_due'
+LANGUAGE C;
+COMMENT ON PROCEDURE convex_scheduler_run_due(integer) IS 'run up to max_jobs due scheduled functions, committing after each (internal)';
+REVOKE ALL ON PROCEDURE convex_scheduler_run_due(integer) FROM PUBLIC;
+
+-- Retention: forget jobs finished more than older_than_ms ago (default 7
+-- days, as Convex), at most 10,000 a call.  Internal; pg_cron runs it.
+CREATE FUNCTION convex_scheduler_cleanup(older_than_ms double precision DEFAULT 604800000)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'convex_scheduler_cleanup'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_scheduler_cleanup(double precision) IS 'delete scheduled-function records finished more than older_than_ms ago (internal)';
+REVOKE ALL ON FUNCTION convex_scheduler_cleanup(double precision) FROM PUBLIC;
+
+------------------------------------------------------------------------
 -- Ids and identity
 ------------------------------------------------------------------------
 
@@ -472,6 +552,12 @@ BEGIN
                           format('SELECT %I.convex_presence_cleanup()', ext_schema));
     PERFORM cron.schedule('convexlite-storage-cleanup', '*/5 * * * *',
                           format('SELECT %I.convex_storage_cleanup()', ext_schema));
+    PERFORM cron.schedule('convexlite-scheduler-cleanup', '* * * * *',
+                          format('SELECT %I.convex_scheduler_cleanup()', ext_schema));
+    -- the background worker runs jobs as they fall due; this is the
+    -- fallback for servers without it (and harmless beside it)
+    PERFORM cron.schedule('convexlite-scheduler-run-due', '* * * * *',
+                          format('CALL %I.convex_scheduler_run_due()', ext_schema));
 END;
 $$;
 REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
@@ -480,10 +566,10 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         PERFORM convex_schedule_jobs();
-        RAISE NOTICE 'convexlite: scheduled presence.cleanup every minute and storage cleanup every 5 minutes in pg_cron (jobs "convexlite-presence-cleanup", "convexlite-storage-cleanup")';
+        RAISE NOTICE 'convexlite: scheduled presence.cleanup, scheduler retention and due jobs every minute, and storage cleanup every 5 minutes in pg_cron (jobs "convexlite-presence-cleanup", "convexlite-scheduler-cleanup", "convexlite-scheduler-run-due", "convexlite-storage-cleanup")';
     ELSE
-        RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup and storage cleanup are not scheduled'
-            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); every minute and SELECT convex_storage_cleanup(); every 5 minutes from another scheduler.';
+        RAISE NOTICE 'convexlite: pg_cron is not installed in this database, so presence.cleanup, storage and scheduler cleanup are not scheduled'
+            USING HINT = 'Install pg_cron here and run SELECT convex_schedule_jobs(); or call SELECT convex_presence_cleanup(); and SELECT convex_scheduler_cleanup(); every minute and SELECT convex_storage_cleanup(); every 5 minutes from another scheduler.';
     END IF;
 END;
 $$;

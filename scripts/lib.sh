@@ -372,6 +372,7 @@ unix_socket_directories = '$sock'
 max_connections = 100
 shared_preload_libraries = '$CVX_PRELOAD'
 cron.database_name = '$cron_db'
+convexlite.database_name = '$cron_db'
 cron.host = '$sock'
 log_line_prefix = '%m [%p] %q%u@%d '
 ${CVX_EXTRA_CONF:-}

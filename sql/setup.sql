@@ -28,7 +28,7 @@ SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
        p.prosecdef AS security_definer
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'convexlite'
- ORDER BY p.proname;
+ ORDER BY p.proname, args;
 
 -- A test helper: run a statement, return 'ok' or "SQLSTATE: message" (and
 -- DETAIL), with ids (random) shown as <id>.  A failing statement is rolled

@@ -22,6 +22,9 @@ PG_FUNCTION_INFO_V1(convex_auth_user_id);
 
 static char *user_id_setting = NULL;
 
+/* A scheduled job is running: nobody is signed in, whatever the settings */
+static bool anonymous_job = false;
+
 /* The last claims text seen and the subject read from it */
 static char *cached_claims = NULL;
 static char cached_subject[CVX_ID_MAX_LENGTH + 2];
@@ -96,6 +99,8 @@ cvx_auth_user_id(void)
 	const char *source = "convexlite.user_id";
 	CvxTable   *users;
 
+	if (anonymous_job)
+		return NULL;
 	if (len == 0)
 	{
 		user_id = claims_subject(&len);
@@ -111,6 +116,16 @@ cvx_auth_user_id(void)
 						source, (int) Min(len, 64), user_id),
 				 errhint("Set it to the _id of a document in convex.users, or to '' for no user.")));
 	return cstring_to_text_with_len(user_id, (int) len);
+}
+
+/*
+ * Scheduled jobs run without the scheduling caller's identity (Convex does
+ * not pass auth on): while one runs, getAuthUserId is NULL.
+ */
+void
+cvx_auth_set_anonymous(bool anonymous)
+{
+	anonymous_job = anonymous;
 }
 
 /* convex_auth_user_id(): getAuthUserId for SQL callers */

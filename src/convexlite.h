@@ -17,6 +17,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "cvx_id.h"
@@ -50,6 +51,11 @@ typedef struct CvxColumn
 	Oid			type_oid;
 } CvxColumn;
 
+/* Most filter fields a notification carries (realtime.c) */
+#define CVX_MAX_NOTIFY_FIELDS 4
+/* Longest JSON text of one filter field a notification carries */
+#define CVX_NOTIFY_MAX_FIELD 1024
+
 /* Most fields an index may list (Convex's limit) */
 #define CVX_MAX_INDEX_FIELDS 16
 
@@ -74,6 +80,10 @@ typedef struct CvxTable
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements */
 	List	   *patch_plans;	/* db.c's kept UPDATEs, one per set of patched columns */
+	/* realtime.c: the columns a notification carries, found on first use */
+	bool		notify_ready;
+	int			nnotify_fields;
+	int			notify_fields[CVX_MAX_NOTIFY_FIELDS];
 	/* statements over all columns, prepared on first use */
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	get_plan;
@@ -101,6 +111,8 @@ extern CvxTable *cvx_builtin_table(const char *name);
  * ---------------------------------------------------------------------
  */
 extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr cvx_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs,
+							   Oid *argtypes);
 extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
@@ -150,6 +162,7 @@ extern void cvx_read_args(FunctionCallInfo fcinfo, CvxValidator **validator,
  */
 extern void cvx_auth_init(void);
 extern text *cvx_auth_user_id(void);
+extern void cvx_auth_set_anonymous(bool anonymous);
 extern bool cvx_may_remove(CvxTable *table, HeapTuple row, TupleDesc tupdesc,
 						   text *user_id, const CvxValue *session_id);
 
@@ -205,6 +218,15 @@ extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
 extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------
+ * realtime.c: NOTIFY of every committed write
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_realtime_init(void);
+extern void cvx_append_notify_returning(StringInfo sql, CvxTable *table);
+extern void cvx_notify_rows(CvxTable *table, CvxWriteKind kind,
+							SPITupleTable *rows, uint64 nrows);
+
+/* ---------------------------------------------------------------------
  * limits.c: per-call limits and the running mutation call
  * ---------------------------------------------------------------------
  */
@@ -218,6 +240,7 @@ extern void cvx_raise_timeout(void) pg_attribute_noreturn();
 extern int64 cvx_read_allowance(void);
 extern void cvx_count_read(Size bytes);
 extern void cvx_count_write(Size bytes);
+extern void cvx_count_scheduled(void);
 extern void cvx_check_document_size(const char *table_name, Size bytes);
 extern void cvx_check_args_size(const char *path, Size bytes);
 extern void cvx_check_return_size(const char *path, Size bytes);
@@ -228,6 +251,21 @@ extern void cvx_check_return_size(const char *path, Size bytes);
  */
 extern void cvx_mutations_init(void);
 extern Oid	cvx_schema_owner(void);
+extern bool cvx_may_run_internal(void);
+extern void cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed);
+extern Jsonb *cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed);
+
+/* The seed mutations' args validators (ValidatorJSON), in their modules */
+extern const char *const cvx_messages_send_args;
+extern const char *const cvx_messages_remove_args;
+extern const char *const cvx_presence_update_args;
+extern const char *const cvx_presence_leave_args;
+extern const char *const cvx_presence_cleanup_args;
+extern const char *const cvx_users_update_profile_args;
+extern const char *const cvx_files_generate_upload_url_args;
+extern const char *const cvx_files_save_file_args;
+extern const char *const cvx_files_remove_args;
+
 
 /* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs
@@ -236,5 +274,13 @@ extern Oid	cvx_schema_owner(void);
 extern void cvx_storage_init(void);
 extern text *cvx_storage_generate_upload_url(void);
 extern void cvx_storage_delete(text *storage_id);
+
+/* ---------------------------------------------------------------------
+ * scheduler.c and scheduler_worker.c: ctx.scheduler and its worker
+ * ---------------------------------------------------------------------
+ */
+extern bool cvx_scheduler_run_one(double *next_due);
+extern void cvx_scheduler_init(void);
+extern void cvx_scheduler_wake_at_commit(void);
 
 #endif							/* CONVEXLITE_H */

@@ -63,6 +63,7 @@ insert_plan(CvxTable *table)
 	for (int i = 0; i < table->ncolumns; i++)
 		appendStringInfo(&sql, ", $%d", i + 3);
 	appendStringInfoChar(&sql, ')');
+	cvx_append_notify_returning(&sql, table);
 	table->insert_plan = cvx_prepare(sql.data, table->ncolumns + 2, row_argtypes(table));
 	return table->insert_plan;
 }
@@ -103,6 +104,7 @@ update_plan(CvxTable *table)
 	if (table->ncolumns == 0)
 		appendStringInfoString(&sql, "_id = _id");
 	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1");
+	cvx_append_notify_returning(&sql, table);
 	table->update_plan = cvx_prepare(sql.data, table->ncolumns + 2, row_argtypes(table));
 	return table->update_plan;
 }
@@ -119,6 +121,7 @@ delete_plan(CvxTable *table)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DELETE FROM %s.%s WHERE _id OPERATOR(pg_catalog.=) $1",
 					 CVX_SCHEMA, quote_identifier(table->name));
+	cvx_append_notify_returning(&sql, table);
 	table->delete_plan = cvx_prepare(sql.data, 1, argtypes);
 	return table->delete_plan;
 }
@@ -189,9 +192,10 @@ cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
- * Every write convexlite makes goes through here: the document size limit
- * and the running mutation's write limits are checked here (realtime
- * notifications will hook in here too).  Runs a prepared
+ * Every write to a document table goes through here: the document size
+ * limit and the running mutation's write limits are checked here, and
+ * each row written is announced (realtime.c; the statement returns the
+ * _id and filter columns of its rows).  Runs a prepared
  * INSERT/UPDATE/DELETE and returns the rows it touched.
  */
 uint64
@@ -218,6 +222,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 			cvx_check_document_size(table->name, size);
 			cvx_count_write(size);
 		}
+		cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
 		return SPI_processed;
 	}
 	size = written_size(plan, values, nulls);
@@ -232,6 +237,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		!(rc == SPI_OK_DELETE_RETURNING && kind == CVX_WRITE_DELETE))
 		elog(ERROR, "convexlite: write to \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
+	cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
 	return SPI_processed;
 }
 

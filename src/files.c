@@ -20,10 +20,10 @@ PG_FUNCTION_INFO_V1(convex_files_save_file);
 PG_FUNCTION_INFO_V1(convex_files_remove);
 
 /* args: {} */
-static const char *const generate_upload_url_args = "{\"type\":\"object\",\"value\":{}}";
+const char *const cvx_files_generate_upload_url_args = "{\"type\":\"object\",\"value\":{}}";
 
 /* args: {storageId: Id<"_storage">, name, type: string, size: number, sessionId?: string} */
-static const char *const save_file_args =
+const char *const cvx_files_save_file_args =
 "{\"type\":\"object\",\"value\":{"
 "\"storageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"_storage\"},\"optional\":false},"
 "\"name\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
@@ -32,7 +32,7 @@ static const char *const save_file_args =
 "\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
 
 /* args: {fileId: Id<"files">, sessionId?: string} */
-static const char *const remove_args =
+const char *const cvx_files_remove_args =
 "{\"type\":\"object\",\"value\":{"
 "\"fileId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"files\"},\"optional\":false},"
 "\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
@@ -50,7 +50,7 @@ convex_files_generate_upload_url(PG_FUNCTION_ARGS)
 {
 	CvxValue	args;
 
-	cvx_read_args(fcinfo, &generate_upload_url_validator, generate_upload_url_args, &args);
+	cvx_read_args(fcinfo, &generate_upload_url_validator, cvx_files_generate_upload_url_args, &args);
 	PG_RETURN_TEXT_P(cvx_storage_generate_upload_url());
 }
 
@@ -70,7 +70,7 @@ convex_files_save_file(PG_FUNCTION_ARGS)
 	text	   *id;
 	int			index;
 
-	cvx_read_args(fcinfo, &save_file_validator, save_file_args, &args);
+	cvx_read_args(fcinfo, &save_file_validator, cvx_files_save_file_args, &args);
 	user_id = cvx_auth_user_id();
 
 	files = cvx_builtin_table("files");
@@ -116,7 +116,7 @@ convex_files_remove(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	TupleDesc	tupdesc;
 
-	cvx_read_args(fcinfo, &remove_validator, remove_args, &args);
+	cvx_read_args(fcinfo, &remove_validator, cvx_files_remove_args, &args);
 	user_id = cvx_auth_user_id();
 	(void) cvx_args_field(&args, "fileId", &file_id);
 	has_session = cvx_args_field(&args, "sessionId", &session_id);

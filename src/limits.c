@@ -37,7 +37,7 @@ static int	cvx_max_args_size = 8 * 1024 * 1024;
 static int	cvx_max_return_size = 8 * 1024 * 1024;
 static int	cvx_max_document_size = 1024 * 1024;
 static int	cvx_mutation_timeout = 1000;
-static int	cvx_max_functions_scheduled = 1000;	/* counted by the scheduler */
+static int	cvx_max_functions_scheduled = 1000;
 
 /* The running call: nesting depth and what it has spent */
 static int	call_depth = 0;
@@ -45,6 +45,7 @@ static int64 documents_read;
 static int64 documents_written;
 static int64 bytes_read;
 static int64 bytes_written;
+static int64 functions_scheduled;
 
 /* The time budget's timer, and what it counted */
 static TimeoutId budget_timeout = MAX_TIMEOUTS;
@@ -214,6 +215,7 @@ cvx_call_enter(void)
 	{
 		documents_read = documents_written = 0;
 		bytes_read = bytes_written = 0;
+		functions_scheduled = 0;
 		budget_expired = false;
 		if (cvx_mutation_timeout > 0)
 			arm_budget_timer();
@@ -382,4 +384,17 @@ cvx_check_return_size(const char *path, Size bytes)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("Function %s return value is too large (actual: %s, limit: %s)",
 						path, human_size(bytes), human_size(cvx_max_return_size))));
+}
+
+/* Count a function scheduled by the running call (Convex's wording) */
+void
+cvx_count_scheduled(void)
+{
+	if (call_depth == 0)
+		return;
+	if (++functions_scheduled > cvx_max_functions_scheduled)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Too many functions scheduled by this mutation (limit: %d)",
+						cvx_max_functions_scheduled)));
 }

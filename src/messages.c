@@ -13,7 +13,7 @@ PG_FUNCTION_INFO_V1(convex_messages_send);
 PG_FUNCTION_INFO_V1(convex_messages_remove);
 
 /* args: {roomId: string, content: string, userName: string, sessionId?: string} */
-static const char *const send_args =
+const char *const cvx_messages_send_args =
 "{\"type\":\"object\",\"value\":{"
 "\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
 "\"content\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
@@ -21,7 +21,7 @@ static const char *const send_args =
 "\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
 
 /* args: {messageId: Id<"messages">, sessionId?: string} */
-static const char *const remove_args =
+const char *const cvx_messages_remove_args =
 "{\"type\":\"object\",\"value\":{"
 "\"messageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"messages\"},\"optional\":false},"
 "\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
@@ -44,7 +44,7 @@ convex_messages_send(PG_FUNCTION_ARGS)
 	text	   *id;
 	int			user_index;
 
-	cvx_read_args(fcinfo, &send_validator, send_args, &args);
+	cvx_read_args(fcinfo, &send_validator, cvx_messages_send_args, &args);
 	user_id = cvx_auth_user_id();
 
 	messages = cvx_builtin_table("messages");
@@ -85,7 +85,7 @@ convex_messages_remove(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	TupleDesc	tupdesc;
 
-	cvx_read_args(fcinfo, &remove_validator, remove_args, &args);
+	cvx_read_args(fcinfo, &remove_validator, cvx_messages_remove_args, &args);
 	user_id = cvx_auth_user_id();
 
 	(void) cvx_args_field(&args, "messageId", &message_id);

@@ -20,9 +20,13 @@
  */
 #include "convexlite.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -34,6 +38,7 @@
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -81,19 +86,31 @@ typedef struct BuiltinMutation
 	PGFunction	function;
 	BuiltinReturn returns;
 	bool		internal;
+	const char *const *args;	/* its args validator (JSON), for scheduling */
 } BuiltinMutation;
 
 static const BuiltinMutation builtin_mutations[] = {
-	{"files:generateUploadUrl", convex_files_generate_upload_url, RETURNS_TEXT, false},
-	{"files:remove", convex_files_remove, RETURNS_VOID, false},
-	{"files:saveFile", convex_files_save_file, RETURNS_TEXT, false},
-	{"messages:remove", convex_messages_remove, RETURNS_VOID, false},
-	{"messages:send", convex_messages_send, RETURNS_TEXT, false},
-	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true},
-	{"presence:leave", convex_presence_leave, RETURNS_VOID, false},
-	{"presence:update", convex_presence_update, RETURNS_VOID, false},
-	{"users:updateProfile", convex_users_update_profile, RETURNS_VOID, false},
+	{"files:generateUploadUrl", convex_files_generate_upload_url, RETURNS_TEXT, false, &cvx_files_generate_upload_url_args},
+	{"files:remove", convex_files_remove, RETURNS_VOID, false, &cvx_files_remove_args},
+	{"files:saveFile", convex_files_save_file, RETURNS_TEXT, false, &cvx_files_save_file_args},
+	{"messages:remove", convex_messages_remove, RETURNS_VOID, false, &cvx_messages_remove_args},
+	{"messages:send", convex_messages_send, RETURNS_TEXT, false, &cvx_messages_send_args},
+	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true, &cvx_presence_cleanup_args},
+	{"presence:leave", convex_presence_leave, RETURNS_VOID, false, &cvx_presence_leave_args},
+	{"presence:update", convex_presence_update, RETURNS_VOID, false, &cvx_presence_update_args},
+	{"users:updateProfile", convex_users_update_profile, RETURNS_VOID, false, &cvx_users_update_profile_args},
 };
+
+/* The built-ins' args validators, compiled when first scheduled */
+static CvxValidator *builtin_validators[lengthof(builtin_mutations)];
+
+/* A mutation a path names: a built-in one or a registered one */
+typedef struct MutationTarget
+{
+	const BuiltinMutation *builtin;
+	struct RegisteredMutation *entry;
+	bool		internal;
+} MutationTarget;
 
 /* A registered mutation, as cached */
 typedef struct RegisteredMutation
@@ -128,6 +145,9 @@ static Oid	functions_relid = InvalidOid;
 /* Oid of convex_internal_mutation(text, jsonb), the internal-call right */
 static Oid	internal_right_oid = InvalidOid;
 
+/* The schema of convexlite's functions (the extension's schema) */
+static Oid	extension_namespace = InvalidOid;
+
 /* The search_path handlers run under (handler_search_path) */
 static char *handler_path = NULL;
 
@@ -155,6 +175,7 @@ mutations_invalidate(void)
 {
 	current_cache_stale = true;
 	internal_right_oid = InvalidOid;
+	extension_namespace = InvalidOid;
 	if (handler_path != NULL)
 	{
 		pfree(handler_path);
@@ -425,19 +446,44 @@ raise_not_found(const char *path)
 					 "convex_internal_mutation(text, jsonb).")));
 }
 
+/* The schema convexlite's functions live in (read from pg_extension) */
+static Oid
+convexlite_namespace(void)
+{
+	if (!OidIsValid(extension_namespace))
+	{
+		Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+					F_NAMEEQ, CStringGetDatum("convexlite"));
+		scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		if (!HeapTupleIsValid(tuple))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("extension \"convexlite\" is not installed in this database")));
+		extension_namespace = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	return extension_namespace;
+}
+
 /*
  * May the current user run internal mutations from the top level?  Those
  * granted EXECUTE on convex_internal_mutation(text, jsonb) (superusers,
  * the extension's owner, and roles a DBA grants it to) may.
  */
 static bool
-has_internal_right(FunctionCallInfo fcinfo)
+has_internal_right(void)
 {
 	if (!OidIsValid(internal_right_oid))
 	{
-		Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
 		Oid			argtypes[2] = {TEXTOID, JSONBOID};
-		List	   *name = list_make2(makeString(get_namespace_name(namespace)),
+		List	   *name = list_make2(makeString(get_namespace_name(convexlite_namespace())),
 									  makeString("convex_internal_mutation"));
 
 		internal_right_oid = LookupFuncName(name, 2, argtypes, true);
@@ -515,12 +561,11 @@ run_builtin(const BuiltinMutation *builtin, Jsonb *args)
  * otherwise put look-alike functions or operators in front of the owner).
  */
 static const char *
-handler_search_path(FunctionCallInfo fcinfo)
+handler_search_path(void)
 {
 	if (handler_path == NULL)
 	{
-		Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
-		char	   *name = get_namespace_name(namespace);
+		char	   *name = get_namespace_name(convexlite_namespace());
 
 		handler_path = MemoryContextStrdup(TopMemoryContext,
 										   psprintf("pg_catalog, %s, pg_temp",
@@ -538,7 +583,7 @@ handler_search_path(FunctionCallInfo fcinfo)
  * user and the setting.
  */
 static Jsonb *
-run_registered(FunctionCallInfo fcinfo, RegisteredMutation *entry, Jsonb *args)
+run_registered(RegisteredMutation *entry, Jsonb *args)
 {
 	LOCAL_FCINFO(call, 1);
 	FmgrInfo	fresh;
@@ -560,7 +605,7 @@ run_registered(FunctionCallInfo fcinfo, RegisteredMutation *entry, Jsonb *args)
 	if (!entry->sets_search_path)
 	{
 		guc_level = NewGUCNestLevel();
-		(void) set_config_option("search_path", handler_search_path(fcinfo),
+		(void) set_config_option("search_path", handler_search_path(),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
 	}
@@ -628,65 +673,72 @@ check_convex_value(const char *path, Jsonb *jsonb, bool is_return)
 }
 
 /*
- * The dispatcher behind convex_mutation and convex_internal_mutation.
- * internal_entry: called as convex_internal_mutation, whose EXECUTE right
- * is the right to run internal mutations.
+ * Find the mutation a path names (its syntax already checked), or raise
+ * Convex's not-found error.
  */
-static Datum
-run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
+static void
+resolve_mutation(const char *path, MutationTarget *target)
 {
-	text	   *path_text;
-	char	   *path;
-	Jsonb	   *args;
-	const BuiltinMutation *builtin;
-	RegisteredMutation *entry = NULL;
-	bool		internal;
-	Jsonb	   *result = NULL;
-	MemoryContext context = CurrentMemoryContext;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be NULL")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("args must not be NULL"),
-				 errhint("A mutation without arguments takes '{}'.")));
-	path_text = PG_GETARG_TEXT_PP(0);
-	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
-	path = text_to_cstring(path_text);
-	args = PG_GETARG_JSONB_P(1);
-
-	builtin = builtin_mutation(path);
-	if (builtin == NULL)
+	target->builtin = builtin_mutation(path);
+	target->entry = NULL;
+	if (target->builtin != NULL)
+	{
+		target->internal = target->builtin->internal;
+		return;
+	}
 	{
 		MutationCache *cache = mutation_cache();
 
-		entry = hash_search(cache->entries, path, HASH_FIND, NULL);
-		if (entry == NULL)
-			entry = load_registered(cache, path);
-		if (entry == NULL)
+		target->entry = hash_search(cache->entries, path, HASH_FIND, NULL);
+		if (target->entry == NULL)
+			target->entry = load_registered(cache, path);
+		if (target->entry == NULL)
 			raise_not_found(path);
-		internal = entry->internal;
+		target->internal = target->entry->internal;
 	}
-	else
-		internal = builtin->internal;
+}
 
-	/* Convex's order: visibility, argument size, argument validator */
-	if (internal && !internal_entry && !cvx_in_mutation() && !has_internal_right(fcinfo))
-		raise_not_found(path);
+/*
+ * Check a call's arguments in Convex's order: size, a JSON object, then
+ * the validator.  A built-in mutation checks its validator itself when it
+ * runs; check_builtin asks for that check now (when scheduling).
+ */
+static void
+check_call_args(const char *path, const MutationTarget *target, Jsonb *args,
+				bool check_builtin)
+{
 	cvx_check_args_size(path, VARSIZE_ANY_EXHDR(args));
 	if (!JB_ROOT_IS_OBJECT(args))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ArgumentValidationError: the arguments of %s must be a JSON object", path)));
-	if (entry != NULL)
+	if (target->entry != NULL)
 	{
 		check_convex_value(path, args, false);
-		if (entry->args != NULL)
-			check_value(entry->args, args, "ArgumentValidationError: ");
+		if (target->entry->args != NULL)
+			check_value(target->entry->args, args, "ArgumentValidationError: ");
 	}
+	else if (check_builtin)
+	{
+		int			index = target->builtin - builtin_mutations;
+
+		check_convex_value(path, args, false);
+		if (builtin_validators[index] == NULL)
+			builtin_validators[index] = cvx_compile_constant(*target->builtin->args);
+		check_value(builtin_validators[index], args, "ArgumentValidationError: ");
+	}
+}
+
+/*
+ * Run a resolved and checked mutation inside the call's budget (limits.c)
+ * and check its return value.
+ */
+static Jsonb *
+run_target(const char *path, const MutationTarget *target, Jsonb *args)
+{
+	Jsonb	   *result = NULL;
+	MemoryContext context = CurrentMemoryContext;
+
 	if (cvx_mutation_depth() > MAX_CALL_DEPTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -697,10 +749,10 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	cvx_call_enter();
 	PG_TRY();
 	{
-		if (builtin != NULL)
-			result = run_builtin(builtin, args);
+		if (target->builtin != NULL)
+			result = run_builtin(target->builtin, args);
 		else
-			result = run_registered(fcinfo, entry, args);
+			result = run_registered(target->entry, args);
 	}
 	PG_CATCH();
 	{
@@ -716,13 +768,92 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	cvx_call_leave();
 
 	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
-	if (entry != NULL)
+	if (target->entry != NULL)
 	{
 		check_convex_value(path, result, true);
-		if (entry->returns != NULL)
-			check_value(entry->returns, result, "ReturnsValidationError: ");
+		if (target->entry->returns != NULL)
+			check_value(target->entry->returns, result, "ReturnsValidationError: ");
 	}
-	PG_RETURN_JSONB_P(result);
+	return result;
+}
+
+/*
+ * May the caller run (and schedule) internal mutations?  From inside a
+ * mutation, or as a role granted EXECUTE on convex_internal_mutation.
+ */
+bool
+cvx_may_run_internal(void)
+{
+	return cvx_in_mutation() || has_internal_right();
+}
+
+/*
+ * Check a call of path with args as if it were made now, without running
+ * it: the path exists and the caller may run it (internal_allowed), and
+ * the arguments pass its validator.  Raises the call's error otherwise.
+ */
+void
+cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed)
+{
+	MutationTarget target;
+
+	check_path(path, strlen(path));
+	resolve_mutation(path, &target);
+	if (target.internal && !internal_allowed)
+		raise_not_found(path);
+	check_call_args(path, &target, args, true);
+}
+
+/*
+ * Run the mutation at path with args (a scheduled job: internal ones are
+ * allowed when internal_allowed) and return its result.
+ */
+Jsonb *
+cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed)
+{
+	MutationTarget target;
+
+	check_path(path, strlen(path));
+	resolve_mutation(path, &target);
+	if (target.internal && !internal_allowed)
+		raise_not_found(path);
+	check_call_args(path, &target, args, false);
+	return run_target(path, &target, args);
+}
+
+/*
+ * The dispatcher behind convex_mutation and convex_internal_mutation.
+ * internal_entry: called as convex_internal_mutation, whose EXECUTE right
+ * is the right to run internal mutations.
+ */
+static Datum
+run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
+{
+	text	   *path_text;
+	char	   *path;
+	Jsonb	   *args;
+	MutationTarget target;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("args must not be NULL"),
+				 errhint("A mutation without arguments takes '{}'.")));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	path = text_to_cstring(path_text);
+	args = PG_GETARG_JSONB_P(1);
+
+	/* Convex's order: visibility, argument size, argument validator */
+	resolve_mutation(path, &target);
+	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
+		raise_not_found(path);
+	check_call_args(path, &target, args, false);
+	PG_RETURN_JSONB_P(run_target(path, &target, args));
 }
 
 /*

@@ -43,6 +43,15 @@ cvx_prepare(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
+/* A statement kept in *slot, prepared on first use */
+SPIPlanPtr
+cvx_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+		*slot = cvx_prepare(sql, nargs, argtypes);
+	return *slot;
+}
+
 /*
  * Execute a kept statement under the pinned search_path.  An error on the
  * way out of SPI unwinds the override with the (sub)transaction.

@@ -36,7 +36,7 @@ PG_FUNCTION_INFO_V1(convex_presence_cleanup);
 #define OPTIONAL_STRING "{\"fieldType\":{\"type\":\"string\"},\"optional\":true}"
 
 /* args: {roomId: string, data: presenceDataValidator, sessionId?: string} */
-static const char *const update_args =
+const char *const cvx_presence_update_args =
 "{\"type\":\"object\",\"value\":{"
 "\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
 "\"data\":{\"fieldType\":{\"type\":\"object\",\"value\":{"
@@ -50,13 +50,13 @@ static const char *const update_args =
 "\"sessionId\":" OPTIONAL_STRING "}}";
 
 /* args: {roomId: string, sessionId?: string} */
-static const char *const leave_args =
+const char *const cvx_presence_leave_args =
 "{\"type\":\"object\",\"value\":{"
 "\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false},"
 "\"sessionId\":" OPTIONAL_STRING "}}";
 
 /* args: {} */
-static const char *const cleanup_args = "{\"type\":\"object\",\"value\":{}}";
+const char *const cvx_presence_cleanup_args = "{\"type\":\"object\",\"value\":{}}";
 
 static CvxValidator *update_validator = NULL;
 static CvxValidator *leave_validator = NULL;
@@ -77,6 +77,14 @@ enum PresencePlan
 
 static SPIPlanPtr plans[NUM_PRESENCE_PLANS];
 
+/*
+ * What every presence write returns for its notifications (realtime.c):
+ * the _id and the filter column roomId; an upsert also tells whether it
+ * inserted (a row it inserted has no xmax).
+ */
+#define RETURNING_FOR_NOTIFY "RETURNING _id, room_id"
+#define UPSERT_INSERTED ", (xmax OPERATOR(pg_catalog.=) 0) AS cvx_inserted"
+
 /* A presence statement, prepared once */
 static SPIPlanPtr
 presence_plan(enum PresencePlan which)
@@ -95,40 +103,43 @@ presence_plan(enum PresencePlan which)
 		[HEARTBEAT_BY_SESSION] = {
 			"UPDATE convex.presence SET data = $3, last_seen = $4 "
 			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2 "
-			"AND session_id OPERATOR(pg_catalog.<>) ''",
+			"AND session_id OPERATOR(pg_catalog.<>) '' " RETURNING_FOR_NOTIFY,
 		4, heartbeat_types},
 		[UPSERT_BY_SESSION] = {
 			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
 			"ON CONFLICT (session_id, room_id) WHERE session_id OPERATOR(pg_catalog.<>) '' "
-			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
+			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen "
+			RETURNING_FOR_NOTIFY UPSERT_INSERTED,
 		7, upsert_types},
 		[HEARTBEAT_BY_USER] = {
 			"UPDATE convex.presence SET data = $3, last_seen = $4 "
 			"WHERE _id OPERATOR(pg_catalog.=) (SELECT p._id FROM convex.presence p "
 			"WHERE p.user_id OPERATOR(pg_catalog.=) $1 AND p.room_id OPERATOR(pg_catalog.=) $2 "
-			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE)",
+			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE) " RETURNING_FOR_NOTIFY,
 		4, heartbeat_types},
 		[UPSERT_BY_USER] = {
 			"INSERT INTO convex.presence (_id, _creation_time, room_id, user_id, session_id, data, last_seen) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7) "
 			"ON CONFLICT (user_id, room_id) "
 			"WHERE (session_id IS NULL OR session_id OPERATOR(pg_catalog.=) '') AND user_id IS NOT NULL "
-			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen",
+			"DO UPDATE SET data = excluded.data, last_seen = excluded.last_seen "
+			RETURNING_FOR_NOTIFY UPSERT_INSERTED,
 		7, upsert_types},
 		[LEAVE_BY_SESSION] = {
 			"DELETE FROM convex.presence "
 			"WHERE session_id OPERATOR(pg_catalog.=) $1 AND room_id OPERATOR(pg_catalog.=) $2 "
-			"AND session_id OPERATOR(pg_catalog.<>) ''",
+			"AND session_id OPERATOR(pg_catalog.<>) '' " RETURNING_FOR_NOTIFY,
 		2, key_types},
 		[LEAVE_BY_USER] = {
 			"DELETE FROM convex.presence "
 			"WHERE _id OPERATOR(pg_catalog.=) (SELECT p._id FROM convex.presence p "
 			"WHERE p.user_id OPERATOR(pg_catalog.=) $1 AND p.room_id OPERATOR(pg_catalog.=) $2 "
-			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE)",
+			"ORDER BY p._creation_time LIMIT 1 FOR UPDATE) " RETURNING_FOR_NOTIFY,
 		2, key_types},
 		[CLEANUP] = {
-			"DELETE FROM convex.presence WHERE last_seen OPERATOR(pg_catalog.<) $1",
+			"DELETE FROM convex.presence WHERE last_seen OPERATOR(pg_catalog.<) $1 "
+			RETURNING_FOR_NOTIFY,
 		1, cleanup_types},
 	};
 
@@ -158,7 +169,7 @@ convex_presence_update(PG_FUNCTION_ARGS)
 	char		row_nulls[8];
 	bool		by_session;
 
-	cvx_read_args(fcinfo, &update_validator, update_args, &args);
+	cvx_read_args(fcinfo, &update_validator, cvx_presence_update_args, &args);
 	user_id = cvx_auth_user_id();
 	has_session = cvx_args_field(&args, "sessionId", &session_id);
 	/* the seed tests args.sessionId for truth: "" counts as no session */
@@ -216,7 +227,7 @@ convex_presence_leave(PG_FUNCTION_ARGS)
 	text	   *user_id;
 	Datum		key[2];
 
-	cvx_read_args(fcinfo, &leave_validator, leave_args, &args);
+	cvx_read_args(fcinfo, &leave_validator, cvx_presence_leave_args, &args);
 	user_id = cvx_auth_user_id();
 	/* as in update, "" counts as no session */
 	by_session = cvx_args_field(&args, "sessionId", &session_id) &&
@@ -248,7 +259,7 @@ convex_presence_cleanup(PG_FUNCTION_ARGS)
 	Datum		cutoff[1];
 	uint64		deleted;
 
-	cvx_read_args(fcinfo, &cleanup_validator, cleanup_args, &args);
+	cvx_read_args(fcinfo, &cleanup_validator, cvx_presence_cleanup_args, &args);
 
 	cutoff[0] = Float8GetDatum(cvx_date_now() - PRESENCE_TIMEOUT_MS);
 	cvx_spi_connect();

@@ -109,15 +109,6 @@ cvx_storage_init(void)
 							   PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
-/* Prepare a statement once and keep it */
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*plan == NULL)
-		*plan = cvx_prepare(sql, nargs, argtypes);
-	return *plan;
-}
-
 /* convexlite.url without trailing slashes */
 static char *
 site_base(void)
@@ -223,7 +214,7 @@ cvx_storage_generate_upload_url(void)
 	explicit_bzero(random_bytes, sizeof(random_bytes));
 
 	cvx_spi_connect();
-	rc = cvx_execute(kept_plan(&token_insert_plan,
+	rc = cvx_execute(cvx_kept_plan(&token_insert_plan,
 							   "INSERT INTO convex._upload_tokens (token_hash, expires_at) "
 							   "VALUES ($1, $2)", 2, argtypes),
 					 values, NULL, false, 0);
@@ -268,7 +259,7 @@ use_upload_url(text *url)
 	key[0] = PointerGetDatum(token_key(random_bytes));
 	explicit_bzero(random_bytes, sizeof(random_bytes));
 
-	rc = cvx_execute_by_key(kept_plan(&token_use_plan,
+	rc = cvx_execute_by_key(cvx_kept_plan(&token_use_plan,
 							   "UPDATE convex._upload_tokens SET used = true "
 							   "WHERE token_hash OPERATOR(pg_catalog.=) $1 AND NOT used "
 							   "RETURNING expires_at", 1, argtypes),
@@ -278,7 +269,7 @@ use_upload_url(text *url)
 			 SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 	{
-		rc = cvx_execute_by_key(kept_plan(&token_state_plan,
+		rc = cvx_execute_by_key(cvx_kept_plan(&token_state_plan,
 								   "SELECT used FROM convex._upload_tokens "
 								   "WHERE token_hash OPERATOR(pg_catalog.=) $1", 1, argtypes),
 						 key, NULL, true, 1);
@@ -358,13 +349,14 @@ insert_storage_row(text *id, Oid blob, const uint8 digest[PG_SHA256_DIGEST_LENGT
 	values[4] = PointerGetDatum(content_type);
 	nulls[4] = content_type == NULL ? 'n' : ' ';
 	values[5] = ObjectIdGetDatum(blob);
-	rc = cvx_execute(kept_plan(&storage_insert_plan,
+	rc = cvx_execute(cvx_kept_plan(&storage_insert_plan,
 							   "INSERT INTO convex._storage "
 							   "(_id, _creation_time, sha256, size, content_type, blob) "
-							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, argtypes),
+							   "VALUES ($1, $2, $3, $4, $5, $6) RETURNING _id", 6, argtypes),
 					 values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
+	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "convexlite: could not record a blob: %s", SPI_result_code_string(rc));
+	cvx_notify_rows(cvx_builtin_table("_storage"), CVX_WRITE_INSERT, SPI_tuptable, SPI_processed);
 }
 
 /* Push one key of a JSON object under construction */
@@ -549,7 +541,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	cvx_spi_connect();
 	values[0] = ObjectIdGetDatum(blob);
-	if (cvx_execute_by_key(kept_plan(&storage_by_blob_plan,
+	if (cvx_execute_by_key(cvx_kept_plan(&storage_by_blob_plan,
 							  "SELECT _id FROM convex._storage WHERE blob OPERATOR(pg_catalog.=) $1",
 							  1, argtypes),
 					values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
@@ -584,7 +576,7 @@ find_storage_row(text *id)
 	int			rc;
 
 	values[0] = PointerGetDatum(id);
-	rc = cvx_execute_by_key(kept_plan(&storage_get_plan,
+	rc = cvx_execute_by_key(cvx_kept_plan(&storage_get_plan,
 							   "SELECT blob, sha256, size, content_type FROM convex._storage "
 							   "WHERE _id OPERATOR(pg_catalog.=) $1", 1, argtypes),
 					 values, NULL, true, 1);
@@ -762,9 +754,9 @@ cvx_storage_delete(text *storage_id)
 
 	values[0] = PointerGetDatum(storage_id);
 	cvx_spi_connect();
-	rc = cvx_execute_by_key(kept_plan(&storage_delete_plan,
+	rc = cvx_execute_by_key(cvx_kept_plan(&storage_delete_plan,
 							   "DELETE FROM convex._storage WHERE _id OPERATOR(pg_catalog.=) $1 "
-							   "RETURNING blob", 1, argtypes),
+							   "RETURNING blob, _id", 1, argtypes),
 					 values, NULL, false, 0);
 	if (rc != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "convexlite: could not delete from _storage: %s", SPI_result_code_string(rc));
@@ -774,6 +766,7 @@ cvx_storage_delete(text *storage_id)
 				 errmsg("storage id %s not found",
 						cvx_clip_name(VARDATA_ANY(storage_id), VARSIZE_ANY_EXHDR(storage_id)))));
 	blob = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	cvx_notify_rows(cvx_builtin_table("_storage"), CVX_WRITE_DELETE, SPI_tuptable, SPI_processed);
 	DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(blob));
 	cvx_spi_finish();
 }
@@ -1003,15 +996,15 @@ convex_storage_cleanup(PG_FUNCTION_ARGS)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH gone AS (DELETE FROM convex._storage d "
-					 "WHERE d._id OPERATOR(pg_catalog.=) ANY (%s) RETURNING d.blob) "
-					 "SELECT pg_catalog.count(pg_catalog.lo_unlink(blob)) FROM gone",
+					 "WHERE d._id OPERATOR(pg_catalog.=) ANY (%s) RETURNING d._id, d.blob) "
+					 "SELECT _id, pg_catalog.lo_unlink(blob) FROM gone",
 					 unreferenced_blobs_sql(queries, true, true));
 	values[1] = candidates;
 	rc = cvx_execute_args(sql.data, 2, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: storage cleanup failed: %s", SPI_result_code_string(rc));
-	reclaimed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											1, &isnull));
+	reclaimed = SPI_processed;
+	cvx_notify_rows(cvx_builtin_table("_storage"), CVX_WRITE_DELETE, SPI_tuptable, SPI_processed);
 	cvx_spi_finish();
 	PG_RETURN_INT32((int32) Min(reclaimed, PG_INT32_MAX));
 }

@@ -13,7 +13,7 @@
 PG_FUNCTION_INFO_V1(convex_users_update_profile);
 
 /* args: {name: v.optional(v.string()), image: v.optional(v.string())} */
-static const char *const update_profile_args =
+const char *const cvx_users_update_profile_args =
 "{\"type\":\"object\",\"value\":{"
 "\"name\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true},"
 "\"image\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
@@ -58,7 +58,7 @@ convex_users_update_profile(PG_FUNCTION_ARGS)
 	bool		has_image;
 	text	   *user_id;
 
-	cvx_read_args(fcinfo, &update_profile_validator, update_profile_args, &args);
+	cvx_read_args(fcinfo, &update_profile_validator, cvx_users_update_profile_args, &args);
 
 	user_id = cvx_auth_user_id();
 	if (user_id == NULL)

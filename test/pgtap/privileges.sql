@@ -14,7 +14,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(166);
+SELECT plan(182);
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
@@ -213,12 +213,18 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY[]::
                ('convex_db_replace', ARRAY['text', 'text', 'jsonb']),
                ('convex_db_delete', ARRAY['text', 'text']),
                ('convex_schedule_jobs', ARRAY[]::text[]),
+               ('convex_scheduler_run_after', ARRAY['double precision', 'text', 'jsonb']),
+               ('convex_scheduler_run_at', ARRAY['double precision', 'text', 'jsonb']),
+               ('convex_scheduler_cancel', ARRAY['text']),
+               ('convex_scheduler_run_due', ARRAY['integer']),
+               ('convex_scheduler_cleanup', ARRAY['double precision']),
                ('convex_define_table', ARRAY['text', 'jsonb', 'jsonb']),
                ('convex_db_query', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'integer'])) AS t(f, args);
 
 SELECT table_privs_are('convex', t, 'regress_convexlite_alice', ARRAY[]::name[],
                        format('an ordinary role has no privilege on table convex.%s', t))
-  FROM unnest(ARRAY['users', 'messages', 'presence', 'files', '_storage', '_upload_tokens']) AS t;
+  FROM unnest(ARRAY['users', 'messages', 'presence', 'files', '_storage', '_upload_tokens',
+                     '_scheduled_functions']) AS t;
 -- the catalog holds table names and validators (schema, not data): readable
 SELECT table_privs_are('convex', '_tables', 'regress_convexlite_alice', ARRAY['SELECT']::name[],
                        'an ordinary role may only read the catalog convex._tables');
@@ -239,7 +245,8 @@ SET ROLE regress_convexlite_alice;
 SELECT throws_ok(format(q, t, c), '42501', NULL,
                  format('an ordinary role cannot %s convex.%s', op, t))
   FROM (VALUES ('users', '_id'), ('messages', '_id'), ('presence', '_id'), ('files', '_id'),
-               ('_storage', '_id'), ('_upload_tokens', 'used'), ('_tables', 'name')) AS tabs(t, c)
+               ('_storage', '_id'), ('_upload_tokens', 'used'), ('_tables', 'name'),
+               ('_scheduled_functions', 'state')) AS tabs(t, c)
  CROSS JOIN (VALUES ('SELECT', 'SELECT * FROM convex.%I /* %s */'),
                     ('INSERT INTO', 'INSERT INTO convex.%I DEFAULT VALUES /* %s */'),
                     ('UPDATE', 'UPDATE convex.%I SET %2$I = %2$I'),
@@ -264,6 +271,12 @@ SELECT throws_ok(q, '42501', NULL, 'an ordinary role cannot ' || what)
                 'call convex_db_replace'),
                (format('SELECT convex_db_delete(%L, %L)', 'messages', :'msg_id'), 'call convex_db_delete'),
                ('SELECT convex_schedule_jobs()', 'call convex_schedule_jobs'),
+               ($$SELECT convex_scheduler_run_after(0, 'messages:send', '{"roomId": "r", "content": "c", "userName": "u"}')$$,
+                'call ctx.scheduler.runAfter'),
+               ($$SELECT convex_scheduler_run_at(0, 'presence:cleanup', '{}')$$, 'call ctx.scheduler.runAt'),
+               ($$SELECT convex_scheduler_cancel('0a3kggxrmq3zadc3xcttgnqda4n5q2g')$$, 'call ctx.scheduler.cancel'),
+               ('CALL convex_scheduler_run_due()', 'run due scheduled functions'),
+               ('SELECT convex_scheduler_cleanup(0)', 'call the internal scheduler cleanup'),
                ($$SELECT convex_define_table('evil', '{}')$$, 'call convex_define_table'),
                ($$SELECT convex_db_query('messages')$$, 'call convex_db_query')) AS t(q, what);
 
@@ -329,8 +342,9 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  ORDER BY 1),
           ARRAY[]::text[], 'every SECURITY DEFINER function is owned by the installing superuser');
 -- The only C functions allowed to run with raised rights are the seed app's
--- mutations of SPEC §4 and ctx.storage (§5), whose blobs belong to the
--- schema's owner.  Adding another one must be a deliberate edit here.
+-- mutations of SPEC §4, ctx.storage (§5), whose blobs belong to the
+-- schema's owner, and the scheduler's retention cleanup (§7).  Adding
+-- another one must be a deliberate edit here.
 SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'
                    AND proname NOT IN ('convex_users_update_profile', 'convex_messages_send',
@@ -339,11 +353,12 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                                        'convex_files_generate_upload_url', 'convex_files_save_file',
                                        'convex_files_remove')
                  ORDER BY 1),
-          ARRAY['convex_storage_cleanup(double precision)', 'convex_storage_delete(text)',
+          ARRAY['convex_scheduler_cleanup(double precision)',
+                'convex_storage_cleanup(double precision)', 'convex_storage_delete(text)',
                 'convex_storage_generate_upload_url()', 'convex_storage_get(text)',
                 'convex_storage_get(text,bigint,integer)', 'convex_storage_get_metadata(text)',
                 'convex_storage_get_url(text)', 'convex_storage_upload(text,bytea,text)'],
-          'no C SECURITY DEFINER function besides the seed app''s mutations and ctx.storage''s');
+          'no C SECURITY DEFINER function besides the seed app''s mutations, ctx.storage''s and the scheduler cleanup');
 SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload(text,oid,text)'),
           false, 'the large-object upload runs as its caller (who must own the large object)');
 SELECT is(ARRAY(SELECT proname::text FROM cvx_functions

@@ -1,0 +1,263 @@
+/*-------------------------------------------------------------------------
+ *
+ * scheduler_worker.c
+ *	  The scheduler's background worker: it runs due jobs in the database
+ *	  named by convexlite.database_name, one transaction per job.
+ *
+ * The worker exists when convexlite is in shared_preload_libraries.  It
+ * sleeps on its latch until the earliest pending job is due; a transaction
+ * that schedules a job sets that latch when it commits (the worker's
+ * process number is kept in a small shared-memory struct), so a job due
+ * now starts at once, without polling.  After a crash or restart the
+ * worker starts again and finds the jobs that were running still pending
+ * (their transactions never committed), and runs them again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "convexlite.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void convex_scheduler_main(Datum main_arg);
+
+/* convexlite.database_name: where the worker runs jobs */
+static char *scheduler_database = NULL;
+
+/* How long the worker sleeps when it has nothing better to go by */
+#define IDLE_WAIT_MS 60000
+/* ... while convexlite is not installed in its database */
+#define NOT_INSTALLED_WAIT_MS 10000
+/* ... when the due job is held by another runner */
+#define HELD_WAIT_MS 50
+/* Seconds before the postmaster starts a worker that exited again */
+#define RESTART_SECONDS 5
+
+/* Shared state: which process is the worker */
+typedef struct SchedulerShared
+{
+	slock_t		mutex;
+	int			procno;			/* the worker's pgprocno, or -1 */
+} SchedulerShared;
+
+static SchedulerShared *shared = NULL;
+static shmem_request_hook_type previous_shmem_request = NULL;
+static shmem_startup_hook_type previous_shmem_startup = NULL;
+
+/* Wake the worker when this transaction commits */
+static bool wake_at_commit = false;
+
+/* Ask for the shared struct */
+static void
+scheduler_shmem_request(void)
+{
+	if (previous_shmem_request)
+		previous_shmem_request();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(SchedulerShared)));
+}
+
+/* Create (or attach to) the shared struct */
+static void
+scheduler_shmem_startup(void)
+{
+	bool		found;
+
+	if (previous_shmem_startup)
+		previous_shmem_startup();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("convexlite scheduler", sizeof(SchedulerShared), &found);
+	if (!found)
+	{
+		SpinLockInit(&shared->mutex);
+		shared->procno = -1;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Set the worker's latch, if there is a worker */
+static void
+wake_worker(void)
+{
+	int			procno;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	procno = shared->procno;
+	SpinLockRelease(&shared->mutex);
+	if (procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+/* At commit, wake the worker for the jobs this transaction scheduled */
+static void
+scheduler_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		if (wake_at_commit)
+			wake_worker();
+		wake_at_commit = false;
+	}
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+			 event == XACT_EVENT_PREPARE)
+		wake_at_commit = false;
+}
+
+/* This transaction scheduled a job: wake the worker when it commits */
+void
+cvx_scheduler_wake_at_commit(void)
+{
+	wake_at_commit = true;
+}
+
+/*
+ * Register convexlite.database_name and, while the server preloads
+ * convexlite, the worker and its shared memory.
+ */
+void
+cvx_scheduler_init(void)
+{
+	BackgroundWorker worker;
+
+	RegisterXactCallback(scheduler_xact_callback, NULL);
+	DefineCustomStringVariable("convexlite.database_name",
+							   "Database in which the scheduler's background worker runs jobs.",
+							   "The worker exists when convexlite is in shared_preload_libraries.",
+							   &scheduler_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	previous_shmem_request = shmem_request_hook;
+	shmem_request_hook = scheduler_shmem_request;
+	previous_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = scheduler_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = RESTART_SECONDS;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "convexlite");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "convex_scheduler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "convexlite scheduler");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "convexlite scheduler");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Forget that this process is the worker (on exit) */
+static void
+unpublish_worker(int code, Datum arg)
+{
+	SpinLockAcquire(&shared->mutex);
+	if (shared->procno == MyProc->pgprocno)
+		shared->procno = -1;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* Is convexlite, with its scheduler table, installed here? */
+static bool
+scheduler_installed(void)
+{
+	Oid			schema;
+
+	if (!OidIsValid(get_extension_oid("convexlite", true)))
+		return false;
+	schema = get_namespace_oid(CVX_SCHEMA, true);
+	return OidIsValid(schema) &&
+		OidIsValid(get_relname_relid("_scheduled_functions", schema));
+}
+
+/*
+ * Run due jobs, one transaction each, until none is due; return how long
+ * to sleep (ms) before the next one is.
+ */
+static long
+run_due_jobs(void)
+{
+	for (;;)
+	{
+		bool		installed;
+		bool		ran = false;
+		double		next_due = -1;
+		double		wait;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		installed = scheduler_installed();
+		if (installed)
+		{
+			pgstat_report_activity(STATE_RUNNING, "convexlite: running a due job");
+			ran = cvx_scheduler_run_one(&next_due);
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_stat(false);
+		pgstat_report_activity(STATE_IDLE, NULL);
+
+		if (!installed)
+			return NOT_INSTALLED_WAIT_MS;
+		if (ran)
+			continue;
+		if (next_due < 0)
+			return IDLE_WAIT_MS;
+		wait = next_due - cvx_date_now();
+		if (wait <= 0)
+			return HELD_WAIT_MS;
+		return (long) Min(ceil(wait), (double) IDLE_WAIT_MS);
+	}
+}
+
+/* The worker's entry point */
+void
+convex_scheduler_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(scheduler_database, NULL, 0);
+	pgstat_report_appname("convexlite scheduler");
+
+	SpinLockAcquire(&shared->mutex);
+	shared->procno = MyProc->pgprocno;
+	SpinLockRelease(&shared->mutex);
+	on_shmem_exit(unpublish_worker, (Datum) 0);
+	ereport(LOG,
+			(errmsg("convexlite scheduler started in database \"%s\"", scheduler_database)));
+
+	for (;;)
+	{
+		long		timeout = run_due_jobs();
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
