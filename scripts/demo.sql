@@ -117,7 +117,7 @@ SELECT (SELECT count(*) FROM convex.files) AS files, (SELECT count(*) FROM conve
 SELECT convex_storage_cleanup(0) AS "blobs reclaimed";
 
 \echo
-\echo '== The cleanup jobs pg_cron runs (presence every minute, storage every 5 minutes)'
+\echo '== The jobs pg_cron runs (presence and scheduler cleanup, due scheduled jobs without the worker: every minute; storage: every 5 minutes)'
 SELECT jobname, schedule, command FROM cron.job;
 
 \echo
@@ -164,6 +164,32 @@ DROP ROLE demo_public_caller;
 SELECT owner, balance FROM convex.accounts ORDER BY owner;
 \echo '   the built-in mutations run by path too (messages:send returns the new id):'
 SELECT convex_mutation('messages:send', '{"roomId": "general", "content": "via convex_mutation", "userName": "Demo"}') IS NOT NULL AS sent;
+
+\echo
+\echo '== ctx.scheduler and realtime: a mutation schedules follow-up work; the background worker runs it'
+\echo '   after the mutation commits, and every committed write is announced on channel convex_<table>'
+CREATE FUNCTION send_later(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM convex_mutation('messages:send', jsonb_build_object(
+      'roomId', args -> 'roomId', 'content', 'Sent now', 'userName', 'Demo'));
+  -- await ctx.scheduler.runAfter(0, api.messages.send, {...})
+  RETURN to_jsonb(convex_scheduler_run_after(0, 'messages:send', jsonb_build_object(
+      'roomId', args -> 'roomId', 'content', 'Sent by a scheduled job', 'userName', 'Demo')));
+END $$;
+SELECT convex_define_mutation('demo:sendLater', 'send_later(jsonb)',
+  '{"type": "object", "value": {"roomId": {"fieldType": {"type": "string"}, "optional": false}}}');
+LISTEN convex_messages;
+SELECT convex_mutation('demo:sendLater', '{"roomId": "scheduled"}') #>> '{}' AS job \gset
+SELECT pg_sleep(0.5);
+SELECT d ->> 'name' AS name, d -> 'state' AS state, d -> 'args' AS args
+  FROM convex_db_get('_scheduled_functions', :'job') AS d;
+SELECT content FROM convex.messages WHERE room_id = 'scheduled' ORDER BY _creation_time;
+UNLISTEN convex_messages;
+\echo '   a job canceled before it is due never runs:'
+SELECT convex_scheduler_run_after(60000, 'messages:send',
+  '{"roomId": "scheduled", "content": "never sent", "userName": "Demo"}') AS later \gset
+SELECT convex_scheduler_cancel(:'later');
+SELECT state, completed_time IS NOT NULL AS completed FROM convex._scheduled_functions WHERE _id = :'later';
 
 \echo
 \echo 'Done. Every mutation above ran inside PostgreSQL, in the caller''s transaction.'

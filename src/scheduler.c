@@ -58,7 +58,11 @@ PG_FUNCTION_INFO_V1(convex_scheduler_cleanup);
 /* Finished jobs the retention cleanup deletes per call at most */
 #define CLEANUP_BATCH 10000
 
-/* The due-job statement (kept); its WHERE matches the partial index */
+/*
+ * The due-job statements' condition, which matches the partial index of
+ * pending jobs; they run with sequential scans off (cvx_execute_by_key),
+ * as finished jobs pile up for a week.
+ */
 #define PENDING "(state OPERATOR(pg_catalog.->>) 'kind') OPERATOR(pg_catalog.=) 'pending'"
 
 static SPIPlanPtr claim_plan = NULL;
@@ -378,7 +382,7 @@ cvx_scheduler_run_one(double *next_due)
 	become_schema_owner(&saved_user, &saved_context);
 	values[0] = Float8GetDatum(cvx_date_now());
 	cvx_spi_connect();
-	if (cvx_execute(cvx_kept_plan(&claim_plan,
+	if (cvx_execute_by_key(cvx_kept_plan(&claim_plan,
 								  "SELECT _id, name, args OPERATOR(pg_catalog.->) 0 "
 								  "FROM convex._scheduled_functions "
 								  "WHERE " PENDING " AND scheduled_time OPERATOR(pg_catalog.<=) $1 "
@@ -388,7 +392,7 @@ cvx_scheduler_run_one(double *next_due)
 		elog(ERROR, "convexlite: could not read convex._scheduled_functions");
 	if (SPI_processed == 0)
 	{
-		if (cvx_execute(cvx_kept_plan(&next_due_plan,
+		if (cvx_execute_by_key(cvx_kept_plan(&next_due_plan,
 									  "SELECT scheduled_time FROM convex._scheduled_functions "
 									  "WHERE " PENDING " ORDER BY scheduled_time LIMIT 1",
 									  0, NULL),
