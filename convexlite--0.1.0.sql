@@ -14,7 +14,9 @@ CREATE TABLE convex._tables (
     number integer NOT NULL UNIQUE CHECK (number > 0),
     fields jsonb NOT NULL,
     indexes jsonb NOT NULL DEFAULT '{}',
-    is_builtin boolean NOT NULL DEFAULT false
+    is_builtin boolean NOT NULL DEFAULT false,
+    -- the fields a realtime notification carries besides _id
+    notify jsonb NOT NULL DEFAULT '[]'
 );
 COMMENT ON TABLE convex._tables IS 'convexlite tables and their Convex table numbers';
 
@@ -191,6 +193,9 @@ INSERT INTO convex._tables (name, number, fields, indexes, is_builtin) VALUES
     "type": {"fieldType": {"type": "string"}, "optional": false},
     "size": {"fieldType": {"type": "number"}, "optional": false}
   }', '{"by_storage_id": ["storageId"], "by_user": ["userId"]}', true);
+
+-- Realtime: a room's clients follow its messages and presence by roomId
+UPDATE convex._tables SET notify = '["roomId"]' WHERE name IN ('messages', 'presence');
 
 -- Registered mutations (convex_define_mutation): the api.* / internal.*
 -- analogue.  handler is f(args jsonb) RETURNS jsonb and runs as its owner;
@@ -423,6 +428,16 @@ AS 'MODULE_PATHNAME', 'convex_define_table'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_define_table(text, jsonb, jsonb) IS 'defineTable: create or redefine a table in schema convex; returns its table number';
 REVOKE ALL ON FUNCTION convex_define_table(text, jsonb, jsonb) FROM PUBLIC;
+
+-- Realtime: the fields (strings, ids, numbers, booleans; at most 4) that
+-- the notifications of a table's writes carry besides _id, for clients to
+-- filter by.  Every role can LISTEN: name no field that is private.
+CREATE FUNCTION convex_table_notify(table_name text, fields text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_table_notify'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_table_notify(text, text[]) IS 'choose the fields a user table''s NOTIFY payloads carry besides _id';
+REVOKE ALL ON FUNCTION convex_table_notify(text, text[]) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Mutations: registering them, and running any mutation by path.

@@ -80,8 +80,7 @@ typedef struct CvxTable
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements */
 	List	   *patch_plans;	/* db.c's kept UPDATEs, one per set of patched columns */
-	/* realtime.c: the columns a notification carries, found on first use */
-	bool		notify_ready;
+	/* realtime.c: the filter columns a notification carries (catalog's notify) */
 	int			nnotify_fields;
 	int			notify_fields[CVX_MAX_NOTIFY_FIELDS];
 	/* statements over all columns, prepared on first use */
@@ -104,6 +103,7 @@ extern CvxTable *cvx_table_by_number(uint32 number);
 extern CvxTable *cvx_table_lookup(text *name);
 extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
+extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
 
 /* ---------------------------------------------------------------------
@@ -222,6 +222,7 @@ extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
  * ---------------------------------------------------------------------
  */
 extern void cvx_realtime_init(void);
+extern void cvx_describe_notify_fields(CvxTable *table, Jsonb *fields);
 extern void cvx_append_notify_returning(StringInfo sql, CvxTable *table);
 extern void cvx_notify_rows(CvxTable *table, CvxWriteKind kind,
 							SPITupleTable *rows, uint64 nrows);

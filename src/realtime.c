@@ -13,8 +13,10 @@
  *	  {"op":"insert","table":"messages","_id":"…","roomId":"lobby"}
  *
  * op is insert, update or delete.  Besides _id it carries only the fields
- * a client filters by (roomId for messages and presence): every role that
- * can connect may LISTEN, so a payload must never carry private data.  A
+ * a client filters by, as listed in the catalog's notify column (roomId for
+ * messages and presence; a user table's owner chooses them with
+ * convex_table_notify): every role that can connect may LISTEN, so a
+ * payload carries no other data.  A
  * filter field whose JSON text is longer than CVX_NOTIFY_MAX_FIELD bytes
  * is left out and "truncated":true is set instead, which keeps every
  * payload far below PostgreSQL's 8000-byte limit.
@@ -39,16 +41,6 @@
 /* convexlite.notify: send the notifications (superuser-only) */
 static bool cvx_notify_enabled = true;
 
-/* The filter fields of the built-in tables (user tables: none) */
-static const struct
-{
-	const char *table;
-	const char *field;
-}			builtin_filter_fields[] = {
-	{"messages", "roomId"},
-	{"presence", "roomId"},
-};
-
 /* The column a RETURNING list names when an upsert tells what it did */
 #define INSERTED_COLUMN "cvx_inserted"
 
@@ -66,24 +58,32 @@ cvx_realtime_init(void)
 							 NULL, NULL, NULL);
 }
 
-/* The filter columns of a table, as positions in table->columns (found once) */
-static void
-find_filter_fields(CvxTable *table)
+/*
+ * Read a table's filter fields from the catalog's notify column (a JSON
+ * array of field names) into positions in table->columns.  A name that is
+ * no longer a field of the table is skipped.
+ */
+void
+cvx_describe_notify_fields(CvxTable *table, Jsonb *fields)
 {
-	if (table->notify_ready)
-		return;
+	JsonbIterator *it;
+	JsonbValue	value;
+	JsonbIteratorToken token;
+
 	table->nnotify_fields = 0;
-	for (size_t i = 0; i < lengthof(builtin_filter_fields); i++)
+	if (fields == NULL || !JB_ROOT_IS_ARRAY(fields))
+		return;
+	it = JsonbIteratorInit(&fields->root);
+	while ((token = JsonbIteratorNext(&it, &value, true)) != WJB_DONE)
 	{
 		int			column;
 
-		if (strcmp(builtin_filter_fields[i].table, table->name) != 0)
+		if (token != WJB_ELEM || value.type != jbvString)
 			continue;
-		column = cvx_column_index(table, builtin_filter_fields[i].field);
+		column = cvx_find_column(table, pnstrdup(value.val.string.val, value.val.string.len));
 		if (column >= 0 && table->nnotify_fields < CVX_MAX_NOTIFY_FIELDS)
 			table->notify_fields[table->nnotify_fields++] = column;
 	}
-	table->notify_ready = true;
 }
 
 /*
@@ -93,14 +93,16 @@ find_filter_fields(CvxTable *table)
 void
 cvx_append_notify_returning(StringInfo sql, CvxTable *table)
 {
-	find_filter_fields(table);
 	appendStringInfoString(sql, " RETURNING _id");
 	for (int i = 0; i < table->nnotify_fields; i++)
 		appendStringInfo(sql, ", %s",
 						 quote_identifier(table->columns[table->notify_fields[i]].column));
 }
 
-/* The channel of a table: convex_<table>, clipped to PostgreSQL's 63 bytes */
+/*
+ * The channel of a table: convex_<table> (table names have at most 43
+ * characters, so this always fits PostgreSQL's 63)
+ */
 static void
 table_channel(CvxTable *table, char *channel)
 {
@@ -156,7 +158,6 @@ cvx_notify_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows, uint64 
 	if (id_attno <= 0)
 		elog(ERROR, "convexlite: a write to \"%s\" did not return _id", table->name);
 	inserted_attno = SPI_fnumber(tupdesc, INSERTED_COLUMN);
-	find_filter_fields(table);
 	for (int i = 0; i < table->nnotify_fields; i++)
 		field_attnos[i] = SPI_fnumber(tupdesc, table->columns[table->notify_fields[i]].column);
 	table_channel(table, channel);

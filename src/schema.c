@@ -20,11 +20,15 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(convex_define_table);
+PG_FUNCTION_INFO_V1(convex_table_notify);
 
 /* Check a table or index name against Convex's identifier rule */
 static void
@@ -537,4 +541,99 @@ convex_define_table(PG_FUNCTION_ARGS)
 
 	cvx_spi_finish();
 	PG_RETURN_INT32(number);
+}
+
+/*
+ * convex_table_notify(table_name, fields): the fields of a user table that
+ * its realtime notifications carry besides _id (realtime.c), for clients
+ * to filter by: at most CVX_MAX_NOTIFY_FIELDS top-level fields stored as
+ * text, number or boolean.  An empty array leaves _id alone.  The caller
+ * must own the table; the built-in tables' choice is fixed.
+ */
+Datum
+convex_table_notify(PG_FUNCTION_ARGS)
+{
+	CvxTable   *table;
+	ArrayType  *array;
+	Datum	   *names;
+	bool	   *name_nulls;
+	int			count;
+	Oid			relid;
+	JsonbParseState *state = NULL;
+	JsonbValue *list;
+	Datum		values[2];
+	int			rc;
+
+	cvx_require_argument(fcinfo, 0, "table_name");
+	cvx_require_argument(fcinfo, 1, "fields");
+	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
+	relid = get_relname_relid(table->name, get_namespace_oid(CVX_SCHEMA, false));
+	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, table->name);
+
+	array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fields must be a one-dimensional array of field names")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &names, &name_nulls, &count);
+	if (count > CVX_MAX_NOTIFY_FIELDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a notification carries at most %d fields besides _id", CVX_MAX_NOTIFY_FIELDS)));
+
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < count; i++)
+	{
+		char	   *name;
+		int			column;
+		JsonbValue	element;
+
+		if (name_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("fields must not contain NULL")));
+		name = TextDatumGetCString(names[i]);
+		column = cvx_find_column(table, name);
+		if (column < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("\"%s\" is not a field of table \"%s\"",
+							cvx_clip_name(name, strlen(name)), table->name)));
+		if (table->columns[column].type != CVX_COL_TEXT &&
+			table->columns[column].type != CVX_COL_FLOAT8 &&
+			table->columns[column].type != CVX_COL_BOOL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"%s\" of table \"%s\" cannot be carried by a notification",
+							name, table->name),
+					 errdetail("Notifications carry string, id, number and boolean fields.")));
+		for (int j = 0; j < i; j++)
+			if (strcmp(TextDatumGetCString(names[j]), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("field \"%s\" is listed twice", name)));
+		element.type = jbvString;
+		element.val.string.val = name;
+		element.val.string.len = strlen(name);
+		pushJsonbValue(&state, WJB_ELEM, &element);
+	}
+	list = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+
+	values[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0));
+	values[1] = JsonbPGetDatum(JsonbValueToJsonb(list));
+	cvx_spi_connect();
+	rc = cvx_execute_args("UPDATE convex._tables SET notify = $2 "
+						  "WHERE name OPERATOR(pg_catalog.=) $1 AND NOT is_builtin",
+						  2, (Oid[]) {TEXTOID, JSONBOID}, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "convexlite: recording the notify fields of \"%s\" failed", table->name);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the notifications of built-in table \"%s\" cannot be changed", table->name)));
+	cvx_spi_finish();
+	CacheInvalidateRelcacheByRelid(get_relname_relid("_tables",
+													 get_namespace_oid(CVX_SCHEMA, false)));
+	PG_RETURN_VOID();
 }

@@ -243,7 +243,7 @@ load_table_set(void)
 	PG_TRY();
 	{
 		cvx_spi_connect();
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes "
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify "
 							  "FROM convex._tables ORDER BY number", true);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
@@ -271,6 +271,8 @@ load_table_set(void)
 			cvx_describe_indexes(table,
 								 DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 4, &isnull)),
 								 context);
+			cvx_describe_notify_fields(table,
+									   DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 5, &isnull)));
 		}
 	}
 	PG_CATCH();
@@ -395,13 +397,24 @@ cvx_tables_init(void)
 	RegisterXactCallback(tables_xact_callback, NULL);
 }
 
-/* Position of a field's column in table->columns (and in a row's values) */
+/* The position of a field's column in table->columns, or -1 */
 int
-cvx_column_index(CvxTable *table, const char *field)
+cvx_find_column(CvxTable *table, const char *field)
 {
 	for (int i = 0; i < table->ncolumns; i++)
 		if (strcmp(table->columns[i].field->name, field) == 0)
 			return i;
+	return -1;
+}
+
+/* Position of a field's column in table->columns (and in a row's values) */
+int
+cvx_column_index(CvxTable *table, const char *field)
+{
+	int			column = cvx_find_column(table, field);
+
+	if (column >= 0)
+		return column;
 	elog(ERROR, "convexlite: table \"%s\" has no field \"%s\"", table->name, field);
 	pg_unreachable();
 }

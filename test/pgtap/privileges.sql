@@ -14,7 +14,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(182);
+SELECT plan(184);
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
@@ -219,6 +219,7 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY[]::
                ('convex_scheduler_run_due', ARRAY['integer']),
                ('convex_scheduler_cleanup', ARRAY['double precision']),
                ('convex_define_table', ARRAY['text', 'jsonb', 'jsonb']),
+               ('convex_table_notify', ARRAY['text', 'text[]']),
                ('convex_db_query', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'integer'])) AS t(f, args);
 
 SELECT table_privs_are('convex', t, 'regress_convexlite_alice', ARRAY[]::name[],
@@ -278,6 +279,7 @@ SELECT throws_ok(q, '42501', NULL, 'an ordinary role cannot ' || what)
                ('CALL convex_scheduler_run_due()', 'run due scheduled functions'),
                ('SELECT convex_scheduler_cleanup(0)', 'call the internal scheduler cleanup'),
                ($$SELECT convex_define_table('evil', '{}')$$, 'call convex_define_table'),
+               ($$SELECT convex_table_notify('messages', '{}')$$, 'call convex_table_notify'),
                ($$SELECT convex_db_query('messages')$$, 'call convex_db_query')) AS t(q, what);
 
 SELECT is(convex_id_table(:'msg_id'), 'messages', 'an ordinary role can call convex_id_table');
