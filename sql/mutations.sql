@@ -298,14 +298,124 @@ SELECT regress_try($$SELECT convex_mutation('channels:sendMessage', '{"channelId
 SELECT count(*) AS general_messages
   FROM convex_db_query('channel_messages', 'by_channel', jsonb_build_object('channelId', :'general'));
 
--- Scheduling from mutations: the seed's sendMessage that calls
--- ctx.scheduler.runAfter(0, internal.ai.generateResponse, ...) cannot be
--- expressed yet (the scheduler comes later); its writes are those of
--- channels:sendMessage above.
+--
+-- Scheduling from mutations: ctx.scheduler.runAfter(0,
+-- internal.ai.generateResponse, {channelId}) is convex_scheduler_run_after;
+-- the job runs after the mutation commits (the background worker runs it),
+-- and scheduling is transactional: if the mutation fails, no job is
+-- scheduled.
+--
+-- The agent's side, from the complete example below: the internal
+-- chat:writeAgentResponse (no authorId: a system/AI message), and a
+-- stand-in for the seed's internal ai.generateResponse (an action, which
+-- convexlite cannot run): an internal mutation that writes the agent's
+-- answer with ctx.runMutation(internal.chat.writeAgentResponse, ...)
+CREATE OR REPLACE FUNCTION chat_write_agent_response(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM convex_db_insert('channel_messages', jsonb_build_object(
+        'channelId', args -> 'channelId',
+        'content', args -> 'content'
+        -- No authorId = system/AI message
+    ));
+    RETURN 'null';
+END;
+$$;
+SELECT convex_define_mutation('chat:writeAgentResponse', 'chat_write_agent_response(jsonb)',
+  '{"type": "object", "value": {
+      "channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false},
+      "content": {"fieldType": {"type": "string"}, "optional": false}}}',
+  '{"type": "null"}', internal => true);
+CREATE OR REPLACE FUNCTION ai_generate_response(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN convex_mutation('chat:writeAgentResponse', jsonb_build_object(
+        'channelId', args -> 'channelId',
+        'content', 'Beep boop, I am an AI'));
+END;
+$$;
+SELECT convex_define_mutation('ai:generateResponse', 'ai_generate_response(jsonb)',
+  '{"type": "object", "value": {"channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false}}}',
+  '{"type": "null"}', internal => true);
+
+-- A test helper: wait (50 ms at a time, 10 s at most) until the jobs
+-- scheduled for a channel have run; returns their paths and states
+CREATE OR REPLACE FUNCTION regress_channel_jobs(channel text) RETURNS TABLE (name text, state jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '10 s';
+BEGIN
+    WHILE EXISTS (SELECT 1 FROM convex._scheduled_functions f
+                   WHERE f.args -> 0 ->> 'channelId' = channel AND f.state ->> 'kind' = 'pending')
+          AND clock_timestamp() < deadline LOOP
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN QUERY SELECT f.name, f.state FROM convex._scheduled_functions f
+                  WHERE f.args -> 0 ->> 'channelId' = channel ORDER BY f._creation_time;
+END;
+$$;
+
+-- The seed's sendMessage (here scheduling:sendMessage): insert the
+-- message, then schedule the AI's response
+CREATE OR REPLACE FUNCTION scheduling_send_message(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM convex_db_insert('channel_messages', jsonb_build_object(
+        'channelId', args -> 'channelId',
+        'content', args -> 'content'));
+
+    -- Schedule background action (runs after mutation commits)
+    PERFORM convex_scheduler_run_after(0, 'ai:generateResponse', jsonb_build_object(
+        'channelId', args -> 'channelId'));
+
+    RETURN 'null';
+END;
+$$;
+SELECT convex_define_mutation('scheduling:sendMessage', 'scheduling_send_message(jsonb)',
+  '{"type": "object", "value": {
+      "channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false},
+      "content": {"fieldType": {"type": "string"}, "optional": false}}}',
+  '{"type": "null"}');
+SELECT convex_db_insert('channels', '{"name": "scheduling"}') AS scheduling_channel \gset
+SELECT convex_mutation('scheduling:sendMessage',
+                       jsonb_build_object('channelId', :'scheduling_channel', 'content', 'Hello, AI')) AS sent;
+-- the job is the internal ai:generateResponse with the channel's id; once
+-- the worker has run it, the AI's answer follows the message
+SELECT name, state FROM regress_channel_jobs(:'scheduling_channel');
+SELECT d ->> 'content' AS content
+  FROM convex_db_query('channel_messages', 'by_channel', jsonb_build_object('channelId', :'scheduling_channel')) d
+ ORDER BY (d ->> '_creationTime')::float8;
+
+-- Scheduling is transactional: a mutation that fails after scheduling (here
+-- one that sends, then fails) schedules nothing and writes nothing ...
+CREATE OR REPLACE FUNCTION scheduling_send_then_fail(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM convex_mutation('scheduling:sendMessage', args);
+    RAISE EXCEPTION 'Changed my mind';
+END;
+$$;
+SELECT convex_define_mutation('scheduling:sendThenFail', 'scheduling_send_then_fail(jsonb)', '{"type": "any"}');
+SELECT convex_db_insert('channels', '{"name": "regrets"}') AS regrets_channel \gset
+SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'scheduling:sendThenFail',
+                          jsonb_build_object('channelId', :'regrets_channel', 'content', 'Never mind')));
+-- ... and so does a caller that rolls back a successful one
+BEGIN;
+SELECT convex_mutation('scheduling:sendMessage',
+                       jsonb_build_object('channelId', :'regrets_channel', 'content', 'Rolled back')) AS sent;
+SELECT count(*) AS jobs_inside FROM convex._scheduled_functions WHERE args -> 0 ->> 'channelId' = :'regrets_channel';
+ROLLBACK;
+-- a later message to the channel gets its one answer
+SELECT convex_mutation('scheduling:sendMessage',
+                       jsonb_build_object('channelId', :'regrets_channel', 'content', 'Hello?')) AS sent;
+SELECT name, state FROM regress_channel_jobs(:'regrets_channel');
+SELECT d ->> 'content' AS content
+  FROM convex_db_query('channel_messages', 'by_channel', jsonb_build_object('channelId', :'regrets_channel')) d
+ ORDER BY (d ->> '_creationTime')::float8;
 
 --
--- Complete example: chat:sendMessage (channel and author must exist) and
--- the internal chat:writeAgentResponse (no authorId: a system/AI message)
+-- Complete example: chat:sendMessage (channel and author must exist; the
+-- AI's answer is scheduled) with chat:writeAgentResponse, above
 --
 CREATE OR REPLACE FUNCTION chat_send_message(args jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -324,9 +434,9 @@ BEGIN
         'authorId', args -> 'authorId',
         'content', args -> 'content'));
 
-    -- Schedule AI response: ctx.scheduler.runAfter(0,
-    -- internal.ai.generateResponse, {channelId}) is left out, the scheduler
-    -- is not there yet
+    -- Schedule AI response
+    PERFORM convex_scheduler_run_after(0, 'ai:generateResponse', jsonb_build_object(
+        'channelId', args -> 'channelId'));
 
     RETURN 'null';
 END;
@@ -337,58 +447,38 @@ SELECT convex_define_mutation('chat:sendMessage', 'chat_send_message(jsonb)',
       "authorId": {"fieldType": {"type": "id", "tableName": "users"}, "optional": false},
       "content": {"fieldType": {"type": "string"}, "optional": false}}}',
   '{"type": "null"}');
-CREATE OR REPLACE FUNCTION chat_write_agent_response(args jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM convex_db_insert('channel_messages', jsonb_build_object(
-        'channelId', args -> 'channelId',
-        'content', args -> 'content'
-        -- No authorId = system/AI message
-    ));
-    RETURN 'null';
-END;
-$$;
-SELECT convex_define_mutation('chat:writeAgentResponse', 'chat_write_agent_response(jsonb)',
-  '{"type": "object", "value": {
-      "channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false},
-      "content": {"fieldType": {"type": "string"}, "optional": false}}}',
-  '{"type": "null"}', internal => true);
--- a stand-in for the seed's internal ai.generateResponse (an action, which
--- convexlite cannot run): an internal mutation that writes the agent's
--- answer with ctx.runMutation(internal.chat.writeAgentResponse, ...)
-CREATE OR REPLACE FUNCTION ai_generate_response(args jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN convex_mutation('chat:writeAgentResponse', jsonb_build_object(
-        'channelId', args -> 'channelId',
-        'content', 'Beep boop, I am an AI'));
-END;
-$$;
-SELECT convex_define_mutation('ai:generateResponse', 'ai_generate_response(jsonb)',
-  '{"type": "object", "value": {"channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false}}}',
-  '{"type": "null"}', internal => true);
 
 SELECT convex_db_insert('channels', '{"name": "ai"}') AS ai_channel \gset
 SELECT convex_mutation('users:createUser', '{"name": "Gone", "email": "gone@example.com"}') #>> '{}' AS gone_user \gset
 SELECT convex_db_delete('users', :'gone_user');
 SELECT convex_mutation('chat:sendMessage',
                        jsonb_build_object('channelId', :'ai_channel', 'authorId', :'ada', 'content', 'Hi, AI')) AS sent;
-SELECT convex_internal_mutation('ai:generateResponse', jsonb_build_object('channelId', :'ai_channel')) AS answered;
+-- the scheduled ai:generateResponse runs after the commit, and answers
+SELECT name, state FROM regress_channel_jobs(:'ai_channel');
 SELECT d ->> 'content' AS content, d ->> 'authorId' = :'ada' AS by_ada, d ? 'authorId' AS has_author
   FROM convex_db_query('channel_messages', 'by_channel', jsonb_build_object('channelId', :'ai_channel')) d
  ORDER BY (d ->> '_creationTime')::float8;
+-- refused calls write nothing and schedule nothing
 SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'chat:sendMessage',
                           jsonb_build_object('channelId', :'old', 'authorId', :'ada', 'content', 'x')));
 SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'chat:sendMessage',
                           jsonb_build_object('channelId', :'ai_channel', 'authorId', :'gone_user', 'content', 'x')));
 SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'chat:sendMessage',
                           jsonb_build_object('channelId', :'ai_channel', 'content', 'x')));
+-- the agent's internal mutations are not for ordinary roles, to call or
+-- to schedule
 SET ROLE regress_convexlite_bob;
 SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'chat:writeAgentResponse',
                           jsonb_build_object('channelId', :'ai_channel', 'content', 'fake AI')));
+SELECT regress_try(format('SELECT convex_mutation(%L, %L)', 'ai:generateResponse',
+                          jsonb_build_object('channelId', :'ai_channel')));
+SELECT regress_try(format('SELECT convex_scheduler_run_after(0, %L, %L)', 'ai:generateResponse',
+                          jsonb_build_object('channelId', :'ai_channel')));
 RESET ROLE;
 SELECT count(*) AS ai_channel_messages
   FROM convex_db_query('channel_messages', 'by_channel', jsonb_build_object('channelId', :'ai_channel'));
+SELECT count(*) AS ai_channel_jobs FROM regress_channel_jobs(:'ai_channel');
+SELECT count(*) AS old_channel_jobs FROM regress_channel_jobs(:'old');
 
 --
 -- Calling mutations from other functions:
@@ -698,7 +788,8 @@ $$;
 DROP FUNCTION users_create_user(jsonb), users_create_user_broken(jsonb), users_update_stats(jsonb),
     users_touch(jsonb), channels_clear(jsonb), accounts_transfer_funds(jsonb), regress_balances(text, text),
     channels_send_message(jsonb), chat_send_message(jsonb), chat_write_agent_response(jsonb),
-    ai_generate_response(jsonb), users_create(jsonb), users_update(jsonb), users_create_test_user(jsonb),
+    ai_generate_response(jsonb), scheduling_send_message(jsonb), scheduling_send_then_fail(jsonb),
+    regress_channel_jobs(text), users_create(jsonb), users_update(jsonb), users_create_test_user(jsonb),
     users_create_bad_test_user(jsonb), misc_no_return(jsonb), misc_echo(jsonb), misc_takes_text(text),
     misc_returns_text(jsonb), misc_returns_set(jsonb), misc_version_1(jsonb), misc_version_2(jsonb),
     loop_recurse(jsonb), misc_read_account(jsonb), misc_countdown(jsonb), misc_stubborn(jsonb),
@@ -709,3 +800,7 @@ RESET client_min_messages;
 SELECT count(*) AS registered FROM convex._functions;
 DELETE FROM convex.messages;
 DELETE FROM convex.users;
+-- the finished jobs (every one ran: the waits above saw to that)
+SELECT pg_sleep(0.01);
+SELECT convex_scheduler_cleanup(0) AS jobs_removed;
+SELECT count(*) AS jobs_left FROM convex._scheduled_functions;

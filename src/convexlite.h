@@ -280,7 +280,7 @@ extern void cvx_storage_delete(text *storage_id);
  * scheduler.c and scheduler_worker.c: ctx.scheduler and its worker
  * ---------------------------------------------------------------------
  */
-extern bool cvx_scheduler_run_one(double *next_due);
+extern bool cvx_scheduler_run_one(double *next_due, bool *canceled);
 extern void cvx_scheduler_init(void);
 extern void cvx_scheduler_wake_at_commit(void);
 

@@ -46,7 +46,7 @@ PG_FUNCTION_INFO_V1(convex_scheduler_cleanup);
 
 #define SCHEDULED_TABLE "_scheduled_functions"
 
-/* The latest time a job may be scheduled for: the year 10000, in ms */
+/* The latest time a job may be scheduled for: 10000-01-01T00:00:00Z, in ms */
 #define MAX_SCHEDULED_TIME 253402300800000.0
 
 /* How many bytes of a failed job's error message are kept */
@@ -177,7 +177,7 @@ schedule(double when, FunctionCallInfo fcinfo)
 
 	become_schema_owner(&saved_user, &saved_context);
 	cvx_spi_connect();
-	id = cvx_db_insert_row(table, values, nulls);
+	id = cvx_spi_return_text(cvx_db_insert_row(table, values, nulls));
 	cvx_spi_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
 
@@ -204,14 +204,16 @@ time_argument(FunctionCallInfo fcinfo, int argno, const char *name)
 	return value;
 }
 
-/* A scheduled time no later than the year 10000 */
+/* A scheduled time no later than 10000-01-01T00:00:00Z */
 static double
 check_scheduled_time(double when)
 {
 	if (when > MAX_SCHEDULED_TIME)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the scheduled time %.0f is after the year 9999", when)));
+				 errmsg("the scheduled time is later than 10000-01-01T00:00:00Z"),
+				 errdetail("scheduledTime would be %.17g (ms since the epoch); the latest is %.0f.",
+						   when, MAX_SCHEDULED_TIME)));
 	return when;
 }
 
@@ -316,13 +318,18 @@ try_job(const char *path, Jsonb *args)
 
 /*
  * Run one job's mutation.  Returns true when it succeeded; otherwise its
- * writes are rolled back and *error is its message.  Serialization
- * failures and deadlocks are tried again; a cancel request or shutdown is
- * not the job's failure and is raised again (the job stays pending).
+ * writes are rolled back, *error is its message and *canceled tells
+ * whether that was a cancel request (57014: pg_cancel_backend, a statement
+ * timeout, or the handler's own).  Serialization failures and deadlocks
+ * are tried again.  Every other error is the job's failure, whatever its
+ * SQLSTATE: a handler can raise any, and the job must not block the jobs
+ * behind it.  A shutdown ends the process (FATAL) and never gets here;
+ * the job then stays pending.
  */
 static bool
-run_job(const char *path, Jsonb *args, char **error)
+run_job(const char *path, Jsonb *args, char **error, bool *canceled)
 {
+	*canceled = false;
 	for (int attempt = 1;; attempt++)
 	{
 		ErrorData  *failure = try_job(path, args);
@@ -330,9 +337,6 @@ run_job(const char *path, Jsonb *args, char **error)
 
 		if (failure == NULL)
 			return true;
-		if (failure->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			failure->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(failure);
 		if ((failure->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
 			 failure->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) &&
 			attempt < MAX_ATTEMPTS)
@@ -341,6 +345,7 @@ run_job(const char *path, Jsonb *args, char **error)
 			CHECK_FOR_INTERRUPTS();
 			continue;
 		}
+		*canceled = failure->sqlerrcode == ERRCODE_QUERY_CANCELED;
 		message = failure->message != NULL ? failure->message : "unknown error";
 		/* at most MAX_ERROR_LENGTH bytes, never half a character */
 		*error = pnstrdup(message, pg_mbcliplen(message, strlen(message), MAX_ERROR_LENGTH));
@@ -352,11 +357,12 @@ run_job(const char *path, Jsonb *args, char **error)
 /*
  * Claim the next due job, run it and record its outcome, all in the
  * current transaction (which the caller commits).  Returns true when a
- * job ran.  Otherwise *next_due is the earliest pending job's time (it may
- * be due but held by another runner), or -1 when nothing is pending.
+ * job ran (*canceled: it failed with a cancel request).  Otherwise
+ * *next_due is the earliest pending job's time (it may be due but held by
+ * another runner), or -1 when nothing is pending.
  */
 bool
-cvx_scheduler_run_one(double *next_due)
+cvx_scheduler_run_one(double *next_due, bool *canceled)
 {
 	CvxTable   *table = scheduled_table();
 	MemoryContext outer = CurrentMemoryContext;
@@ -374,6 +380,7 @@ cvx_scheduler_run_one(double *next_due)
 	int			saved_context;
 
 	*next_due = -1;
+	*canceled = false;
 	if (!ActiveSnapshotSet())
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -432,7 +439,7 @@ cvx_scheduler_run_one(double *next_due)
 		error = "the job's args are not an array holding one object";
 	}
 	else
-		succeeded = run_job(path, args, &error);
+		succeeded = run_job(path, args, &error, canceled);
 	if (!succeeded)
 		ereport(LOG,
 				(errmsg("convexlite: scheduled function %s (%s) failed: %s",
@@ -467,7 +474,8 @@ cvx_scheduler_run_one(double *next_due)
  * convex_scheduler_run_due(max_jobs): procedure; runs up to max_jobs due
  * jobs, committing after each when CALLed outside a transaction block
  * (from pg_cron, say), and returns.  For servers without the background
- * worker; internal (not granted to PUBLIC).
+ * worker; internal (not granted to PUBLIC).  A cancel request (Ctrl-C)
+ * fails the job it interrupts and ends the call.
  */
 Datum
 convex_scheduler_run_due(PG_FUNCTION_ARGS)
@@ -493,12 +501,15 @@ convex_scheduler_run_due(PG_FUNCTION_ARGS)
 	for (int32 ran = 0; ran < max_jobs; ran++)
 	{
 		double		next_due;
+		bool		canceled;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!cvx_scheduler_run_one(&next_due))
+		if (!cvx_scheduler_run_one(&next_due, &canceled))
 			break;
 		if (nonatomic)
 			SPI_commit();
+		if (canceled)
+			break;
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

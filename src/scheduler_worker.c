@@ -47,6 +47,8 @@ static char *scheduler_database = NULL;
 #define NOT_INSTALLED_WAIT_MS 10000
 /* ... when the due job is held by another runner */
 #define HELD_WAIT_MS 50
+/* ... after an error outside a job */
+#define ERROR_WAIT_MS 1000
 /* Seconds before the postmaster starts a worker that exited again */
 #define RESTART_SECONDS 5
 
@@ -189,18 +191,48 @@ scheduler_installed(void)
 }
 
 /*
+ * One transaction: run the next due job, if convexlite is installed here.
+ * Returns true when a job ran; otherwise *next_due is the earliest pending
+ * job's time, or -1.
+ */
+static bool
+run_one_transaction(bool *installed, double *next_due)
+{
+	bool		ran = false;
+	bool		canceled;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	*installed = scheduler_installed();
+	if (*installed)
+	{
+		pgstat_report_activity(STATE_RUNNING, "convexlite: running a due job");
+		ran = cvx_scheduler_run_one(next_due, &canceled);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ran;
+}
+
+/*
  * Run due jobs, one transaction each, until none is due; return how long
- * to sleep (ms) before the next one is.
+ * to sleep (ms) before the next one is.  An error outside a job (say, the
+ * extension dropped while the worker waited for its table) is logged, its
+ * transaction aborted, and the worker tries again a second later.
  */
 static long
 run_due_jobs(void)
 {
 	for (;;)
 	{
-		bool		installed;
-		bool		ran = false;
+		volatile bool installed = false;
+		volatile bool ran = false;
 		double		next_due = -1;
 		double		wait;
+		MemoryContext context = CurrentMemoryContext;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -208,19 +240,25 @@ run_due_jobs(void)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		installed = scheduler_installed();
-		if (installed)
+		PG_TRY();
 		{
-			pgstat_report_activity(STATE_RUNNING, "convexlite: running a due job");
-			ran = cvx_scheduler_run_one(&next_due);
+			bool		found;
+
+			ran = run_one_transaction(&found, &next_due);
+			installed = found;
 		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_stat(false);
-		pgstat_report_activity(STATE_IDLE, NULL);
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(context);
+			HOLD_INTERRUPTS();
+			EmitErrorReport();
+			AbortOutOfAnyTransaction();
+			FlushErrorState();
+			RESUME_INTERRUPTS();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			return ERROR_WAIT_MS;
+		}
+		PG_END_TRY();
 
 		if (!installed)
 			return NOT_INSTALLED_WAIT_MS;

@@ -12,10 +12,12 @@
 -- counted, except for the document size and value rules, which hold for
 -- every write.
 --
+-- convexlite.max_functions_scheduled counts the jobs one outermost call
+-- schedules (ctx.scheduler.runAfter / runAt); the jobs scheduled here are
+-- never committed, so the scheduler's worker never sees them.  That a job
+-- the scheduler runs gets a budget of its own is in test/pgtap/scheduler.sql.
+--
 -- Not tested here:
---   * convexlite.max_functions_scheduled: there is no scheduler yet
---     (SPEC §7), so nothing can schedule a function; only its default is
---     checked.
 --   * time spent waiting for a row lock does not count toward
 --     convexlite.mutation_timeout, and a query refused by the read limit does
 --     not fetch (and so does not wait for) rows beyond the budget: both need
@@ -31,7 +33,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(120);
+SELECT plan(135);
 
 SET LOCAL client_min_messages = warning;
 DO $$
@@ -241,8 +243,28 @@ BEGIN
 END
 $f$;
 
+-- lim:schedule {n, tag, mark?, inner?}: mark, then schedule n jobs
+-- (lim:echo {value: tag}, due in an hour), then, when inner is given,
+-- ctx.runMutation(lim:schedule, {n: inner, tag}); returns how many this
+-- call and its nested one scheduled
+CREATE FUNCTION regress_cvx_tap.h_schedule(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $f$
+DECLARE
+    n int := (args->>'n')::int;
+BEGIN
+    PERFORM regress_cvx_tap.mark(args);
+    FOR i IN 1 .. n LOOP
+        PERFORM convex_scheduler_run_after(3600000, 'lim:echo', jsonb_build_object('value', args->'tag'));
+    END LOOP;
+    IF args ? 'inner' THEN
+        n := n + convex_mutation('lim:schedule', jsonb_build_object('n', args->'inner', 'tag', args->'tag'))::int;
+    END IF;
+    RETURN to_jsonb(n);
+END
+$f$;
+
 SELECT convex_define_mutation(path, handler, '{"type": "any"}')
-  FROM (VALUES ('lim:insert', 'regress_cvx_tap.h_insert(jsonb)'::regprocedure),
+  FROM (VALUES ('lim:schedule', 'regress_cvx_tap.h_schedule(jsonb)'::regprocedure),
+               ('lim:insert', 'regress_cvx_tap.h_insert(jsonb)'),
                ('lim:get', 'regress_cvx_tap.h_get(jsonb)'),
                ('lim:query', 'regress_cvx_tap.h_query(jsonb)'),
                ('lim:patch', 'regress_cvx_tap.h_patch(jsonb)'),
@@ -729,6 +751,69 @@ SELECT throws_ok(regress_cvx_tap.call('lim:deep', '{"level": 9, "s": "deep9"}'),
                  'call depth: a 9th nested call fails the whole call (54000, Convex''s wording)');
 SELECT is((SELECT count(*)::int FROM convex.lim_w WHERE s = 'deep9'), 0,
           'call depth: none of the refused call''s 9 documents remain');
+
+------------------------------------------------------------------------
+-- 10. Functions scheduled: convexlite.max_functions_scheduled
+------------------------------------------------------------------------
+
+-- How many jobs carry this tag
+CREATE FUNCTION regress_cvx_tap.jobs(tag text) RETURNS int LANGUAGE sql
+    AS $f$ SELECT count(*)::int FROM convex._scheduled_functions f WHERE f.args -> 0 ->> 'value' = jobs.tag $f$;
+
+SET LOCAL convexlite.max_functions_scheduled = 3;
+SELECT is(convex_mutation('lim:schedule', '{"n": 3, "tag": "s3", "mark": "sched3"}'), '3'::jsonb,
+          'functions scheduled: 3 jobs pass at a limit of 3');
+SELECT ok(regress_cvx_tap.jobs('s3') = 3 AND regress_cvx_tap.marked('sched3'),
+          'functions scheduled: ... the 3 jobs and the call''s write are there');
+SELECT throws_ok(regress_cvx_tap.call('lim:schedule', '{"n": 4, "tag": "s4", "mark": "sched4"}'), '54000',
+                 'Too many functions scheduled by this mutation (limit: 3)',
+                 'functions scheduled: the 4th job fails the call (54000, Convex''s wording)');
+SELECT ok(regress_cvx_tap.jobs('s4') = 0 AND NOT regress_cvx_tap.marked('sched4'),
+          'functions scheduled: none of the refused call''s jobs remain (the first 3 included), nor its write');
+
+-- Nested calls (ctx.runMutation) spend the outermost call's budget.
+SELECT is(convex_mutation('lim:schedule', '{"n": 2, "inner": 1, "tag": "nest-s3"}'), '3'::jsonb,
+          'functions scheduled: 2 in a call + 1 in its nested call pass at a limit of 3');
+SELECT throws_ok(regress_cvx_tap.call('lim:schedule', '{"n": 2, "inner": 2, "tag": "nest-s4", "mark": "nest-sched4"}'), '54000',
+                 'Too many functions scheduled by this mutation (limit: 3)',
+                 'functions scheduled: 2 in a call + 2 in its nested call fail at a limit of 3 (one shared budget)');
+SELECT ok(regress_cvx_tap.jobs('nest-s4') = 0 AND NOT regress_cvx_tap.marked('nest-sched4'),
+          'functions scheduled: neither the outer nor the nested call''s jobs remain');
+-- ... also when the outermost call is convex_internal_mutation
+SELECT throws_ok($$SELECT convex_internal_mutation('lim:schedule', '{"n": 4, "tag": "internal-s4"}')$$, '54000',
+                 'Too many functions scheduled by this mutation (limit: 3)',
+                 'functions scheduled: convex_internal_mutation calls are held to the limit too');
+
+-- Each outermost call has its own budget.
+SELECT is(convex_mutation('lim:schedule', '{"n": 3, "tag": "twice"}')::int
+          + convex_mutation('lim:schedule', '{"n": 3, "tag": "twice"}')::int, 6,
+          'functions scheduled: two top-level calls in one statement each get a budget of 3');
+
+-- Outside convex_mutation, scheduling is not counted; at the smallest limit
+-- (1) a call schedules one job.
+SET LOCAL convexlite.max_functions_scheduled = 1;
+SELECT is((SELECT count(convex_scheduler_run_after(3600000, 'lim:echo', '{"value": "outside"}'))::int
+             FROM generate_series(1, 5)), 5,
+          'functions scheduled: 5 convex_scheduler_run_after outside a mutation pass at a limit of 1 (not counted)');
+SELECT is(convex_mutation('lim:schedule', '{"n": 1, "tag": "s1"}'), '1'::jsonb,
+          'functions scheduled: 1 job passes at a limit of 1');
+SELECT throws_ok(regress_cvx_tap.call('lim:schedule', '{"n": 2, "tag": "s2"}'), '54000',
+                 'Too many functions scheduled by this mutation (limit: 1)',
+                 'functions scheduled: a 2nd job fails at a limit of 1');
+SELECT throws_ok($$SET LOCAL convexlite.max_functions_scheduled = 0$$, '22023',
+                 '0 is outside the valid range for parameter "convexlite.max_functions_scheduled" (1 .. 2147483647)',
+                 'functions scheduled: the limit is at least 1');
+RESET convexlite.max_functions_scheduled;
+
+-- A scheduled job's arguments are held to convexlite.max_args_size.
+SET LOCAL convexlite.max_args_size = 100;
+SELECT ok(convex_scheduler_run_after(3600000, 'lim:echo', jsonb_build_object('value', repeat('a', 80))) IS NOT NULL,
+          'args size: a job''s arguments under max_args_size are accepted');
+SELECT throws_ok(format('SELECT convex_scheduler_run_after(3600000, %L, %L)', 'lim:echo',
+                        jsonb_build_object('value', repeat('a', 100))), '54000',
+                 'Arguments for lim:echo are too large (actual: 117 B, limit: 100 B)',
+                 'args size: a job''s arguments over max_args_size are refused when it is scheduled (54000)');
+RESET convexlite.max_args_size;
 
 SELECT * FROM finish();
 ROLLBACK;
