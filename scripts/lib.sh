@@ -364,6 +364,11 @@ cvx_cluster_start() {
 				cvx_as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
 		fi
 		# Written on every start so that a changed port or preload list takes effect.
+		# convexlite.database_name exists only where convexlite is preloaded.
+		local worker_db=''
+		case ",$CVX_PRELOAD," in
+		*,convexlite,*) worker_db="convexlite.database_name = '$cron_db'" ;;
+		esac
 		cvx_as_pg tee "$dir/data/convexlite.conf" >/dev/null <<EOF
 # Written by scripts/lib.sh for throwaway cluster '$name'; rewritten at each start.
 listen_addresses = ''
@@ -372,7 +377,7 @@ unix_socket_directories = '$sock'
 max_connections = 100
 shared_preload_libraries = '$CVX_PRELOAD'
 cron.database_name = '$cron_db'
-convexlite.database_name = '$cron_db'
+$worker_db
 cron.host = '$sock'
 log_line_prefix = '%m [%p] %q%u@%d '
 ${CVX_EXTRA_CONF:-}

@@ -131,8 +131,8 @@ cvx_scheduler_wake_at_commit(void)
 }
 
 /*
- * Register convexlite.database_name and, while the server preloads
- * convexlite, the worker and its shared memory.
+ * While the server preloads convexlite: register convexlite.database_name,
+ * the worker and its shared memory.  Always: the commit hook that wakes it.
  */
 void
 cvx_scheduler_init(void)
@@ -140,6 +140,13 @@ cvx_scheduler_init(void)
 	BackgroundWorker worker;
 
 	RegisterXactCallback(scheduler_xact_callback, NULL);
+
+	/*
+	 * Without preloading there is no worker, and a server-start setting can
+	 * no longer be defined (PostgreSQL refuses it after startup).
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomStringVariable("convexlite.database_name",
 							   "Database in which the scheduler's background worker runs jobs.",
 							   "The worker exists when convexlite is in shared_preload_libraries.",
@@ -148,8 +155,6 @@ cvx_scheduler_init(void)
 							   PGC_POSTMASTER,
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 	previous_shmem_request = shmem_request_hook;
 	shmem_request_hook = scheduler_shmem_request;
