@@ -53,8 +53,10 @@ test:
 demo:
 	bash scripts/demo.sh
 
-# Per-call cost against plain INSERT/UPDATE, side by side (throwaway cluster).
+# Per-call cost against plain INSERT/UPDATE, side by side (throwaway cluster);
+# the scheduler's dispatch latency and drain rate, and what NOTIFY costs.
 bench:
 	bash bench/per_call.sh
 	bash bench/mutations.sh
 	bash bench/storage.sh
+	bash bench/scheduler.sh

@@ -196,12 +196,12 @@ scheduler_installed(void)
 }
 
 /*
- * One transaction: run the next due job, if convexlite is installed here.
- * Returns true when a job ran; otherwise *next_due is the earliest pending
- * job's time, or -1.
+ * One transaction: run the next due job, if convexlite is installed here
+ * (looked up when check_installed; otherwise known).  Returns true when a
+ * job ran; otherwise *next_due is the earliest pending job's time, or -1.
  */
 static bool
-run_one_transaction(bool *installed, double *next_due)
+run_one_transaction(bool check_installed, bool *installed, double *next_due)
 {
 	bool		ran = false;
 	bool		canceled;
@@ -209,7 +209,8 @@ run_one_transaction(bool *installed, double *next_due)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	*installed = scheduler_installed();
+	if (check_installed)
+		*installed = scheduler_installed();
 	if (*installed)
 	{
 		pgstat_report_activity(STATE_RUNNING, "convexlite: running a due job");
@@ -224,13 +225,16 @@ run_one_transaction(bool *installed, double *next_due)
 
 /*
  * Run due jobs, one transaction each, until none is due; return how long
- * to sleep (ms) before the next one is.  An error outside a job (say, the
+ * to sleep (ms) before the next one is.  Whether convexlite is installed
+ * is looked up once per wake-up.  An error outside a job (say, the
  * extension dropped while the worker waited for its table) is logged, its
  * transaction aborted, and the worker tries again a second later.
  */
 static long
 run_due_jobs(void)
 {
+	volatile bool check_installed = true;
+
 	for (;;)
 	{
 		volatile bool installed = false;
@@ -247,9 +251,9 @@ run_due_jobs(void)
 		}
 		PG_TRY();
 		{
-			bool		found;
+			bool		found = true;
 
-			ran = run_one_transaction(&found, &next_due);
+			ran = run_one_transaction(check_installed, &found, &next_due);
 			installed = found;
 		}
 		PG_CATCH();
@@ -267,6 +271,7 @@ run_due_jobs(void)
 
 		if (!installed)
 			return NOT_INSTALLED_WAIT_MS;
+		check_installed = false;
 		if (ran)
 			continue;
 		if (next_due < 0)
