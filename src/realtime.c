@@ -12,7 +12,10 @@
  *
  *	  {"op":"insert","table":"messages","_id":"…","roomId":"lobby"}
  *
- * op is insert, update or delete.  Besides _id it carries only the fields
+ * op is insert, update or delete.  _storage's notifications carry no _id:
+ * a storage id lets whoever holds it read the blob (convex_storage_get is
+ * public, as Convex's file URLs are), so it is never broadcast.  Besides
+ * _id a notification carries only the fields
  * a client filters by, as listed in the catalog's notify column (roomId for
  * messages and presence; a user table's owner chooses them with
  * convex_table_notify): every role that can connect may LISTEN, so a
@@ -150,9 +153,12 @@ cvx_notify_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows, uint64 
 	int			field_attnos[CVX_MAX_NOTIFY_FIELDS];
 	StringInfoData payload;
 	StringInfoData value;
+	bool		with_id;
 
 	if (!cvx_notify_enabled || nrows == 0 || rows == NULL)
 		return;
+	/* a storage id lets its holder read the blob: it is never broadcast */
+	with_id = strcmp(table->name, "_storage") != 0;
 	tupdesc = rows->tupdesc;
 	id_attno = SPI_fnumber(tupdesc, "_id");
 	if (id_attno <= 0)
@@ -198,8 +204,11 @@ cvx_notify_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows, uint64 
 		resetStringInfo(&payload);
 		appendStringInfo(&payload, "{\"op\":\"%s\",\"table\":", op);
 		escape_json(&payload, table->name);
-		appendStringInfoString(&payload, ",\"_id\":");
-		escape_json(&payload, TextDatumGetCString(id));
+		if (with_id)
+		{
+			appendStringInfoString(&payload, ",\"_id\":");
+			escape_json(&payload, TextDatumGetCString(id));
+		}
 		for (int i = 0; i < table->nnotify_fields; i++)
 		{
 			const CvxColumn *column = &table->columns[table->notify_fields[i]];

@@ -29,10 +29,12 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -279,10 +281,24 @@ convex_scheduler_cancel(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Fire the deferred triggers a job queued, so that their errors are its own */
+static void
+fire_deferred_triggers(void)
+{
+	ConstraintsSetStmt *all_immediate = makeNode(ConstraintsSetStmt);
+
+	all_immediate->constraints = NIL;
+	all_immediate->deferred = false;
+	AfterTriggerSetState(all_immediate);
+}
+
 /*
  * Try a job's mutation once, in a subtransaction, without the caller's
  * identity.  Returns NULL when it succeeded, else its error (its writes
- * are then rolled back).
+ * are then rolled back).  Settings the job changed (SET, SET LOCAL) are
+ * undone either way, so no job changes the next one's; deferred
+ * constraint triggers fire inside, so a failure they raise is the job's
+ * and not its commit's.
  */
 static ErrorData *
 try_job(const char *path, Jsonb *args)
@@ -290,14 +306,18 @@ try_job(const char *path, Jsonb *args)
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	ErrorData  *volatile failure = NULL;
+	int			guc_level;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(context);
+	guc_level = NewGUCNestLevel();
 	PG_TRY();
 	{
 		cvx_auth_set_anonymous(true);
 		(void) cvx_run_mutation(path, args, true);
+		fire_deferred_triggers();
 		cvx_auth_set_anonymous(false);
+		AtEOXact_GUC(false, guc_level);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(context);
 		CurrentResourceOwner = owner;
@@ -475,7 +495,10 @@ cvx_scheduler_run_one(double *next_due, bool *canceled)
  * jobs, committing after each when CALLed outside a transaction block
  * (from pg_cron, say), and returns.  For servers without the background
  * worker; internal (not granted to PUBLIC).  A cancel request (Ctrl-C)
- * fails the job it interrupts and ends the call.
+ * fails the job it interrupts and ends the call.  Jobs run at READ
+ * COMMITTED (the transactions after the first are set to it; the first
+ * must be), where a conflict can be retried within the transaction.
+ * Each job's memory is freed after it.
  */
 Datum
 convex_scheduler_run_due(PG_FUNCTION_ARGS)
@@ -484,6 +507,7 @@ convex_scheduler_run_due(PG_FUNCTION_ARGS)
 		IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
 	int32		max_jobs;
+	MemoryContext job_context;
 
 	cvx_require_argument(fcinfo, 0, "max_jobs");
 	max_jobs = PG_GETARG_INT32(0);
@@ -495,22 +519,42 @@ convex_scheduler_run_due(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
 				 errmsg("scheduled functions cannot be run from inside a mutation")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("convex_scheduler_run_due runs only at READ COMMITTED isolation"),
+				 errhint("Under REPEATABLE READ or SERIALIZABLE a conflict could not be retried.")));
 
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "convexlite: SPI_connect failed");
+	job_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite scheduled job",
+										ALLOCSET_DEFAULT_SIZES);
 	for (int32 ran = 0; ran < max_jobs; ran++)
 	{
 		double		next_due;
 		bool		canceled;
+		bool		found;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!cvx_scheduler_run_one(&next_due, &canceled))
+		old = MemoryContextSwitchTo(job_context);
+		found = cvx_scheduler_run_one(&next_due, &canceled);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(job_context);
+		if (!found)
 			break;
 		if (nonatomic)
+		{
 			SPI_commit();
+			if (IsolationUsesXactSnapshot())
+				(void) set_config_option("transaction_isolation", "read committed",
+										 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+										 true, 0, false);
+		}
 		if (canceled)
 			break;
 	}
+	MemoryContextDelete(job_context);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

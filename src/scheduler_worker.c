@@ -293,6 +293,15 @@ convex_scheduler_main(Datum main_arg)
 	BackgroundWorkerInitializeConnection(scheduler_database, NULL, 0);
 	pgstat_report_appname("convexlite scheduler");
 
+	/*
+	 * Jobs run at READ COMMITTED, where a conflict can be retried inside the
+	 * transaction, and may write, whatever the database's defaults say.
+	 */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
+
 	SpinLockAcquire(&shared->mutex);
 	shared->procno = MyProc->pgprocno;
 	SpinLockRelease(&shared->mutex);

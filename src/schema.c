@@ -608,6 +608,12 @@ convex_table_notify(PG_FUNCTION_ARGS)
 					 errmsg("field \"%s\" of table \"%s\" cannot be carried by a notification",
 							name, table->name),
 					 errdetail("Notifications carry string, id, number and boolean fields.")));
+		if (strcmp(name, "op") == 0 || strcmp(name, "table") == 0 ||
+			strcmp(name, "truncated") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"%s\" would clash with the payload's own \"%s\"", name, name),
+					 errdetail("Payloads have the keys op, table, _id and truncated.")));
 		for (int j = 0; j < i; j++)
 			if (strcmp(TextDatumGetCString(names[j]), name) == 0)
 				ereport(ERROR,

@@ -270,7 +270,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA regress_cvx_tap TO PUBLIC;
 
 \set far 253402300800000
 
-SELECT plan(161);
+SELECT plan(166);
 
 ------------------------------------------------------------------------
 -- 1. Privileges
@@ -749,6 +749,59 @@ CALL convex_scheduler_run_due(10);
 SELECT is(regress_cvx_tap.kind(:'due2') || '/' || regress_cvx_tap.kind(:'due_later'), 'success/pending',
           'run_due runs every due job, not one due in an hour');
 COMMIT;
+
+------------------------------------------------------------------------
+-- 8b. What a job may not leave behind: its settings, a deferred failure;
+--     and run_due only at READ COMMITTED
+------------------------------------------------------------------------
+
+-- A job's settings never reach the next job: a handler that SETs
+-- default_transaction_read_only would otherwise stop the worker for good
+CREATE FUNCTION regress_cvx_tap.h_read_only(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM set_config('default_transaction_read_only', 'on', false);
+    PERFORM set_config('lock_timeout', '1ms', false);
+    INSERT INTO regress_cvx_tap.runs (tag, who) VALUES (args ->> 'tag', 'read_only');
+    RETURN 'null';
+END
+$f$;
+SELECT convex_define_mutation('tap:readOnly', 'regress_cvx_tap.h_read_only(jsonb)', '{"type": "any"}') \g /dev/null
+SELECT convex_scheduler_run_after(0, 'tap:readOnly', '{"tag": "sets-read-only"}') AS sets_read_only \gset
+SELECT convex_scheduler_run_after(0, 'tap:log', '{"tag": "after-read-only"}') AS after_read_only \gset
+SELECT is(regress_cvx_tap.wait(:'sets_read_only') ->> 'kind' || '/' ||
+          (regress_cvx_tap.wait(:'after_read_only') ->> 'kind'), 'success/success',
+          'a job that SETs default_transaction_read_only and lock_timeout does not change the jobs after it');
+
+-- A deferred constraint trigger fires inside the job: its error is the
+-- job's failure, not its commit's (which would leave it pending forever)
+CREATE TABLE regress_cvx_tap.deferred_check (tag text);
+CREATE FUNCTION regress_cvx_tap.t_refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'refused at commit';
+END
+$f$;
+CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON regress_cvx_tap.deferred_check
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION regress_cvx_tap.t_refuse();
+CREATE FUNCTION regress_cvx_tap.h_deferred(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO regress_cvx_tap.deferred_check VALUES (args ->> 'tag');
+    RETURN 'null';
+END
+$f$;
+SELECT convex_define_mutation('tap:deferred', 'regress_cvx_tap.h_deferred(jsonb)', '{"type": "any"}') \g /dev/null
+SELECT convex_scheduler_run_after(0, 'tap:deferred', '{"tag": "deferred"}') AS deferred_job \gset
+SELECT convex_scheduler_run_after(0, 'tap:log', '{"tag": "after-deferred"}') AS after_deferred \gset
+SELECT is(regress_cvx_tap.wait(:'deferred_job'), '{"kind": "failed", "error": "refused at commit"}'::jsonb,
+          'a deferred constraint trigger that refuses a job''s write fails the job');
+SELECT is(regress_cvx_tap.wait(:'after_deferred') ->> 'kind', 'success', '... and the next job runs');
+SELECT is((SELECT count(*)::int FROM regress_cvx_tap.deferred_check), 0, '... and its write is gone');
+
+-- run_due runs jobs only at READ COMMITTED, where a conflict can be retried
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT regress_cvx_tap.outcome('CALL convex_scheduler_run_due()') AS run_due_rr \gset
+ROLLBACK;
+SELECT is(:'run_due_rr'::text, '0A000: convex_scheduler_run_due runs only at READ COMMITTED isolation',
+          'run_due refuses REPEATABLE READ (0A000)');
 
 ------------------------------------------------------------------------
 -- 9. Reinstalling convexlite while the worker waits for the table: a job

@@ -136,6 +136,9 @@ print(json.dumps({"op": sys.argv[1], "table": sys.argv[2], "_id": sys.argv[3], "
 	fi
 	echo "convex_$2 $obj"
 }
+# S OP: the notification of a _storage write, which carries no _id (a
+# storage id lets its holder read the blob, so it is never broadcast)
+S() { echo "convex__storage {\"op\":\"$1\",\"table\":\"_storage\"}"; }
 # J JSON ID: a JSON object (written with @ID@ for the id) in canonical form
 J() { printf '%s\n' "${1//@ID@/$2}" | canon; }
 # parse OUT NOTES VARS: split a psql session's output into notes
@@ -485,12 +488,12 @@ check_step "presence.update (same session and room): an update" presence_update 
 check_step "presence.leave: a delete" presence_leave "$(E delete presence "$(var p1)" canvas)"
 check_step "ctx.db insert into users: an insert on convex_users (no roomId)" user_insert "$(E insert users "$(var u1)")"
 check_step "users.updateProfile: an update on convex_users" update_profile "$(E update users "$(var u1)")"
-check_step "storage upload: an insert on convex__storage" upload "$(E insert _storage "$(var sid)")"
+check_step "storage upload: an insert on convex__storage, without the storage id" upload "$(S insert)"
 check_step "files.saveFile: an insert on convex_files" save_file "$(E insert files "$(var f1)")"
 check_step "files.remove: the file's delete and its blob's delete" files_remove \
-	"$(E delete files "$(var f1)")" "$(E delete _storage "$(var sid)")"
-check_step "convex_storage_delete: a delete on convex__storage" storage_delete "$(E delete _storage "$(var sid2)")"
-check_step "convex_storage_cleanup(0): a delete for the unreferenced blob" storage_cleanup "$(E delete _storage "$(var sid3)")"
+	"$(E delete files "$(var f1)")" "$(S delete)"
+check_step "convex_storage_delete: a delete on convex__storage" storage_delete "$(S delete)"
+check_step "convex_storage_cleanup(0): a delete for the unreferenced blob" storage_cleanup "$(S delete)"
 check_step "ctx.db insert on a user table: an insert on convex_things (no roomId)" db_insert "$(E insert things "$(var t1)")"
 check_step "ctx.db patch: an update" db_patch "$(E update things "$(var t1)")"
 check_step "ctx.db replace: an update" db_replace "$(E update things "$(var t1)")"
@@ -591,12 +594,13 @@ if [ "$JSON_TOOL" = jq ]; then
 		| select(
 			(($o | keys) - ["_id", "op", "table"] - $extra | length) > 0
 			or ($o.op | IN("insert", "update", "delete") | not)
-			or ($o.table | type) != "string" or ($o._id | type) != "string"
+			or ($o.table | type) != "string"
+			or (($o._id | type) != "string") != ($o.table == "_storage")
 			or $ch != "convex_" + $o.table
 			or (($o.table == "messages" or $o.table == "presence") and (($o.roomId | type) == "string") == ($o.truncated == true))
 			or ($o | has("truncated") and .truncated != true))
 		| $p' | grep -c .)
-	awk -F'\t' '$4 != "\"INVALID\"" { print $4 }' "$NOTES" | jq -r '[.table, ._id] | @tsv' >"$WORK/ids.tsv"
+	awk -F'\t' '$4 != "\"INVALID\"" { print $4 }' "$NOTES" | jq -r 'select(.table != "_storage") | [.table, ._id] | @tsv' >"$WORK/ids.tsv"
 else
 	BAD_SHAPE=$(awk -F'\t' '$4 != "\"INVALID\"" { print $2 "\t" $4 }' "$NOTES" | python3 -c '
 import json, sys
@@ -608,18 +612,19 @@ for line in sys.stdin:
     extra = {"roomId", "truncated"} if room else {"n", "label", "truncated"} if t == "tagged" else set()
     bad = (set(o) - {"_id", "op", "table"} - extra
            or o.get("op") not in ("insert", "update", "delete")
-           or not isinstance(t, str) or not isinstance(o.get("_id"), str)
+           or not isinstance(t, str)
+           or isinstance(o.get("_id"), str) == (t == "_storage")
            or ch != "convex_" + t
            or (room and isinstance(o.get("roomId"), str) == (o.get("truncated") is True))
            or ("truncated" in o and o["truncated"] is not True))
     if bad:
         print(p)' | grep -c .)
 	awk -F'\t' '$4 != "\"INVALID\"" { print $4 }' "$NOTES" |
-		python3 -c 'import json, sys; [print(json.loads(l)["table"] + "\t" + json.loads(l)["_id"]) for l in sys.stdin]' >"$WORK/ids.tsv"
+		python3 -c 'import json, sys; [print(o["table"] + "\t" + o["_id"]) for o in map(json.loads, sys.stdin) if o["table"] != "_storage"]' >"$WORK/ids.tsv"
 fi
-check "every payload has only op/table/_id (+ roomId or truncated for messages and presence, the chosen fields for tagged), channel convex_<table>" 0 "$BAD_SHAPE"
+check "every payload has only op/table/_id (no _id for _storage; + roomId or truncated for messages and presence, the chosen fields for tagged), channel convex_<table>" 0 "$BAD_SHAPE"
 psql_db -c "CREATE TABLE notified (tab text, id text)" -c "\\copy notified FROM '$WORK/ids.tsv'" >/dev/null
-check "every _id is an id of its payload's table (convex_id_table), $TOTAL payloads" "0 $TOTAL" \
+check "every _id is an id of its payload's table (convex_id_table), $TOTAL payloads but _storage's" "0 $(wc -l <"$WORK/ids.tsv")" \
 	"$(q "SELECT count(*) FILTER (WHERE convex_id_table(id) IS DISTINCT FROM tab) || ' ' || count(*) FROM notified")"
 MAX_LEN=$(awk -F'\t' '{ if ($5 > m) m = $5 } END { print m + 0 }' "$NOTES")
 if [ "$MAX_LEN" -lt 8000 ]; then
