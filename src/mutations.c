@@ -788,6 +788,22 @@ cvx_may_run_internal(void)
 }
 
 /*
+ * Resolve a call of path for a caller who may (internal_allowed) or may
+ * not reach internal mutations, and check its arguments (check_builtin:
+ * a built-in's validator too, as when scheduling).
+ */
+static void
+prepare_call(const char *path, Jsonb *args, bool internal_allowed,
+			 bool check_builtin, MutationTarget *target)
+{
+	check_path(path, strlen(path));
+	resolve_mutation(path, target);
+	if (target->internal && !internal_allowed)
+		raise_not_found(path);
+	check_call_args(path, target, args, check_builtin);
+}
+
+/*
  * Check a call of path with args as if it were made now, without running
  * it: the path exists and the caller may run it (internal_allowed), and
  * the arguments pass its validator.  Raises the call's error otherwise.
@@ -797,11 +813,7 @@ cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed)
 {
 	MutationTarget target;
 
-	check_path(path, strlen(path));
-	resolve_mutation(path, &target);
-	if (target.internal && !internal_allowed)
-		raise_not_found(path);
-	check_call_args(path, &target, args, true);
+	prepare_call(path, args, internal_allowed, true, &target);
 }
 
 /*
@@ -813,11 +825,7 @@ cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed)
 {
 	MutationTarget target;
 
-	check_path(path, strlen(path));
-	resolve_mutation(path, &target);
-	if (target.internal && !internal_allowed)
-		raise_not_found(path);
-	check_call_args(path, &target, args, false);
+	prepare_call(path, args, internal_allowed, false, &target);
 	return run_target(path, &target, args);
 }
 
