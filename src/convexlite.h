@@ -195,6 +195,7 @@ extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
+extern void cvx_push_key(JsonbParseState **state, const char *key);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path
@@ -252,6 +253,7 @@ extern void cvx_check_return_size(const char *path, Size bytes);
  */
 extern void cvx_mutations_init(void);
 extern Oid	cvx_schema_owner(void);
+extern void cvx_become_schema_owner(Oid *saved_user, int *saved_context);
 extern bool cvx_may_run_internal(void);
 extern void cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed);
 extern Jsonb *cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed);

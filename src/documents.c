@@ -164,9 +164,9 @@ float8_to_jsonb_numeric(double value, JsonbValue *out)
 														   Int32GetDatum(-1)));
 }
 
-/* Push an object key */
-static void
-push_key(JsonbParseState **state, const char *key)
+/* Push an object key (of a JSON object under construction) */
+void
+cvx_push_key(JsonbParseState **state, const char *key)
 {
 	JsonbValue	jbv;
 
@@ -188,7 +188,7 @@ push_encoded(JsonbParseState **state, const char *key, const char *data, int len
 	if (written < 0)
 		elog(ERROR, "convexlite: base64 encoding failed");
 	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	push_key(state, key);
+	cvx_push_key(state, key);
 	jbv.type = jbvString;
 	jbv.val.string.val = encoded;
 	jbv.val.string.len = written;
@@ -263,14 +263,14 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 
-	push_key(&state, "_id");
+	cvx_push_key(&state, "_id");
 	datum = SPI_getbinval(tuple, tupdesc, 1, &isnull);
 	jbv.type = jbvString;
 	jbv.val.string.val = TextDatumGetCString(datum);
 	jbv.val.string.len = (int) strlen(jbv.val.string.val);
 	pushJsonbValue(&state, WJB_VALUE, &jbv);
 
-	push_key(&state, "_creationTime");
+	cvx_push_key(&state, "_creationTime");
 	push_float8(&state, DatumGetFloat8(SPI_getbinval(tuple, tupdesc, 2, &isnull)));
 
 	for (int i = 0; i < table->ncolumns; i++)
@@ -280,7 +280,7 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 		datum = SPI_getbinval(tuple, tupdesc, i + 3, &isnull);
 		if (isnull)
 			continue;
-		push_key(&state, column->field->name);
+		cvx_push_key(&state, column->field->name);
 		switch (column->type)
 		{
 			case CVX_COL_TEXT:

@@ -533,6 +533,17 @@ cvx_schema_owner(void)
 }
 
 /*
+ * Act as the owner of schema convex until SetUserIdAndSecContext(saved_user,
+ * saved_context) (or the (sub)transaction's abort) switches back.
+ */
+void
+cvx_become_schema_owner(Oid *saved_user, int *saved_context)
+{
+	GetUserIdAndSecContext(saved_user, saved_context);
+	SetUserIdAndSecContext(cvx_schema_owner(), *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/*
  * Run a built-in seed mutation as the extension's owner (as its SQL
  * function, SECURITY DEFINER, would) and return its result as jsonb.
  */
@@ -547,8 +558,7 @@ run_builtin(const BuiltinMutation *builtin, Jsonb *args)
 	InitFunctionCallInfoData(*call, NULL, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(cvx_schema_owner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	cvx_become_schema_owner(&saved_user, &saved_context);
 	result = builtin->function(call);
 	SetUserIdAndSecContext(saved_user, saved_context);
 	return builtin_result_jsonb(builtin, result, call->isnull);

@@ -80,12 +80,24 @@ scheduled_table(void)
 	return cvx_builtin_table(SCHEDULED_TABLE);
 }
 
-/* Run the rest as the owner of schema convex; returns the saved identity */
-static void
-become_schema_owner(Oid *saved_user, int *saved_context)
+/*
+ * A write statement of _scheduled_functions kept in *slot: sql followed by
+ * the RETURNING clause its notifications need (realtime.c)
+ */
+static SPIPlanPtr
+kept_write_plan(SPIPlanPtr *slot, CvxTable *table, const char *sql, int nargs,
+				Oid *argtypes)
 {
-	GetUserIdAndSecContext(saved_user, saved_context);
-	SetUserIdAndSecContext(cvx_schema_owner(), *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (*slot == NULL)
+	{
+		StringInfoData statement;
+
+		initStringInfo(&statement);
+		appendStringInfoString(&statement, sql);
+		cvx_append_notify_returning(&statement, table);
+		*slot = cvx_prepare(statement.data, nargs, argtypes);
+	}
+	return *slot;
 }
 
 /* A jsonb value {"kind": kind} (plus "error" when error is not NULL) */
@@ -93,32 +105,21 @@ static Jsonb *
 state_jsonb(const char *kind, const char *error)
 {
 	JsonbParseState *state = NULL;
-	JsonbValue	key;
-	JsonbValue	value;
-	JsonbValue *result;
+	JsonbValue	value = {.type = jbvString};
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (error != NULL)
 	{
-		key.type = jbvString;
-		key.val.string.val = "error";
-		key.val.string.len = 5;
-		pushJsonbValue(&state, WJB_KEY, &key);
-		value.type = jbvString;
+		cvx_push_key(&state, "error");
 		value.val.string.val = (char *) error;
 		value.val.string.len = strlen(error);
 		pushJsonbValue(&state, WJB_VALUE, &value);
 	}
-	key.type = jbvString;
-	key.val.string.val = "kind";
-	key.val.string.len = 4;
-	pushJsonbValue(&state, WJB_KEY, &key);
-	value.type = jbvString;
+	cvx_push_key(&state, "kind");
 	value.val.string.val = (char *) kind;
 	value.val.string.len = strlen(kind);
 	pushJsonbValue(&state, WJB_VALUE, &value);
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
 /* Convex's args column: an array holding the one args object */
@@ -177,7 +178,7 @@ schedule(double when, FunctionCallInfo fcinfo)
 	nulls[cvx_column_index(table, "scheduledTime")] = false;
 	nulls[cvx_column_index(table, "state")] = false;
 
-	become_schema_owner(&saved_user, &saved_context);
+	cvx_become_schema_owner(&saved_user, &saved_context);
 	cvx_spi_connect();
 	id = cvx_spi_return_text(cvx_db_insert_row(table, values, nulls));
 	cvx_spi_finish();
@@ -257,25 +258,20 @@ convex_scheduler_cancel(PG_FUNCTION_ARGS)
 									 table->number, SCHEDULED_TABLE);
 	Oid			argtypes[3] = {TEXTOID, JSONBOID, FLOAT8OID};
 	Datum		values[3];
-	StringInfoData sql;
 	Oid			saved_user;
 	int			saved_context;
 
 	values[0] = PointerGetDatum(id);
 	values[1] = JsonbPGetDatum(state_jsonb("canceled", NULL));
 	values[2] = Float8GetDatum(cvx_date_now());
-	become_schema_owner(&saved_user, &saved_context);
+	cvx_become_schema_owner(&saved_user, &saved_context);
 	cvx_spi_connect();
-	if (cancel_plan == NULL)
-	{
-		initStringInfo(&sql);
-		appendStringInfoString(&sql,
-							   "UPDATE convex._scheduled_functions SET state = $2, completed_time = $3 "
-							   "WHERE _id OPERATOR(pg_catalog.=) $1 AND " PENDING);
-		cvx_append_notify_returning(&sql, table);
-		cancel_plan = cvx_prepare(sql.data, 3, argtypes);
-	}
-	(void) cvx_write(table, CVX_WRITE_UPDATE, cancel_plan, values, NULL);
+	(void) cvx_write(table, CVX_WRITE_UPDATE,
+					 kept_write_plan(&cancel_plan, table,
+									 "UPDATE convex._scheduled_functions SET state = $2, completed_time = $3 "
+									 "WHERE _id OPERATOR(pg_catalog.=) $1 AND " PENDING,
+									 3, argtypes),
+					 values, NULL);
 	cvx_spi_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
 	PG_RETURN_VOID();
@@ -406,7 +402,7 @@ cvx_scheduler_run_one(double *next_due, bool *canceled)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
-	become_schema_owner(&saved_user, &saved_context);
+	cvx_become_schema_owner(&saved_user, &saved_context);
 	values[0] = Float8GetDatum(cvx_date_now());
 	cvx_spi_connect();
 	if (cvx_execute_by_key(cvx_kept_plan(&claim_plan,
@@ -470,18 +466,12 @@ cvx_scheduler_run_one(double *next_due, bool *canceled)
 							   state_jsonb("failed", error));
 	values[2] = Float8GetDatum(cvx_date_now());
 	cvx_spi_connect();
-	if (finish_plan == NULL)
-	{
-		StringInfoData sql;
-
-		initStringInfo(&sql);
-		appendStringInfoString(&sql,
-							   "UPDATE convex._scheduled_functions SET state = $2, completed_time = $3 "
-							   "WHERE _id OPERATOR(pg_catalog.=) $1");
-		cvx_append_notify_returning(&sql, table);
-		finish_plan = cvx_prepare(sql.data, 3, finish_types);
-	}
-	if (cvx_write(table, CVX_WRITE_UPDATE, finish_plan, values, NULL) != 1)
+	if (cvx_write(table, CVX_WRITE_UPDATE,
+				  kept_write_plan(&finish_plan, table,
+								  "UPDATE convex._scheduled_functions SET state = $2, completed_time = $3 "
+								  "WHERE _id OPERATOR(pg_catalog.=) $1",
+								  3, finish_types),
+				  values, NULL) != 1)
 		elog(ERROR, "convexlite: scheduled function %s vanished while it ran", text_to_cstring(id));
 	cvx_spi_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
@@ -577,20 +567,14 @@ convex_scheduler_cleanup(PG_FUNCTION_ARGS)
 	values[0] = Float8GetDatum(cvx_date_now() - age);
 	values[1] = Int32GetDatum(CLEANUP_BATCH);
 	cvx_spi_connect();
-	if (cleanup_plan == NULL)
-	{
-		StringInfoData sql;
-
-		initStringInfo(&sql);
-		appendStringInfoString(&sql,
-							   "DELETE FROM convex._scheduled_functions WHERE _id OPERATOR(pg_catalog.=) ANY "
-							   "(ARRAY(SELECT _id FROM convex._scheduled_functions "
-							   "WHERE completed_time OPERATOR(pg_catalog.<) $1 "
-							   "ORDER BY completed_time LIMIT $2))");
-		cvx_append_notify_returning(&sql, table);
-		cleanup_plan = cvx_prepare(sql.data, 2, argtypes);
-	}
-	deleted = cvx_write(table, CVX_WRITE_DELETE, cleanup_plan, values, NULL);
+	deleted = cvx_write(table, CVX_WRITE_DELETE,
+						kept_write_plan(&cleanup_plan, table,
+										"DELETE FROM convex._scheduled_functions WHERE _id OPERATOR(pg_catalog.=) ANY "
+										"(ARRAY(SELECT _id FROM convex._scheduled_functions "
+										"WHERE completed_time OPERATOR(pg_catalog.<) $1 "
+										"ORDER BY completed_time LIMIT $2))",
+										2, argtypes),
+						values, NULL);
 	cvx_spi_finish();
 	PG_RETURN_INT32((int32) deleted);
 }

@@ -359,18 +359,6 @@ insert_storage_row(text *id, Oid blob, const uint8 digest[PG_SHA256_DIGEST_LENGT
 	cvx_notify_rows(cvx_builtin_table("_storage"), CVX_WRITE_INSERT, SPI_tuptable, SPI_processed);
 }
 
-/* Push one key of a JSON object under construction */
-static void
-push_key(JsonbParseState **state, const char *name)
-{
-	JsonbValue	key;
-
-	key.type = jbvString;
-	key.val.string.val = (char *) name;
-	key.val.string.len = strlen(name);
-	pushJsonbValue(state, WJB_KEY, &key);
-}
-
 /* {"storageId": id}, the body of Convex's upload response */
 static Jsonb *
 upload_response(text *id)
@@ -379,7 +367,7 @@ upload_response(text *id)
 	JsonbValue	value;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	push_key(&state, "storageId");
+	cvx_push_key(&state, "storageId");
 	value.type = jbvString;
 	value.val.string.val = VARDATA_ANY(id);
 	value.val.string.len = VARSIZE_ANY_EXHDR(id);
@@ -701,24 +689,24 @@ convex_storage_get_metadata(PG_FUNCTION_ARGS)
 		Datum		datum;
 
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_key(&state, "storageId");
+		cvx_push_key(&state, "storageId");
 		value.type = jbvString;
 		value.val.string.val = VARDATA_ANY(id);
 		value.val.string.len = VARSIZE_ANY_EXHDR(id);
 		pushJsonbValue(&state, WJB_VALUE, &value);
 
-		push_key(&state, "sha256");
+		cvx_push_key(&state, "sha256");
 		value.val.string.val = TextDatumGetCString(SPI_getbinval(row, tupdesc, 2, &isnull));
 		value.val.string.len = strlen(value.val.string.val);
 		pushJsonbValue(&state, WJB_VALUE, &value);
 
-		push_key(&state, "size");
+		cvx_push_key(&state, "size");
 		value.type = jbvNumeric;
 		value.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
 																SPI_getbinval(row, tupdesc, 3, &isnull)));
 		pushJsonbValue(&state, WJB_VALUE, &value);
 
-		push_key(&state, "contentType");
+		cvx_push_key(&state, "contentType");
 		datum = SPI_getbinval(row, tupdesc, 4, &isnull);
 		if (isnull)
 			value.type = jbvNull;
