@@ -24,5 +24,6 @@ _PG_init(void)
 	cvx_storage_init();
 	cvx_realtime_init();
 	cvx_scheduler_init();
+	cvx_notify_relay_init();
 	MarkGUCPrefixReserved("convexlite");
 }

@@ -285,5 +285,13 @@ extern void cvx_storage_delete(text *storage_id);
 extern bool cvx_scheduler_run_one(double *next_due, bool *canceled);
 extern void cvx_scheduler_init(void);
 extern void cvx_scheduler_wake_at_commit(void);
+extern char *cvx_worker_database;
+
+/* ---------------------------------------------------------------------
+ * notify_relay.c: committed transactions' notifications, sent in batches
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_notify_relay_init(void);
+extern void cvx_notify_send(const char *channel, const char *payload);
 
 #endif							/* CONVEXLITE_H */

@@ -26,7 +26,7 @@
  *
  * Every write statement returns (RETURNING) the _id and the filter
  * columns of the rows it touched; cvx_notify_rows turns each into a
- * notification.
+ * notification, which notify_relay.c sends on commit.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,7 +34,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -235,7 +234,7 @@ cvx_notify_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows, uint64 
 		if (truncated)
 			appendStringInfoString(&payload, ",\"truncated\":true");
 		appendStringInfoChar(&payload, '}');
-		Async_Notify(channel, payload.data);
+		cvx_notify_send(channel, payload.data);
 	}
 	pfree(payload.data);
 	pfree(value.data);

@@ -38,8 +38,8 @@
 
 PGDLLEXPORT void convex_scheduler_main(Datum main_arg);
 
-/* convexlite.database_name: where the worker runs jobs */
-static char *scheduler_database = NULL;
+/* convexlite.database_name: where the worker runs jobs (and the NOTIFY relay runs) */
+char	   *cvx_worker_database = NULL;
 
 /* How long the worker sleeps when it has nothing better to go by */
 #define IDLE_WAIT_MS 60000
@@ -150,7 +150,7 @@ cvx_scheduler_init(void)
 	DefineCustomStringVariable("convexlite.database_name",
 							   "Database in which the scheduler's background worker runs jobs.",
 							   "The worker exists when convexlite is in shared_preload_libraries.",
-							   &scheduler_database,
+							   &cvx_worker_database,
 							   "postgres",
 							   PGC_POSTMASTER,
 							   GUC_SUPERUSER_ONLY,
@@ -290,7 +290,7 @@ convex_scheduler_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(scheduler_database, NULL, 0);
+	BackgroundWorkerInitializeConnection(cvx_worker_database, NULL, 0);
 	pgstat_report_appname("convexlite scheduler");
 
 	/*
@@ -307,7 +307,7 @@ convex_scheduler_main(Datum main_arg)
 	SpinLockRelease(&shared->mutex);
 	on_shmem_exit(unpublish_worker, (Datum) 0);
 	ereport(LOG,
-			(errmsg("convexlite scheduler started in database \"%s\"", scheduler_database)));
+			(errmsg("convexlite scheduler started in database \"%s\"", cvx_worker_database)));
 
 	for (;;)
 	{
