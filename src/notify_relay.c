@@ -61,6 +61,12 @@ static int	ring_kb = 1024;
 #define BATCH_NOTES 8192
 /* How often the relay tries a batch PostgreSQL refused, a second apart */
 #define BATCH_TRIES 10
+/*
+ * After a batch the relay lets this long pass before it takes the next, so
+ * that under a steady stream of commits each batch gathers many of them
+ * (the first notification after a quiet spell goes out at once)
+ */
+#define GATHER_MS 1
 /* How long the relay sleeps with nothing to send (it is woken anyway) */
 #define IDLE_WAIT_MS 10000
 /* Seconds before the postmaster starts a relay that exited again */
@@ -251,16 +257,18 @@ static void
 hand_to_relay(void)
 {
 	RelayBlockHeader header;
-	int			procno;
+	int			procno = -1;
 
 	header.length = (uint32) pending->len;
 	header.count = pending_count;
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	/* a relay that left data in the ring has not gone to sleep yet */
+	if (relay->head == relay->tail)
+		procno = relay->procno;
 	ring_write(relay->tail, (const char *) &header, sizeof(header));
 	ring_write(relay->tail + sizeof(header), pending->data, pending->len);
 	relay->tail += reserved_here;
 	relay->reserved -= reserved_here;
-	procno = relay->procno;
 	LWLockRelease(relay->lock);
 	if (procno >= 0)
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
@@ -476,6 +484,8 @@ convex_notify_relay_main(Datum main_arg)
 			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
 			CHECK_FOR_INTERRUPTS();
 		}
+		/* not woken by writers meanwhile: they see data left in the ring */
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, GATHER_MS, PG_WAIT_EXTENSION);
 	}
 }
 
