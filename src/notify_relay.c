@@ -353,30 +353,46 @@ relay_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* The relay's batch: copy whole transactions out of the ring */
+/*
+ * The relay's batch: copy whole transactions out of the ring, leaving them
+ * there until they are sent (a relay that dies sending leaves them to the
+ * next).  *consumed is the ring bytes they take.
+ */
 static int
-take_batch(char *buffer, Size *length)
+take_batch(char *buffer, Size *length, uint64 *consumed)
 {
 	int			count = 0;
 	Size		taken = 0;
+	uint64		position;
 
-	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
-	while (relay->head < relay->tail)
+	LWLockAcquire(relay->lock, LW_SHARED);
+	position = relay->head;
+	while (position < relay->tail)
 	{
 		RelayBlockHeader header;
 
-		ring_read(relay->head, (char *) &header, sizeof(header));
+		ring_read(position, (char *) &header, sizeof(header));
 		if (count > 0 &&
 			(taken + header.length > BATCH_BYTES || count + header.count > BATCH_NOTES))
 			break;
-		ring_read(relay->head + sizeof(header), buffer + taken, header.length);
-		relay->head += sizeof(header) + header.length;
+		ring_read(position + sizeof(header), buffer + taken, header.length);
+		position += sizeof(header) + header.length;
 		taken += header.length;
 		count += header.count;
 	}
+	*consumed = position - relay->head;
 	LWLockRelease(relay->lock);
 	*length = taken;
 	return count;
+}
+
+/* Free the ring's room of a batch that was sent (or given up) */
+static void
+release_batch(uint64 consumed)
+{
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	relay->head += consumed;
+	LWLockRelease(relay->lock);
 }
 
 /* Send a batch in one transaction; false (logged) if PostgreSQL refused */
@@ -456,6 +472,7 @@ convex_notify_relay_main(Datum main_arg)
 	for (;;)
 	{
 		Size		length;
+		uint64		consumed;
 		int			count;
 
 		CHECK_FOR_INTERRUPTS();
@@ -464,7 +481,7 @@ convex_notify_relay_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		count = take_batch(buffer, &length);
+		count = take_batch(buffer, &length, &consumed);
 		if (count == 0)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -484,6 +501,7 @@ convex_notify_relay_main(Datum main_arg)
 			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
 			CHECK_FOR_INTERRUPTS();
 		}
+		release_batch(consumed);
 		/* not woken by writers meanwhile: they see data left in the ring */
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, GATHER_MS, PG_WAIT_EXTENSION);
 	}
