@@ -68,9 +68,35 @@ convex_messages_send(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The remove statement: delete the message only when the caller may (the
+ * rule of cvx_may_remove, in SQL), so that checking and deleting are one
+ * statement
+ */
+static SPIPlanPtr
+remove_plan(CvxTable *messages)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	StringInfoData sql;
+
+	if (plan != NULL)
+		return plan;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "DELETE FROM convex.messages WHERE _id OPERATOR(pg_catalog.=) $1 "
+						   "AND (user_id IS NULL OR user_id OPERATOR(pg_catalog.=) $2 "
+						   "OR (session_id OPERATOR(pg_catalog.<>) '' "
+						   "AND session_id OPERATOR(pg_catalog.=) $3))");
+	cvx_append_notify_returning(&sql, messages);
+	plan = cvx_prepare(sql.data, 3, argtypes);
+	pfree(sql.data);
+	return plan;
+}
+
+/*
  * convex_messages_remove(args): delete a message if the caller may: it has
- * no userId, or it is the caller's, or its non-empty sessionId is the one
- * passed.  Otherwise, and when it is already gone, silently nothing.
+ * no owner, the caller owns it, or it carries the caller's non-empty
+ * sessionId.  Otherwise, and when it is already gone, nothing happens.
  */
 Datum
 convex_messages_remove(PG_FUNCTION_ARGS)
@@ -78,27 +104,27 @@ convex_messages_remove(PG_FUNCTION_ARGS)
 	CvxValue	args;
 	CvxValue	message_id;
 	CvxValue	session_id;
-	bool		has_session;
 	CvxTable   *messages;
+	Datum		values[3];
+	char		nulls[4] = "   ";
 	text	   *user_id;
-	text	   *id;
-	HeapTuple	row;
-	TupleDesc	tupdesc;
 
 	cvx_read_args(fcinfo, &remove_validator, cvx_messages_remove_args, &args);
 	user_id = cvx_auth_user_id();
 
 	(void) cvx_args_field(&args, "messageId", &message_id);
-	has_session = cvx_args_field(&args, "sessionId", &session_id);
-	id = cvx_value_text(&message_id);
+	values[0] = PointerGetDatum(cvx_value_text(&message_id));
+	values[1] = PointerGetDatum(user_id);
+	if (user_id == NULL)
+		nulls[1] = 'n';
+	if (cvx_args_field(&args, "sessionId", &session_id))
+		values[2] = PointerGetDatum(cvx_value_text(&session_id));
+	else
+		nulls[2] = 'n';
 	messages = cvx_builtin_table("messages");
 
 	cvx_spi_connect();
-	row = cvx_db_get_row(messages, id, false, &tupdesc);
-	if (row != NULL &&
-		cvx_may_remove(messages, row, tupdesc, user_id,
-					   has_session ? &session_id : NULL))
-		(void) cvx_db_delete_row(messages, id);
+	(void) cvx_write(messages, CVX_WRITE_DELETE, remove_plan(messages), values, nulls);
 	cvx_spi_finish();
 	PG_RETURN_VOID();
 }
