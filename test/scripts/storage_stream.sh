@@ -118,7 +118,12 @@ start_poll() {
 		peak=${BASE_KB:-0} n=0
 		while [ ! -e "$WORK/stop" ]; do
 			v=$(rss_anon "$PID")
-			[ -n "$v" ] || break
+			if [ -z "$v" ]; then
+				# a read that found nothing: the backend is gone, or try again
+				[ -e "/proc/$PID" ] || break
+				sleep 0.02
+				continue
+			fi
 			n=$((n + 1))
 			[ "$v" -gt "$peak" ] && peak=$v
 			sleep 0.02
