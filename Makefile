@@ -53,10 +53,8 @@ test:
 demo:
 	bash scripts/demo.sh
 
-# Per-call cost against plain INSERT/UPDATE, side by side (throwaway cluster);
-# the scheduler's dispatch latency and drain rate, and what NOTIFY costs.
+# The benchmark suite on a throwaway cluster: every mutation against its floor
+# and its PL/pgSQL peer, uploads, the scheduler; writes bench/RESULTS.md and
+# bench/throughput.png (settings: BENCH_* variables, see bench/run.sh).
 bench:
-	bash bench/per_call.sh
-	bash bench/mutations.sh
-	bash bench/storage.sh
-	bash bench/scheduler.sh
+	bash bench/run.sh

@@ -2,7 +2,7 @@
 # bench/presence.sh: issue 6's presence targets, measured on a throwaway cluster.
 #
 #   HOT    "at least 95% of heartbeats are HOT updates".  A heartbeat storm:
-#          convex_presence_update over 100 sessions in one room (bench/per_call.sh's
+#          convex_presence_update over 100 sessions in one room (bench/wire/heartbeat.convexlite.sql's
 #          heartbeat.sql), pgbench -M prepared, CLIENTS clients, one transaction per
 #          call.  HOT share = delta n_tup_hot_upd / delta n_tup_upd of convex.presence
 #          in pg_stat_user_tables (PG15's cumulative statistics: each backend flushes

@@ -49,8 +49,10 @@
 # Environment: CVX_BENCH_CLUSTER (default bench), CVX_BENCH_PORT (default: the
 # cluster's configured port, else its well-known one: 54333 for bench), CVX_BENCH_DB
 # (the worker-less database of the CALL drains; default convexlite_scheduler:
-# recreated, and dropped at the end).
+# recreated, and dropped at the end), BENCH_OUT (where the markdown fragment
+# scheduler.md goes, for bench/report.sh; default bench/out).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -388,6 +390,49 @@ done
 cvx_info "Drain: jobs/s = jobs / (first job's start - last job's completed_time); the trivial job's handler"
 cvx_info "inserts one row into a plain table, the peer INSERTs the same row into its twin; one commit each."
 cvx_info "messages.send by a client: pgbench, 1 client, notify on (the NOTIFY section's figure)."
+
+# The same summary as a markdown fragment for bench/RESULTS.md (bench/report.sh)
+fragment_dir=${BENCH_OUT:-$CVX_ROOT/bench/out}
+mkdir -p "$fragment_dir"
+md() {
+	local out='|' cell
+	for cell in "$@"; do out+=" $cell |"; done
+	printf '%s\n' "$out"
+}
+{
+	printf '%s runs, %s jobs per drain, synchronous_commit as the cluster has it; ratios: median of the runs'"'"' ratios, run range in brackets.\n\n' "$RUNS" "$JOBS"
+	md "Dispatch latency, runAfter(0), ms ($lat_n jobs at $RATE/s)" p50 p90 p99 max
+	md --- --- --- --- ---
+	md "handler start − job row insert (upper bound; target p50 < 50)" "$(fmt "$ins_p50" 2)" "$(fmt "$ins_p90" 2)" "$(fmt "$ins_p99" 2)" "$(fmt "$ins_max" 2)"
+	md "handler start − client's post-commit stamp (lower bound)" "$(fmt "$ack_p50" 2)" "$(fmt "$ack_p90" 2)" "$(fmt "$ack_p99" 2)" "$(fmt "$ack_max" 2)"
+	md "the commit between: job row insert − post-commit stamp" "$(fmt "$com_p50" 2)" "$(fmt "$com_p90" 2)" "$(fmt "$com_p99" 2)" "$(fmt "$com_max" 2)"
+	printf '\n'
+	md "Drain, jobs/s (peer: single-row INSERT tps, 1 client)" convexlite peer ratio runs
+	md --- --- --- --- ---
+	md "worker, trivial job vs INSERT (target ratio ≥ 0.5)" "$(fmt "$(median "${W_TRIVIAL[@]}")")" "$(fmt "$(median "${INSERT[@]}")")" "$(median "${R_TRIVIAL[@]}")" "[$(minmax "${R_TRIVIAL[@]}")]"
+	md "… its first tenth of the jobs / its last tenth" "$(fmt "$(median "${W_FIRST[@]}")") / $(fmt "$(median "${W_LAST[@]}")")" "" "" ""
+	md "… while another session holds a snapshot (1 run; tenths: first $(fmt "$H_FIRST") / last $(fmt "$H_LAST"))" "$(fmt "$H_JPS")" "$(fmt "$(median "${INSERT[@]}")")" "$(ratio "$H_JPS" "$(median "${INSERT[@]}")")" ""
+	md "worker, messages:send vs INSERT" "$(fmt "$(median "${W_SEND[@]}")")" "$(fmt "$(median "${INSERT[@]}")")" "$(median "${R_SEND[@]}")" "[$(minmax "${R_SEND[@]}")]"
+	md "worker, messages:send vs messages.send by a client" "$(fmt "$(median "${W_SEND[@]}")")" "$(fmt "$SEND_ON_1")" "$(ratio "$(median "${W_SEND[@]}")" "$SEND_ON_1")" ""
+	md "CALL run_due (no worker), trivial job vs INSERT" "$(fmt "$(median "${C_TRIVIAL[@]}")")" "$(fmt "$(median "${INSERT[@]}")")" "$(median "${R_CTRIVIAL[@]}")" "[$(minmax "${R_CTRIVIAL[@]}")]"
+	md "CALL run_due (no worker), messages:send" "$(fmt "$(median "${C_SEND[@]}")")" "" "" ""
+	md "worker: first job's start after the batch fell due, ms" "$(fmt "$(median "${WAKES[@]}")" 1)" "" "" "[$(minmax "${WAKES[@]}")]"
+	printf '\n'
+	md "NOTIFY: messages.send tps, clients" "notify on" "notify off" "on/off" runs
+	md --- --- --- --- ---
+	for r in "${NOTIFY_ROWS[@]}"; do
+		IFS='|' read -r c on off rat range <<<"$r"
+		md "$c" "$on" "$off" "$rat" "[$range]"
+	done
+	printf '\nDrain: jobs/s = jobs / (first job'"'"'s start − last job'"'"'s completed_time); the trivial job'"'"'s handler inserts one row into a plain table, '
+	printf 'the peer INSERTs the same row into its twin; one commit each. messages.send by a client: pgbench, 1 client, notify on.'
+	if [ -n "$problems" ]; then
+		printf ' The server log had %s line(s) of note during the run (ERROR, WARNING or a failed job).\n' "$(wc -l <<<"$problems")"
+	else
+		printf ' No ERROR, WARNING or failed job in the server log during the run.\n'
+	fi
+} >"$fragment_dir/scheduler.md"
+
 if [ -n "$problems" ]; then
 	cvx_warn "the server log has $(wc -l <<<"$problems") line(s) of note since the start (first 10):"
 	head -n 10 <<<"$problems" >&2

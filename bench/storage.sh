@@ -31,8 +31,10 @@
 # Usage: bash bench/storage.sh [runs]   (default 5 for every size: about 3 minutes)
 # Environment: CVX_BENCH_CLUSTER (default bench), CVX_BENCH_PORT (default: the
 # cluster's configured port, else its well-known one: 54333 for bench), CVX_BENCH_DB
-# (default convexlite_storage: recreated, and dropped at the end).
+# (default convexlite_storage: recreated, and dropped at the end), BENCH_OUT (where
+# the markdown fragment storage.md goes, for bench/report.sh; default bench/out).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -242,5 +244,22 @@ done
 cvx_info "PostgreSQL: lo_from_bytea(0, data) for bytea, client-side \\lo_import alone for oid."
 cvx_info "convexlite's figures include getting the upload URL: $url_us of each upload."
 cvx_info "'run ratios': the lowest and highest ratio of a run's pair.  Database size after the runs: $size_after"
+
+# The same table as a markdown fragment for bench/RESULTS.md (bench/report.sh)
+fragment_dir=${BENCH_OUT:-$CVX_ROOT/bench/out}
+mkdir -p "$fragment_dir"
+{
+	printf 'Upload throughput in MiB/s, median (min–max) of %s runs, one client, synchronous_commit as the cluster has it; ' "$RUNS"
+	printf 'ratio = convexlite / PostgreSQL (target ≥ 0.80); run ratios: the lowest and highest ratio of a run'"'"'s pair.\n\n'
+	printf '| Upload | convexlite | PostgreSQL | ratio | run ratios | µs/upload, convexlite / PostgreSQL |\n|---|---|---|---|---|---|\n'
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r -a cells <<<"$row"
+		printf '| %s | %s | %s | %s | %s | %s |\n' "${cells[@]}"
+	done
+	# shellcheck disable=SC2016  # markdown code spans
+	printf '\nPostgreSQL: `lo_from_bytea(0, data)` for bytea, a client-side `\\lo_import` alone for oid. '
+	printf 'convexlite'"'"'s figures include getting the upload URL: %s of each upload. ' "$url_us"
+	printf 'Database size after the runs: %s.\n' "$size_after"
+} >"$fragment_dir/storage.md"
 
 cvx_psql -q -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE $UPLOADER"

@@ -1,0 +1,2 @@
+-- presence.cleanup, the PL/pgSQL peer
+SELECT plain.presence_cleanup();
