@@ -286,6 +286,8 @@ extern bool cvx_scheduler_run_one(double *next_due, bool *canceled);
 extern void cvx_scheduler_init(void);
 extern void cvx_scheduler_wake_at_commit(void);
 extern char *cvx_worker_database;
+extern void cvx_register_worker(const char *name, const char *function,
+								int restart_seconds);
 
 /* ---------------------------------------------------------------------
  * notify_relay.c: committed transactions' notifications, sent in batches

@@ -515,8 +515,6 @@ convex_notify_relay_main(Datum main_arg)
 void
 cvx_notify_relay_init(void)
 {
-	BackgroundWorker worker;
-
 	DefineCustomBoolVariable("convexlite.notify_relay",
 							 "Hand notifications to the relay worker at commit instead of sending them in the committing transaction.",
 							 "The relay exists when convexlite is preloaded; it serves convexlite.database_name.",
@@ -546,13 +544,5 @@ cvx_notify_relay_init(void)
 	previous_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = relay_shmem_startup;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = RESTART_SECONDS;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "convexlite");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "convex_notify_relay_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "convexlite notify relay");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "convexlite notify relay");
-	RegisterBackgroundWorker(&worker);
+	cvx_register_worker("convexlite notify relay", "convex_notify_relay_main", RESTART_SECONDS);
 }

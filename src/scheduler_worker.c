@@ -137,8 +137,6 @@ cvx_scheduler_wake_at_commit(void)
 void
 cvx_scheduler_init(void)
 {
-	BackgroundWorker worker;
-
 	RegisterXactCallback(scheduler_xact_callback, NULL);
 
 	/*
@@ -161,14 +159,26 @@ cvx_scheduler_init(void)
 	previous_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = scheduler_shmem_startup;
 
+	cvx_register_worker("convexlite scheduler", "convex_scheduler_main", RESTART_SECONDS);
+}
+
+/*
+ * Register one of convexlite's background workers (preloading only): it
+ * connects to a database and is started again after a crash.
+ */
+void
+cvx_register_worker(const char *name, const char *function, int restart_seconds)
+{
+	BackgroundWorker worker;
+
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = RESTART_SECONDS;
+	worker.bgw_restart_time = restart_seconds;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "convexlite");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "convex_scheduler_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "convexlite scheduler");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "convexlite scheduler");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	RegisterBackgroundWorker(&worker);
 }
 
