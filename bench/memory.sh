@@ -52,6 +52,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BENCH_CLUSTER=${BENCH_CLUSTER:-benchp}
 BENCH_PORT=${BENCH_PORT:-54337}
@@ -85,15 +87,7 @@ q() { cvx_psql -d "$DB" -Atq -c "$1"; }
 # ---------------------------------------------------------------------------
 # The cluster and the database
 
-cvx_cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "$DB"
-wdb=$(cvx_psql -d postgres -Atc "SELECT coalesce(current_setting('convexlite.database_name', true), '')")
-if [ "$wdb" != "$DB" ]; then
-	cvx_warn "cluster '$BENCH_CLUSTER' runs its workers in '$wdb', not '$DB': restarting it with $DB"
-	cvx_cluster_stop "$BENCH_CLUSTER"
-	cvx_cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "$DB"
-fi
-cvx_step "Database $DB (recreated; the cluster restarts so its workers connect to it)"
-cvx_recreate_db "$BENCH_CLUSTER" "$DB"
+bench_worker_database
 cvx_psql -q -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite"
 
 relay=none
