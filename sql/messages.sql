@@ -90,6 +90,14 @@ SELECT regress_try(format($$SELECT convex_messages_remove('{"messageId": "%s"}')
 SELECT regress_try($$SELECT convex_messages_remove('{"messageId": "jh7abc123"}')$$);
 SELECT regress_try($$SELECT convex_messages_remove('{"messageId": 17}')$$);
 SELECT regress_try($$SELECT convex_messages_remove('{}')$$);
+-- send: a roomId too large for its index (about 2.7 kB after compression)
+-- is refused with convexlite's own 54000, nothing written
+SELECT regress_try(format($$SELECT convex_messages_send('{"roomId": "%s", "content": "x", "userName": "A", "sessionId": "s"}')$$,
+       (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) AS i)));
+-- a long but compressible roomId still fits
+SELECT length(convex_messages_send(jsonb_build_object('roomId', repeat('r', 100000), 'content', 'x',
+       'userName', 'A', 'sessionId', 's'))) AS long_room_id_sent;
+DELETE FROM convex.messages WHERE length(room_id) = 100000;
 SELECT count(*) AS remaining FROM convex.messages;
 DELETE FROM convex.messages;
 DELETE FROM convex.users;

@@ -129,5 +129,10 @@ SELECT count(*) AS after FROM convex.presence;
 -- large and tiny numbers are numbers (kept exactly as jsonb keeps them)
 SELECT convex_presence_update('{"roomId": "r", "sessionId": "num", "data": {"cursor": {"x": 1e30, "y": -1e-30}}}');
 SELECT data FROM convex.presence WHERE session_id = 'num';
+-- a roomId too large for the (room, session) index: convexlite's own 54000,
+-- nothing written
+SELECT regress_try(format($$SELECT convex_presence_update('{"roomId": "%s", "sessionId": "big", "data": {}}')$$,
+       (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) AS i)));
+SELECT count(*) AS big_room_rows FROM convex.presence WHERE session_id = 'big';
 DELETE FROM convex.presence;
 DELETE FROM convex.users;

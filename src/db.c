@@ -192,6 +192,47 @@ cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
+ * Run a write statement, turning PostgreSQL's B-tree "index row size"
+ * error (a value too large for an index: indexed strings are limited to
+ * about 2.7 kB after compression) into convexlite's own, which names the
+ * table.  Any other error passes through unchanged.
+ */
+static int
+execute_write(CvxTable *table, SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	int			rc = 0;
+
+	PG_TRY();
+	{
+		rc = cvx_execute(plan, values, nulls, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller_context);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+			edata->message == NULL ||
+			strncmp(edata->message, "index row ", 10) != 0)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Value is too large to index in table \"%s\"", table->name),
+				 errdetail("PostgreSQL: %s", edata->message),
+				 errhint("Indexed fields hold at most about 2,700 bytes (after compression); "
+						 "keep long values in fields that no index uses.")));
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/*
  * Every write to a document table goes through here: the document size
  * limit and the running mutation's write limits are checked here, and
  * each row written is announced (realtime.c; the statement returns the
@@ -210,7 +251,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 	if (kind == CVX_WRITE_PATCH)
 	{
 		/* the new document's size is known once the row is written */
-		rc = cvx_execute(plan, values, nulls, false, 0);
+		rc = execute_write(table, plan, values, nulls);
 		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "convexlite: write to \"%s\" failed: %s",
 				 table->name, SPI_result_code_string(rc));
@@ -229,7 +270,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 	if (kind != CVX_WRITE_DELETE)
 		cvx_check_document_size(table->name, size);
 	cvx_count_write(size);
-	rc = cvx_execute(plan, values, nulls, false, 0);
+	rc = execute_write(table, plan, values, nulls);
 
 	if (rc != expected[kind] &&
 		!(rc == SPI_OK_INSERT_RETURNING && kind == CVX_WRITE_INSERT) &&
