@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# scripts/stress.sh: the long reliability runs (make stress).
+#
+#   bash scripts/stress.sh
+#
+# Installs what is missing (as root), builds and installs convexlite, then
+# runs, each on a throwaway cluster of its own:
+#   soak    test/scripts/soak.sh with 16 clients for STRESS_SECONDS (default
+#           600; make test runs it for 180)
+#   crash   test/scripts/crash.sh with STRESS_CRASH_ROUNDS rounds (default 12;
+#           make test runs 4), alternating pg_ctl stop -m immediate and
+#           kill -9 of a client backend
+# Exits 1 if either fails.  Their settings (SOAK_*, CRASH_*) pass through.
+set -uo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$CVX_ROOT" || exit 1
+
+cvx_install_deps all
+cvx_build_install || cvx_die "build failed"
+export PATH="$(cvx_pg_bindir):$PATH"
+
+status=0
+cvx_step "Soak: ${STRESS_SECONDS:-600}s"
+SOAK_SECONDS=${STRESS_SECONDS:-600} test/scripts/soak.sh || status=1
+cvx_step "Crash: ${STRESS_CRASH_ROUNDS:-12} rounds"
+CRASH_ROUNDS=${STRESS_CRASH_ROUNDS:-12} test/scripts/crash.sh || status=1
+if [ "$status" = 0 ]; then cvx_ok "stress: passed"; else cvx_err "stress: FAILED"; fi
+exit "$status"

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# test/scripts/soak.sh: 16 clients for minutes of the mixed workload; only
+# retryable errors, invariants holding all along, backend memory flat.
+#
+# Issue 7: "16 clients for several minutes of the mixed workload: no error
+# other than documented user errors and retryable SQLSTATEs, invariants hold
+# throughout (one presence row per session and room, balances conserved,
+# storage consistent), backend memory flat."
+#
+# The workload is test/scripts/lib/workload.sh's (send, remove, presence
+# update and leave, transfers, bytea and large-object uploads with saveFile,
+# scheduled jobs run by the worker, and calls that must fail with their
+# documented SQLSTATE, checked inside the transaction).  pgbench runs
+# SOAK_CLIENTS clients (default 16) for SOAK_SECONDS (default 180; make
+# stress: 600) with --max-tries 10, so a deadlock or serialization failure
+# (40P01, 40001) is retried as an application would; any other error aborts
+# its client and fails the run.
+# Every SOAK_SAMPLE seconds (default 15) the invariants are checked in one
+# snapshot while the load runs (workload.sh's wl_invariants) and the RssAnon
+# of every client backend, the scheduler worker and the NOTIFY relay is read
+# from /proc.  Memory is flat when no process grew by more than
+# SOAK_MEMORY_KB (default 1024) between the first sample (after warm-up) and
+# the last.  At the end the jobs drain and every acknowledged write is
+# checked (wl_check_acks, no unacknowledged commit allowed: nothing crashed).
+#
+# Own cluster 'soak' (port SOAK_PORT, default 54345, worker database
+# postgres), destroyed at exit (SOAK_KEEP=1 keeps it).  PASS/FAIL lines;
+# exits 1 on failure.
+set -uo pipefail
+
+NAME=soak
+PORT=${SOAK_PORT:-54345}
+DB=postgres
+CLIENTS=${SOAK_CLIENTS:-16}
+SECONDS_TOTAL=${SOAK_SECONDS:-180}
+SAMPLE=${SOAK_SAMPLE:-15}
+MEMORY_KB=${SOAK_MEMORY_KB:-1024}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$HERE/../../scripts/lib.sh"
+# shellcheck source=test/scripts/lib/checks.sh
+. "$HERE/lib/checks.sh"
+# shellcheck source=test/scripts/lib/workload.sh
+. "$HERE/lib/workload.sh"
+
+T0=$(date +%s)
+PGBENCH_PID=
+
+# shellcheck disable=SC2317  # invoked by checks.sh's EXIT trap
+cleanup() {
+	[ -n "$PGBENCH_PID" ] && kill "$PGBENCH_PID" 2>/dev/null
+	if [ "${SOAK_KEEP:-0}" = 1 ]; then
+		echo "# SOAK_KEEP=1: cluster '$NAME' left running; work files in $WORK"
+		return
+	fi
+	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
+		cvx_cluster_destroy "$NAME" >/dev/null 2>&1
+	fi
+	rm -rf "$WORK"
+}
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# sample_memory FILE: "pid kind RssAnon-kB" of the processes watched
+sample_memory() {
+	local pid kind
+	q "SELECT pid, CASE WHEN backend_type = 'client backend' THEN 'client' ELSE replace(backend_type, ' ', '_') END
+	     FROM pg_stat_activity
+	    WHERE application_name = 'pgbench' OR backend_type IN ('convexlite scheduler', 'convexlite notify relay')" |
+		while IFS='|' read -r pid kind; do
+			awk -v p="$pid" -v k="$kind" '/^RssAnon:/ { print p, k, $2 }' "/proc/$pid/status" 2>/dev/null
+		done >"$1"
+}
+
+echo "soak: own cluster '$NAME' on port $PORT, $CLIENTS clients for ${SECONDS_TOTAL}s, samples every ${SAMPLE}s"
+: >"$WORK/cluster.log"
+if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
+	cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1
+fi
+if ! cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
+	fail "cluster '$NAME' did not start"
+	tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
+	exit 1
+fi
+if ! wl_setup; then
+	fail "setup: the workload's tables and mutations could not be made"
+	sed 's/^/    | /' "$WORK/wl-setup.log"
+	exit 1
+fi
+wl_write_scripts "$WORK"
+read -r -a MIX <<<"$(wl_pgbench_files "$WORK")"
+
+"$PGBENCH" -n -M simple -c "$CLIENTS" -j 2 -T "$SECONDS_TOTAL" --max-tries 10 --failures-detailed \
+	"${MIX[@]}" "$DB" >"$WORK/pgbench.log" 2>&1 &
+PGBENCH_PID=$!
+
+# samples while pgbench runs: invariants, and memory after a warm-up sample
+SAMPLES=0
+BAD_SAMPLES=0
+FIRST_MEM=
+sleep "$SAMPLE"
+while kill -0 "$PGBENCH_PID" 2>/dev/null; do
+	SAMPLES=$((SAMPLES + 1))
+	before=$FAILURES
+	wl_invariants "t=$(($(date +%s) - T0))s, under load" >"$WORK/sample.out"
+	[ "$FAILURES" != "$before" ] && BAD_SAMPLES=$((BAD_SAMPLES + 1)) && cat "$WORK/sample.out"
+	if [ -z "$FIRST_MEM" ]; then
+		FIRST_MEM=$WORK/mem-first
+		sample_memory "$FIRST_MEM"
+	else
+		# a sample taken as the clients disconnect at the end does not count
+		sample_memory "$WORK/mem-new"
+		[ "$(grep -c ' client ' "$WORK/mem-new")" -ge "$CLIENTS" ] && mv "$WORK/mem-new" "$WORK/mem-last"
+	fi
+	sleep "$SAMPLE"
+done
+wait "$PGBENCH_PID"
+RC=$?
+PGBENCH_PID=
+CHECKS=$((CHECKS - SAMPLES + BAD_SAMPLES)) # the passing samples count once, below
+check "the invariants held in every sample under load ($SAMPLES samples)" 0 "$BAD_SAMPLES"
+
+check "pgbench ended normally (no client aborted by an error)" 0 "$RC"
+errors=$(grep -oE 'ERROR:  .*' "$WORK/pgbench.log" | grep -vE 'deadlock detected|could not serialize access' | sort | uniq -c)
+if [ -z "$errors" ]; then
+	pass "no error besides retryable deadlocks and serialization failures"
+else
+	fail "errors other than retryable ones"
+	printf '%s\n' "$errors" | head -n 10 | sed 's/^/    | /'
+fi
+grep -E '^(number of (transactions actually processed|failed transactions|transactions retried|total retries)|latency average|tps)' \
+	"$WORK/pgbench.log" | sed 's/^/    /'
+
+if [ -z "$FIRST_MEM" ] || [ ! -s "$WORK/mem-last" ]; then
+	fail "memory: too few samples (SOAK_SECONDS must exceed twice SOAK_SAMPLE)"
+else
+	growth=$(join <(sort "$FIRST_MEM") <(sort "$WORK/mem-last") |
+		awk '{ g = $5 - $3; if (g > max) { max = g; who = $2 " " $1 } n++ }
+			END { printf "%d %d %s", n, max, who }')
+	read -r nproc max_growth who <<<"$growth"
+	if [ "${nproc:-0}" -ge "$CLIENTS" ] && [ "${max_growth:-0}" -le "$MEMORY_KB" ]; then
+		pass "memory flat: $nproc processes, largest RssAnon growth ${max_growth} kB (limit $MEMORY_KB kB) from the first sample to the last"
+	else
+		fail "memory: $nproc processes watched, largest RssAnon growth ${max_growth} kB ($who), limit $MEMORY_KB kB"
+	fi
+	awk '{ s += $3; n++ } END { printf "    RssAnon at the first sample: %d processes, mean %d kB\n", n, s / n }' "$FIRST_MEM"
+fi
+
+if wl_drain_jobs; then
+	pass "the scheduled jobs drained"
+else
+	fail "jobs still pending or in progress 60 s after the load"
+fi
+wl_invariants "end"
+wl_check_acks "$WORK" 0 "end"
+echo "# $CLIENTS clients x ${SECONDS_TOTAL}s; $CHECKS checks, $FAILURES failed, $(($(date +%s) - T0)) s"
+[ "$FAILURES" = 0 ]
