@@ -709,9 +709,10 @@ resolve_mutation(const char *path, MutationTarget *target)
 }
 
 /*
- * Check a call's arguments in Convex's order: size, a JSON object, then
- * the validator.  A built-in mutation checks its validator itself when it
- * runs; check_builtin asks for that check now (when scheduling).
+ * Check a call's arguments in Convex's order: size, a JSON object, the
+ * value rules (nesting, '$' keys, ...), then the validator.  A built-in
+ * mutation checks its validator itself when it runs; check_builtin asks
+ * for that check now (when scheduling).
  */
 static void
 check_call_args(const char *path, const MutationTarget *target, Jsonb *args,
@@ -728,11 +729,14 @@ check_call_args(const char *path, const MutationTarget *target, Jsonb *args,
 		if (target->entry->args != NULL)
 			check_value(target->entry->args, args, "ArgumentValidationError: ");
 	}
-	else if (check_builtin)
+	else
 	{
 		int			index = target->builtin - builtin_mutations;
 
+		/* the value rules now, as for any path; the validator when it runs */
 		check_convex_value(path, args, false);
+		if (!check_builtin)
+			return;
 		if (builtin_validators[index] == NULL)
 			builtin_validators[index] = cvx_compile_constant(*target->builtin->args);
 		check_value(builtin_validators[index], args, "ArgumentValidationError: ");

@@ -18,6 +18,7 @@
 #include "cvx_validator_int.h"
 #include "cvx_id.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,8 +184,9 @@ cvx_classify(const CvxValue *value, const CvxValueOps *ops, CvxClassified *out)
 			out->cls = CVX_C_BOOLEAN;
 			return;
 		case CVX_T_NUMBER:
-			out->cls = CVX_C_FLOAT64;
+			/* a JSON number past float64's range is no Convex value */
 			out->f = ops->number(value);
+			out->cls = isfinite(out->f) ? CVX_C_FLOAT64 : CVX_C_INVALID;
 			return;
 		case CVX_T_STRING:
 			out->cls = CVX_C_STRING;
@@ -1377,7 +1379,7 @@ cvx_check_fast(CvxCheckState *st, const CvxValidator *v, const CvxValue *value,
 			*matched = value->type == CVX_T_STRING;
 			return *matched;
 		case CVX_V_NUMBER:
-			*matched = value->type == CVX_T_NUMBER;
+			*matched = value->type == CVX_T_NUMBER && isfinite(ops->number(value));
 			return *matched;
 		case CVX_V_BOOLEAN:
 			*matched = value->type == CVX_T_BOOLEAN;
@@ -1657,6 +1659,8 @@ cvx_validate_node(CvxValidateState *vs, const CvxValue *value, int depth)
 			return cvx_validate_fail(vs, "String is not valid UTF-8");
 		return true;
 	}
+	if (value->type == CVX_T_NUMBER && !isfinite(vs->ops->number(value)))
+		return cvx_validate_fail(vs, "Number is outside the float64 range (infinities are {\"$float\": …})");
 	if (value->type != CVX_T_ARRAY && value->type != CVX_T_OBJECT)
 		return true;
 	cvx_classify(value, vs->ops, &c);

@@ -379,6 +379,9 @@ test_check_scalars(void)
 				 "Value does not match validator.\n\nValue: null\nValidator: v.string()");
 	EXPECT_CHECK(N, "1.5", "OK");
 	EXPECT_CHECK(N, "-0", "OK");
+	EXPECT_CHECK(N, "1e308", "OK");
+	EXPECT_CHECK(N, "1e-400", "OK");
+	EXPECT_CHECK(N, "1e400", "Value does not match validator.\n\nValue: inf\nValidator: v.float64()");
 	EXPECT_CHECK(N, "{\"$float\":\"AAAAAAAA+H8=\"}", "OK");
 	EXPECT_CHECK(N, "{\"$float\":\"AAAAAAAA8H8=\"}", "OK");
 	EXPECT_CHECK(N, "{\"$float\":\"AAAAAAAAAIA=\"}", "OK");
@@ -748,6 +751,8 @@ test_value_validate(void)
 		{"{\"$float\":\"AAAAAAAA8D8=\"}",
 		"{\"$float\": …} must be eight bytes of base64 holding NaN, an infinity or -0; other float64 values are JSON numbers"},
 		{"{\"$bytes\":\"!!\"}", "$bytes must be a base64 string"},
+		{"{\"a\":[1e400]}", "Number is outside the float64 range (infinities are {\"$float\": …})"},
+		{"{\"a\":-1e400}", "Number is outside the float64 range (infinities are {\"$float\": …})"},
 		{"{\"$integer\":5}", "Field name $integer starts with '$', which is reserved."},
 		{"{\"a\":{\"\":1}}", "Field name cannot be empty"},
 		{"{\"a\\nb\":1}",
