@@ -42,7 +42,7 @@ UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
 test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
 
-.PHONY: unittest test demo bench
+.PHONY: unittest test demo bench stress fuzz valgrind
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
@@ -58,3 +58,20 @@ demo:
 # bench/throughput.png (settings: BENCH_* variables, see bench/run.sh).
 bench:
 	bash bench/run.sh
+
+# Longer reliability runs than make test's: the soak with 16 clients for
+# STRESS_SECONDS (default 600) and more crash rounds (test/scripts/soak.sh,
+# test/scripts/crash.sh on a throwaway cluster).
+stress:
+	bash scripts/stress.sh
+
+# libFuzzer with AddressSanitizer and UndefinedBehaviorSanitizer on the core
+# (id codec, validator engine, upload tokens): FUZZ_SECONDS per target
+# (default 600), growing the corpus in test/fuzz/corpus/ (test/fuzz/run.sh).
+fuzz:
+	bash test/fuzz/run.sh
+
+# The regression suite with the server under valgrind memcheck; fails on any
+# error whose stack passes through convexlite (scripts/valgrind.sh).
+valgrind:
+	bash scripts/valgrind.sh

@@ -168,9 +168,8 @@ float8_to_jsonb_numeric(double value, JsonbValue *out)
 void
 cvx_push_key(JsonbParseState **state, const char *key)
 {
-	JsonbValue	jbv;
+	JsonbValue	jbv = {.type = jbvString};	/* every byte defined: it is copied whole */
 
-	jbv.type = jbvString;
 	jbv.val.string.val = (char *) key;
 	jbv.val.string.len = (int) strlen(key);
 	pushJsonbValue(state, WJB_KEY, &jbv);
