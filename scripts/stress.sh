@@ -19,7 +19,8 @@ cd "$CVX_ROOT" || exit 1
 
 cvx_install_deps all
 cvx_build_install || cvx_die "build failed"
-export PATH="$(cvx_pg_bindir):$PATH"
+PATH="$(cvx_pg_bindir):$PATH"
+export PATH
 
 status=0
 cvx_step "Soak: ${STRESS_SECONDS:-600}s"

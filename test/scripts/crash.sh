@@ -49,36 +49,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
 # shellcheck source=test/scripts/lib/checks.sh
 . "$HERE/lib/checks.sh"
+WL_KEEP=${CRASH_KEEP:-0}
 # shellcheck source=test/scripts/lib/workload.sh
 . "$HERE/lib/workload.sh"
 
 T0=$(date +%s)
-PGBENCH_PID=
-
-# The cluster goes with the script (checks.sh's trap calls cleanup by name).
-# shellcheck disable=SC2317
-cleanup() {
-	[ -n "$PGBENCH_PID" ] && kill "$PGBENCH_PID" 2>/dev/null
-	if [ "${CRASH_KEEP:-0}" = 1 ]; then
-		echo "# CRASH_KEEP=1: cluster '$NAME' left running ($CVX_LOGFILE); work files in $WORK"
-		return
-	fi
-	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-		cvx_cluster_destroy "$NAME" >/dev/null 2>&1
-	fi
-	rm -rf "$WORK"
-}
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-# start_cluster: (re)start cluster crash; its output goes to a log
-start_cluster() {
-	if ! cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
-		fail "cluster '$NAME' did not start"
-		tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
-		exit 1
-	fi
-}
 
 # wait_server: until the server accepts queries again (60 s)
 wait_server() {
@@ -102,18 +77,7 @@ busy_backend() {
 
 # --- cluster and workload ------------------------------------------------------
 echo "crash: own cluster '$NAME' on port $PORT, $CLIENTS clients, $ROUNDS rounds of ${LOAD_SECONDS}s load"
-: >"$WORK/cluster.log"
-if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-	cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1 # a leftover of an aborted run
-fi
-start_cluster
-if ! wl_setup; then
-	fail "setup: the workload's tables and mutations could not be made"
-	sed 's/^/    | /' "$WORK/wl-setup.log"
-	exit 1
-fi
-wl_write_scripts "$WORK"
-read -r -a MIX <<<"$(wl_pgbench_files "$WORK")"
+wl_begin
 wl_invariants "setup"
 
 IMMEDIATE=0
@@ -134,7 +98,7 @@ for round in $(seq "$ROUNDS"); do
 		IMMEDIATE=$((IMMEDIATE + 1))
 		# pgbench's clients lost their server: let it end before restarting
 		wait "$PGBENCH_PID" 2>/dev/null
-		start_cluster
+		wl_start_cluster
 	else
 		victim=$(busy_backend)
 		what="kill -9 of client backend $victim"

@@ -41,26 +41,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
 # shellcheck source=test/scripts/lib/checks.sh
 . "$HERE/lib/checks.sh"
+WL_KEEP=${SOAK_KEEP:-0}
 # shellcheck source=test/scripts/lib/workload.sh
 . "$HERE/lib/workload.sh"
 
 T0=$(date +%s)
-PGBENCH_PID=
-
-# shellcheck disable=SC2317  # invoked by checks.sh's EXIT trap
-cleanup() {
-	[ -n "$PGBENCH_PID" ] && kill "$PGBENCH_PID" 2>/dev/null
-	if [ "${SOAK_KEEP:-0}" = 1 ]; then
-		echo "# SOAK_KEEP=1: cluster '$NAME' left running; work files in $WORK"
-		return
-	fi
-	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-		cvx_cluster_destroy "$NAME" >/dev/null 2>&1
-	fi
-	rm -rf "$WORK"
-}
-trap 'exit 143' TERM
-trap 'exit 130' INT
 
 # sample_memory FILE: "pid kind RssAnon-kB" of the processes watched
 sample_memory() {
@@ -74,22 +59,7 @@ sample_memory() {
 }
 
 echo "soak: own cluster '$NAME' on port $PORT, $CLIENTS clients for ${SECONDS_TOTAL}s, samples every ${SAMPLE}s"
-: >"$WORK/cluster.log"
-if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-	cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1
-fi
-if ! cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
-	fail "cluster '$NAME' did not start"
-	tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
-	exit 1
-fi
-if ! wl_setup; then
-	fail "setup: the workload's tables and mutations could not be made"
-	sed 's/^/    | /' "$WORK/wl-setup.log"
-	exit 1
-fi
-wl_write_scripts "$WORK"
-read -r -a MIX <<<"$(wl_pgbench_files "$WORK")"
+wl_begin
 
 "$PGBENCH" -n -M simple -c "$CLIENTS" -j 2 -T "$SECONDS_TOTAL" --max-tries 10 --failures-detailed \
 	"${MIX[@]}" "$DB" >"$WORK/pgbench.log" 2>&1 &

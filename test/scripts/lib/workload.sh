@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # test/scripts/lib/workload.sh: the mixed workload that crash.sh and soak.sh
-# run, and the invariants they check.  Source it after checks.sh (it uses
-# psql_db, q, check, pass, fail and WORK).
+# run on a cluster of their own, and the invariants they check.  Source it
+# after scripts/lib.sh and checks.sh (it uses psql_db, q, check, pass, fail
+# and WORK), with NAME, PORT, DB and WL_KEEP (1 keeps the cluster) set.
 #
 # The workload, as pgbench scripts (wl_write_scripts DIR), each transaction
 # keyed by a random number :k and, once its COMMIT returned, appended to an
@@ -26,6 +27,53 @@
 #             unknown field, a malformed id; each must raise its
 #             documented SQLSTATE and nothing else
 # Every script records the key it attempts in DIR/att_<kind> first.
+
+PGBENCH_PID=
+
+# The cluster goes with the script (checks.sh's EXIT trap calls cleanup),
+# also when it is interrupted or timed out.
+# shellcheck disable=SC2317
+cleanup() {
+	[ -n "$PGBENCH_PID" ] && kill "$PGBENCH_PID" 2>/dev/null
+	if [ "${WL_KEEP:-0}" = 1 ]; then
+		echo "# cluster '$NAME' left running ($CVX_LOGFILE); work files in $WORK"
+		return
+	fi
+	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
+		cvx_cluster_destroy "$NAME" >/dev/null 2>&1
+	fi
+	rm -rf "$WORK"
+}
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# wl_start_cluster: (re)start the cluster; its output goes to a log
+wl_start_cluster() {
+	if ! cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
+		fail "cluster '$NAME' did not start"
+		tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
+		exit 1
+	fi
+}
+
+# wl_begin: a fresh cluster (a leftover of an aborted run destroyed), the
+# workload's tables and mutations, and its pgbench scripts in $WORK; sets MIX
+# to pgbench's -f arguments
+wl_begin() {
+	: >"$WORK/cluster.log"
+	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
+		cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1
+	fi
+	wl_start_cluster
+	if ! wl_setup; then
+		fail "setup: the workload's tables and mutations could not be made"
+		sed 's/^/    | /' "$WORK/wl-setup.log"
+		exit 1
+	fi
+	wl_write_scripts "$WORK"
+	# shellcheck disable=SC2034  # used by the scripts that source this
+	read -r -a MIX <<<"$(wl_pgbench_files "$WORK")"
+}
 
 # wl_setup: the tables, handlers and mutations of the workload (database $DB)
 wl_setup() {
