@@ -49,13 +49,8 @@ SELECT plan(4552);
 SET LOCAL client_min_messages = warning;
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_hostile_nobody') THEN
-        CREATE ROLE regress_hostile_nobody;
-    END IF;
-END;
-$$;
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('', 'regress_hostile_nobody') \g /dev/null
 
 CREATE SCHEMA regress_cvx_hostile;
 
@@ -63,82 +58,9 @@ CREATE SCHEMA regress_cvx_hostile;
 -- Helpers
 ------------------------------------------------------------------------
 
--- Ids made independently of convexlite (test/pgtap/ids.sql): varint(table)
--- || 14 random bytes || day || fletcher16 footer, lowercase Crockford base32.
-CREATE FUNCTION regress_cvx_hostile.b32_encode(b bytea) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
-    acc bigint := 0;
-    nbits int := 0;
-    result text := '';
-BEGIN
-    FOR i IN 0 .. length(b) - 1 LOOP
-        acc := (acc << 8) | get_byte(b, i);
-        nbits := nbits + 8;
-        WHILE nbits >= 5 LOOP
-            nbits := nbits - 5;
-            result := result || substr(alphabet, ((acc >> nbits) & 31)::int + 1, 1);
-        END LOOP;
-        acc := acc & ((1::bigint << nbits) - 1);
-    END LOOP;
-    IF nbits > 0 THEN
-        result := result || substr(alphabet, ((acc << (5 - nbits)) & 31)::int + 1, 1);
-    END IF;
-    RETURN result;
-END;
-$f$;
-
-CREATE FUNCTION regress_cvx_hostile.fletcher16(b bytea) RETURNS int
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    c0 int := 0;
-    c1 int := 0;
-BEGIN
-    FOR i IN 0 .. length(b) - 1 LOOP
-        c0 := (c0 + get_byte(b, i)) % 256;
-        c1 := (c1 + c0) % 256;
-    END LOOP;
-    RETURN (c1 << 8) | c0;
-END;
-$f$;
-
-CREATE FUNCTION regress_cvx_hostile.byte(v int) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT decode(lpad(to_hex(v), 2, '0'), 'hex') $f$;
-
-CREATE FUNCTION regress_cvx_hostile.make_id(table_number bigint, random bytea, day int) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    n bigint := table_number;
-    b bytea := '';
-    footer int;
-BEGIN
-    WHILE n >= 128 LOOP
-        b := b || regress_cvx_hostile.byte(((n & 127) | 128)::int);
-        n := n >> 7;
-    END LOOP;
-    b := b || regress_cvx_hostile.byte(n::int) || random
-           || regress_cvx_hostile.byte(day >> 8) || regress_cvx_hostile.byte(day & 255);
-    footer := regress_cvx_hostile.fletcher16(b);
-    b := b || regress_cvx_hostile.byte(footer & 255) || regress_cvx_hostile.byte(footer >> 8);
-    RETURN regress_cvx_hostile.b32_encode(b);
-END;
-$f$;
-
--- The token for 16 bytes: their hex, then their Fletcher-16, low byte first
--- (a well-formed upload token that was never handed out).
-CREATE FUNCTION regress_cvx_hostile.token_for(random bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-    c0 int := 0;
-    c1 int := 0;
-BEGIN
-    FOR i IN 0 .. length(random) - 1 LOOP
-        c0 := (c0 + get_byte(random, i)) % 256;
-        c1 := (c1 + c0) % 256;
-    END LOOP;
-    RETURN encode(random, 'hex') || lpad(to_hex(c0), 2, '0') || lpad(to_hex(c1), 2, '0');
-END
-$f$;
+-- Ids and upload tokens made independently of convexlite (test/pgtap/ids.sql):
+-- regress_cvx_tap.make_id and regress_cvx_tap.token_for.
+\ir lib/convex_ids.sql
 
 -- JSON nested n levels deep: arrays, objects.
 CREATE FUNCTION regress_cvx_hostile.deep_array(n int) RETURNS jsonb LANGUAGE sql IMMUTABLE
@@ -340,7 +262,7 @@ SET LOCAL convexlite.upload_url_ttl = 1;
 SELECT convex_files_generate_upload_url() AS expired_url \gset
 SET LOCAL convexlite.upload_url_ttl = DEFAULT;
 SELECT pg_sleep(0.01);
-SELECT 'http://127.0.0.1:3210/api/storage/upload?token=' || regress_cvx_hostile.token_for(decode(md5('forged'), 'hex')) AS forged_url,
+SELECT 'http://127.0.0.1:3210/api/storage/upload?token=' || regress_cvx_tap.token_for(decode(md5('forged'), 'hex')) AS forged_url,
        convex_files_generate_upload_url() AS url,
        lo_from_bytea(0, '\x6869'::bytea) AS my_lo,
        (SELECT blob FROM convex._storage WHERE _id = :'sid') AS blob_lo \gset
@@ -369,9 +291,9 @@ INSERT INTO regress_cvx_hostile.bad_ids VALUES
     ('10k characters', repeat('a', 10000)),
     ('forged: an id of users', :'alice'),
     ('forged: an id of _storage', :'sid'),
-    ('forged: an id of table 10999, which does not exist', regress_cvx_hostile.make_id(10999, '\x0102030405060708090a0b0c0d0e', 20000)),
-    ('forged: an id of table 0', regress_cvx_hostile.make_id(0, '\x0102030405060708090a0b0c0d0e', 20000)),
-    ('forged: an id of table 2^40', regress_cvx_hostile.make_id(1099511627776, '\x0102030405060708090a0b0c0d0e', 20000));
+    ('forged: an id of table 10999, which does not exist', regress_cvx_tap.make_id(10999, '\x0102030405060708090a0b0c0d0e', 20000)),
+    ('forged: an id of table 0', regress_cvx_tap.make_id(0, '\x0102030405060708090a0b0c0d0e', 20000)),
+    ('forged: an id of table 2^40', regress_cvx_tap.make_id(1099511627776, '\x0102030405060708090a0b0c0d0e', 20000));
 
 -- Bad JSON values and the field types they are wrong for.
 CREATE TABLE regress_cvx_hostile.bad_values (label text, kind text, expr text, bad_for text[], db_state text DEFAULT '23514');
@@ -593,7 +515,7 @@ INSERT INTO regress_cvx_hostile.bad_users VALUES
     ('user_id "x"', 'x', NULL),
     ('user_id upper case', upper(:'alice'), NULL),
     ('user_id an id of messages', :'msg', NULL),
-    ('user_id an id of table 10999', regress_cvx_hostile.make_id(10999, '\x0102030405060708090a0b0c0d0e', 20000), NULL),
+    ('user_id an id of table 10999', regress_cvx_tap.make_id(10999, '\x0102030405060708090a0b0c0d0e', 20000), NULL),
     ('user_id SQL injection', 'x''; DROP TABLE convex.users; --', NULL),
     ('user_id 10k characters', repeat('j', 10000), NULL),
     ('user_id with a trailing newline', :'alice' || E'\n', NULL),
@@ -669,7 +591,7 @@ SELECT c.fn, CASE WHEN i.label LIKE 'forged%' THEN 'forged id' ELSE 'malformed i
     ('convex_db_delete', $$SELECT convex_db_delete('messages', %L)$$)) AS c(fn, tmpl)
  ORDER BY c.fn, i.label;
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
-SELECT c.fn, 'forged id', 'messages id of no document', format(c.tmpl, regress_cvx_hostile.make_id(10002, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'
+SELECT c.fn, 'forged id', 'messages id of no document', format(c.tmpl, regress_cvx_tap.make_id(10002, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'
   FROM (VALUES
     ('convex_db_patch', $$SELECT convex_db_patch('messages', %L, '{"content": "x"}')$$),
     ('convex_db_replace', $$SELECT convex_db_replace('messages', %L, '{"roomId": "r", "content": "x", "userName": "u"}')$$),
@@ -1018,7 +940,7 @@ SELECT c.fn, CASE WHEN i.label LIKE 'forged%' THEN 'forged id' ELSE 'malformed i
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
 SELECT fn, kind, label, sql, state
   FROM (VALUES
-    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_hostile.make_id(1, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
+    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_tap.make_id(1, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
     ('convex_storage_get(range)', 'huge number', 'offset -1', format('SELECT convex_storage_get(%L, -1, 1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'length -1', format('SELECT convex_storage_get(%L, 0, -1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'offset -2^63', format('SELECT convex_storage_get(%L, -9223372036854775808, 1)', :'sid'), '22023'),

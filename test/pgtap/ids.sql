@@ -19,103 +19,17 @@ SET LOCAL client_min_messages = warning;
 
 CREATE SCHEMA regress_cvx_ids;
 
--- Lowercase Crockford base32, most significant bits first, zero padding.
-CREATE FUNCTION regress_cvx_ids.b32_encode(b bytea) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
-    acc bigint := 0;
-    nbits int := 0;
-    result text := '';
-BEGIN
-    FOR i IN 0 .. length(b) - 1 LOOP
-        acc := (acc << 8) | get_byte(b, i);
-        nbits := nbits + 8;
-        WHILE nbits >= 5 LOOP
-            nbits := nbits - 5;
-            result := result || substr(alphabet, ((acc >> nbits) & 31)::int + 1, 1);
-        END LOOP;
-        acc := acc & ((1::bigint << nbits) - 1);
-    END LOOP;
-    IF nbits > 0 THEN
-        result := result || substr(alphabet, ((acc << (5 - nbits)) & 31)::int + 1, 1);
-    END IF;
-    RETURN result;
-END;
-$f$;
-
-CREATE FUNCTION regress_cvx_ids.b32_decode(s text) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
-    acc bigint := 0;
-    nbits int := 0;
-    v int;
-    result bytea := '';
-BEGIN
-    FOR i IN 1 .. length(s) LOOP
-        v := strpos(alphabet, substr(s, i, 1)) - 1;
-        IF v < 0 THEN
-            RAISE EXCEPTION 'not base32: %', s;
-        END IF;
-        acc := ((acc << 5) | v) & 4095;
-        nbits := nbits + 5;
-        IF nbits >= 8 THEN
-            nbits := nbits - 8;
-            result := result || decode(lpad(to_hex(((acc >> nbits) & 255)::int), 2, '0'), 'hex');
-        END IF;
-    END LOOP;
-    RETURN result;
-END;
-$f$;
-
--- Fletcher-16 with modulus 256, as Convex computes it.
-CREATE FUNCTION regress_cvx_ids.fletcher16(b bytea) RETURNS int
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    c0 int := 0;
-    c1 int := 0;
-BEGIN
-    FOR i IN 0 .. length(b) - 1 LOOP
-        c0 := (c0 + get_byte(b, i)) % 256;
-        c1 := (c1 + c0) % 256;
-    END LOOP;
-    RETURN (c1 << 8) | c0;
-END;
-$f$;
-
-CREATE FUNCTION regress_cvx_ids.byte(v int) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT decode(lpad(to_hex(v), 2, '0'), 'hex') $f$;
-
--- An id: varint(table) || 14 random bytes || day (2 bytes BE) || footer (LE).
-CREATE FUNCTION regress_cvx_ids.make_id(table_number bigint, random bytea, day int) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
-DECLARE
-    n bigint := table_number;
-    b bytea := '';
-    footer int;
-BEGIN
-    IF length(random) <> 14 THEN
-        RAISE EXCEPTION 'random must be 14 bytes';
-    END IF;
-    WHILE n >= 128 LOOP
-        b := b || regress_cvx_ids.byte(((n & 127) | 128)::int);
-        n := n >> 7;
-    END LOOP;
-    b := b || regress_cvx_ids.byte(n::int) || random
-           || regress_cvx_ids.byte(day >> 8) || regress_cvx_ids.byte(day & 255);
-    footer := regress_cvx_ids.fletcher16(b);
-    b := b || regress_cvx_ids.byte(footer & 255) || regress_cvx_ids.byte(footer >> 8);
-    RETURN regress_cvx_ids.b32_encode(b);
-END;
-$f$;
+-- Ids made independently of convexlite: b32_encode / b32_decode,
+-- fletcher16, byte and make_id (varint(table) || 14 random bytes || day
+-- (2 bytes BE) || footer (LE)).
+\ir lib/convex_ids.sql
 
 -- The parts of an id, decoded independently of convexlite.
 CREATE TYPE regress_cvx_ids.parts AS (table_number bigint, random bytea, day int, footer_ok boolean);
 CREATE FUNCTION regress_cvx_ids.parse_id(s text) RETURNS regress_cvx_ids.parts
 LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
 DECLARE
-    b bytea := regress_cvx_ids.b32_decode(s);
+    b bytea := regress_cvx_tap.b32_decode(s);
     pos int := 0;
     n bigint := 0;
     byte int;
@@ -131,7 +45,7 @@ BEGIN
     result.random := substring(b FROM pos + 1 FOR 14);
     result.day := (get_byte(b, pos + 14) << 8) | get_byte(b, pos + 15);
     result.footer_ok := length(b) = pos + 18
-        AND regress_cvx_ids.fletcher16(substring(b FROM 1 FOR pos + 16))
+        AND regress_cvx_tap.fletcher16(substring(b FROM 1 FOR pos + 16))
             = (get_byte(b, pos + 16) | (get_byte(b, pos + 17) << 8));
     RETURN result;
 END;
@@ -166,7 +80,7 @@ SELECT is((SELECT count(*)::int FROM sent_parts
                           AND floor(extract(epoch FROM clock_timestamp()) / 86400)::int), 100,
           'the 2 bytes after the random part are today''s day number since the Unix epoch');
 SELECT is((SELECT count(*)::int FROM sent_parts
-            WHERE regress_cvx_ids.make_id(table_number, random, day) = id), 100,
+            WHERE regress_cvx_tap.make_id(table_number, random, day) = id), 100,
           'an independent encoder rebuilds every id from its parts, character for character');
 
 ------------------------------------------------------------------------
@@ -176,7 +90,7 @@ SELECT is((SELECT count(*)::int FROM sent_parts
 SELECT convex_db_insert('users', '{}') AS users_id \gset
 SELECT convex_db_insert('presence', '{"roomId": "r", "data": {}, "lastSeen": 0}') AS presence_id \gset
 SELECT convex_db_insert('files', jsonb_build_object(
-           'storageId', regress_cvx_ids.make_id(1, '\x0102030405060708090a0b0c0d0e'::bytea, 20000),
+           'storageId', regress_cvx_tap.make_id(1, '\x0102030405060708090a0b0c0d0e'::bytea, 20000),
            'name', 'a.txt', 'type', 'text/plain', 'size', 3)) AS files_id \gset
 
 SELECT is(convex_id_table(:'users_id'), 'users', 'an id from convex_db_insert(''users'', ...) decodes to users');
@@ -193,14 +107,14 @@ SELECT is((regress_cvx_ids.parse_id(:'files_id')).table_number,
           'a files id carries the files table number');
 
 -- Ids made by the independent encoder (as Convex would make them).
-SELECT is(convex_id_table(regress_cvx_ids.make_id(1, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000)),
+SELECT is(convex_id_table(regress_cvx_tap.make_id(1, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000)),
           '_storage', 'an id with table number 1 decodes to _storage (31 characters, 3 padding bits)');
-SELECT is(convex_id_table(regress_cvx_ids.make_id((SELECT number FROM convex._tables WHERE name = 'presence'),
+SELECT is(convex_id_table(regress_cvx_tap.make_id((SELECT number FROM convex._tables WHERE name = 'presence'),
                                                   '\x00000000000000000000000000ff'::bytea, 0)),
           'presence', 'an id made by an independent encoder decodes to its table');
-SELECT is(convex_id_table(regress_cvx_ids.make_id(9999, '\x0102030405060708090a0b0c0d0e'::bytea, 20000)),
+SELECT is(convex_id_table(regress_cvx_tap.make_id(9999, '\x0102030405060708090a0b0c0d0e'::bytea, 20000)),
           NULL, 'a well-formed id of a table number convexlite does not have: convex_id_table is NULL');
-SELECT is(convex_db_get('messages', regress_cvx_ids.make_id((SELECT number FROM convex._tables WHERE name = 'messages'),
+SELECT is(convex_db_get('messages', regress_cvx_tap.make_id((SELECT number FROM convex._tables WHERE name = 'messages'),
                                                             '\x0102030405060708090a0b0c0d0e'::bytea, 20000)),
           NULL, 'convex_db_get of a valid messages id with no document is NULL');
 
@@ -226,7 +140,7 @@ SELECT regress_cvx_tap.throws_state_like(
 ------------------------------------------------------------------------
 
 -- A fixed, valid messages id (deterministic, so these checks never flake).
-SELECT regress_cvx_ids.make_id((SELECT number FROM convex._tables WHERE name = 'messages'),
+SELECT regress_cvx_tap.make_id((SELECT number FROM convex._tables WHERE name = 'messages'),
                                '\x0123456789abcdeffedcba987654'::bytea, 20000) AS good \gset
 SELECT is(convex_id_table(:'good'), 'messages', 'the fixed test id is a valid messages id');
 

@@ -36,15 +36,9 @@ BEGIN;
 SELECT plan(135);
 
 SET LOCAL client_min_messages = warning;
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_convexlite_limits') THEN
-        CREATE ROLE regress_convexlite_limits;
-    END IF;
-END;
-$$;
-
 CREATE SCHEMA regress_cvx_tap;
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('', 'regress_convexlite_limits') \g /dev/null
 
 ------------------------------------------------------------------------
 -- Tables and handlers

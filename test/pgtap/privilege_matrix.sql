@@ -43,22 +43,11 @@ SELECT plan(575);
 
 -- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_cvxm_owner') THEN
-        CREATE ROLE regress_cvxm_owner LOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_cvxm_internal') THEN
-        CREATE ROLE regress_cvxm_internal LOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_cvxm_user') THEN
-        CREATE ROLE regress_cvxm_user LOGIN;
-    END IF;
-END;
-$$;
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('LOGIN', 'regress_cvxm_owner', 'regress_cvxm_internal', 'regress_cvxm_user') \g /dev/null
+\ir lib/throws_state_like.sql
 RESET client_min_messages;
 
-\ir lib/throws_state_like.sql
 GRANT USAGE ON SCHEMA regress_cvx_tap TO PUBLIC;
 
 CREATE SCHEMA regress_cvxm;

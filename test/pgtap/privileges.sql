@@ -16,21 +16,13 @@ RESET client_min_messages;
 BEGIN;
 SELECT plan(184);
 
--- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_convexlite_alice') THEN
-        CREATE ROLE regress_convexlite_alice LOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_convexlite_cron') THEN
-        CREATE ROLE regress_convexlite_cron LOGIN;
-    END IF;
-END;
-$$;
-
 -- A schema for this file's helpers (rolled back with everything else).
 CREATE SCHEMA regress_cvx_tap;
+
+-- Roles are cluster-wide: create them here, inside the rolled-back transaction.
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('LOGIN', 'regress_convexlite_alice', 'regress_convexlite_cron') \g /dev/null
 
 -- SQLSTATE and a LIKE pattern on the message, in one assertion.
 \ir lib/throws_state_like.sql

@@ -48,23 +48,12 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 DROP EXTENSION IF EXISTS convexlite CASCADE;
 CREATE EXTENSION convexlite;
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sched_user') THEN
-        CREATE ROLE regress_sched_user;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sched_granted') THEN
-        CREATE ROLE regress_sched_granted;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sched_internal') THEN
-        CREATE ROLE regress_sched_internal;
-    END IF;
-END;
-$$;
-RESET client_min_messages;
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('', 'regress_sched_user', 'regress_sched_granted', 'regress_sched_internal') \g /dev/null
 
 -- SQLSTATE and a LIKE pattern on the message, in one assertion.
 \ir lib/throws_state_like.sql
+RESET client_min_messages;
 
 -- The scheduler's functions for a role granted them (not the internal right)
 GRANT EXECUTE ON FUNCTION convex_scheduler_run_after(double precision, text, jsonb),

@@ -53,21 +53,13 @@ RESET client_min_messages;
 BEGIN;
 SELECT plan(278);
 
--- Roles are cluster-wide: create them here, inside the rolled-back transaction.
 SET LOCAL client_min_messages = warning;
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_storage_user') THEN
-        CREATE ROLE regress_storage_user;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_storage_other') THEN
-        CREATE ROLE regress_storage_other;
-    END IF;
-END;
-$$;
-
 CREATE SCHEMA regress_cvx_tap;
 GRANT USAGE ON SCHEMA regress_cvx_tap TO PUBLIC;
+
+-- Roles are cluster-wide: create them here, inside the rolled-back transaction.
+\ir lib/roles.sql
+SELECT regress_cvx_tap.ensure_roles('', 'regress_storage_user', 'regress_storage_other') \g /dev/null
 
 -- SQLSTATE and a LIKE pattern on the message, in one assertion.
 \ir lib/throws_state_like.sql
@@ -80,20 +72,9 @@ GRANT USAGE ON SCHEMA regress_cvx_tap TO PUBLIC;
 CREATE FUNCTION regress_cvx_tap.token_of(url text) RETURNS text LANGUAGE sql IMMUTABLE
     AS $f$ SELECT substring(url FROM '\?token=(.*)$') $f$;
 
--- The token for 16 bytes: their hex, then the Fletcher-16 of the bytes,
--- low byte (c0) first
-CREATE FUNCTION regress_cvx_tap.token_for(random bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-    c0 int := 0;
-    c1 int := 0;
-BEGIN
-    FOR i IN 0 .. length(random) - 1 LOOP
-        c0 := (c0 + get_byte(random, i)) % 256;
-        c1 := (c1 + c0) % 256;
-    END LOOP;
-    RETURN encode(random, 'hex') || lpad(to_hex(c0), 2, '0') || lpad(to_hex(c1), 2, '0');
-END
-$f$;
+-- The token for 16 bytes (regress_cvx_tap.token_for): their hex, then the
+-- Fletcher-16 of the bytes, low byte (c0) first
+\ir lib/convex_ids.sql
 
 -- The key of an upload URL in convex._upload_tokens: SHA-256 of its random bytes
 CREATE FUNCTION regress_cvx_tap.token_key(url text) RETURNS bytea LANGUAGE sql IMMUTABLE
