@@ -55,16 +55,6 @@ WL_KEEP=${CRASH_KEEP:-0}
 
 T0=$(date +%s)
 
-# wait_server: until the server accepts queries again (60 s)
-wait_server() {
-	local _
-	for _ in $(seq 600); do
-		"$PSQL_BIN" -X -q -d "$DB" -tAc "SELECT 1" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 log_lines() { wc -l <"$CVX_LOGFILE" 2>/dev/null || echo 0; }
 # log_since N PATTERN: lines after line N of the server log matching PATTERN
 log_since() { tail -n +"$(($1 + 1))" "$CVX_LOGFILE" | grep -cE "$2"; }
@@ -107,7 +97,7 @@ for round in $(seq "$ROUNDS"); do
 		wait "$PGBENCH_PID" 2>/dev/null
 	fi
 	PGBENCH_PID=
-	if ! wait_server; then
+	if ! wait_server 60; then
 		fail "round $round: the server does not accept connections after $what"
 		tail -n 20 "$CVX_LOGFILE" | sed 's/^/    | /'
 		exit 1

@@ -127,16 +127,6 @@ start_cluster() {
 	fi
 }
 
-# wait_server: until the server accepts queries again (30 s)
-wait_server() {
-	local _
-	for _ in $(seq 300); do
-		"$PSQL_BIN" -X -q -d "$DB" -tAc "SELECT 1" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 worker_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'convexlite scheduler'" 2>/dev/null; }
 
 # wait_worker OLD_PID: until a worker other than OLD_PID runs (20 s); prints its pid
@@ -388,7 +378,7 @@ end_load() {
 # after_crash PHASE OLD_WORKER LOGLINE KIND: the server and the worker are back
 after_crash() {
 	local phase=$1 old=$2 line=$3 kind=$4 new
-	if ! wait_server; then
+	if ! wait_server 30; then
 		fail "phase $phase: the server does not accept connections after the $kind"
 		tail -n 20 "$CVX_LOGFILE" | sed 's/^/    | /'
 		exit 1
@@ -587,7 +577,7 @@ phase_d() {
 		fail "phase D: no CALL convex_scheduler_run_due session found running a job (runners: '${backends}')"
 	fi
 	wait "$r1" "$r2" "$r3" 2>/dev/null
-	if ! wait_server; then
+	if ! wait_server 30; then
 		fail "phase D: the server does not accept connections after the kill"
 		exit 1
 	fi

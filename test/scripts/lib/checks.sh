@@ -49,6 +49,17 @@ wait_for() {
 	return 1
 }
 
+# wait_server [SECONDS]: until the server accepts queries in $DB again
+# (default 30 s); fails when it does not
+wait_server() {
+	local _
+	for _ in $(seq $((${1:-30} * 10))); do
+		"$PSQL_BIN" -X -q -d "$DB" -tAc "SELECT 1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
 	"$PSQL_BIN" -X -q -d postgres -c "SET client_min_messages = warning" \
