@@ -192,10 +192,12 @@ cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
- * Run a write statement, turning PostgreSQL's B-tree "index row size"
- * error (a value too large for an index: indexed strings are limited to
- * about 2.7 kB after compression) into convexlite's own, which names the
- * table.  Any other error passes through unchanged.
+ * Run a write statement, turning PostgreSQL's "index row size" errors (a
+ * value too large for an index: indexed strings are limited to about
+ * 2.7 kB after compression) into convexlite's own, which names the table.
+ * They are told by where they were raised, not by their (translatable)
+ * text: the B-tree's row check (nbtutils.c) or index tuple forming
+ * (indextuple.c).  Any other error passes through unchanged.
  */
 static int
 execute_write(CvxTable *table, SPIPlanPtr plan, Datum *values, const char *nulls)
@@ -214,8 +216,9 @@ execute_write(CvxTable *table, SPIPlanPtr plan, Datum *values, const char *nulls
 		MemoryContextSwitchTo(caller_context);
 		edata = CopyErrorData();
 		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
-			edata->message == NULL ||
-			strncmp(edata->message, "index row ", 10) != 0)
+			edata->filename == NULL ||
+			(strcmp(edata->filename, "nbtutils.c") != 0 &&
+			 strcmp(edata->filename, "indextuple.c") != 0))
 		{
 			FreeErrorData(edata);
 			PG_RE_THROW();
