@@ -88,7 +88,7 @@ for round in $(seq "$ROUNDS"); do
 		IMMEDIATE=$((IMMEDIATE + 1))
 		# pgbench's clients lost their server: let it end before restarting
 		wait "$PGBENCH_PID" 2>/dev/null
-		wl_start_cluster
+		own_cluster_start
 	else
 		victim=$(busy_backend)
 		what="kill -9 of client backend $victim"
@@ -110,15 +110,8 @@ for round in $(seq "$ROUNDS"); do
 		check "round $round: the next start recovered from WAL after $what (server log)" yes \
 			"$([ "$recovered" -ge 1 ] && echo yes || echo "no ($recovered)")"
 	fi
-	# Server errors are "ERROR:  ..."; the crash's lost connections are
-	# FATAL, "server closed the connection" or "terminating connection".
-	errors=$(grep -oE 'ERROR:  .*' "$WORK/pgbench-$round.log" | sort | uniq -c)
-	if [ -z "$errors" ]; then
-		pass "round $round ($what): clients saw no SQL error, only the lost connections"
-	else
-		fail "round $round ($what): clients saw SQL errors"
-		printf '%s\n' "$errors" | head -n 10 | sed 's/^/    | /'
-	fi
+	check_client_errors "round $round ($what): clients saw no SQL error, only the lost connections" \
+		"$WORK/pgbench-$round.log"
 	wl_invariants "round $round, after $what"
 done
 

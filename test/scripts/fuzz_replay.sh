@@ -16,18 +16,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fuzz_replay.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-FAILURES=0
-CHECKS=0
-
-pass() {
-	CHECKS=$((CHECKS + 1))
-	echo "PASS: $*"
-}
-fail() {
-	CHECKS=$((CHECKS + 1))
-	FAILURES=$((FAILURES + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=test/scripts/lib/report.sh
+. "$ROOT/test/scripts/lib/report.sh"
 
 CC=$(command -v clang || command -v clang-14 || true)
 if [ -z "$CC" ]; then

@@ -113,22 +113,6 @@ psql_on() { "$PSQL_BIN" -X -q -d "$@"; }
 # qo DB SQL: one value
 qo() { psql_on "$1" -At -v ON_ERROR_STOP=1 -c "$2"; }
 
-relay_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'convexlite notify relay'" 2>/dev/null; }
-
-# wait_relay OLD_PID: until a relay other than OLD_PID runs (20 s); prints its pid
-wait_relay() {
-	local _ pid
-	for _ in $(seq 200); do
-		pid=$(relay_pid)
-		if [ -n "$pid" ] && [ "$pid" != "$1" ]; then
-			echo "$pid"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- listeners -------------------------------------------------------------------
 # start_listener NAME DATABASE: a psql session in DATABASE that LISTENs on
 # convex_messages, then polls every 50 ms until $WORK/stop.NAME exists.  Its
@@ -218,16 +202,7 @@ ids_check() {
 
 # --- cluster and setup -------------------------------------------------------
 echo "notify_relay: own cluster '$NAME' on port $PORT (database $DB, ring 64kB)"
-: >"$WORK/cluster.log"
-if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-	cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1 # a leftover of an aborted run
-fi
-if ! CVX_PRELOAD=convexlite CVX_EXTRA_CONF=$'convexlite.notify_buffer_size = 64kB\nmax_prepared_transactions = 2' \
-	cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
-	fail "cluster '$NAME' did not start"
-	tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
-	exit 1
-fi
+CVX_EXTRA_CONF=$'convexlite.notify_buffer_size = 64kB\nmax_prepared_transactions = 2' own_cluster_fresh convexlite
 echo "# cluster: $CVX_CLUSTER_DIR (log $CVX_LOGFILE)"
 
 SETUP_SQL="SET client_min_messages = warning;
@@ -245,7 +220,7 @@ fi
 check "setup: convexlite.notify_buffer_size" 64kB "$(q "SHOW convexlite.notify_buffer_size")"
 
 # --- 1. the relay runs ---------------------------------------------------------------
-if RELAY=$(wait_relay none); then
+if RELAY=$(wait_backend "convexlite notify relay" none); then
 	pass "1: the relay runs (pid $RELAY)"
 else
 	fail "1: no 'convexlite notify relay' backend in pg_stat_activity"
@@ -507,10 +482,10 @@ T_KILL=$(date +%s%3N)
 check "8: pg_terminate_backend(relay)" t "$(q "SELECT pg_terminate_backend($OLD)")"
 DOWN=no
 for _ in $(seq 100); do
-	[ -z "$(relay_pid)" ] && DOWN=yes && break
+	[ -z "$(backend_pid "convexlite notify relay")" ] && DOWN=yes && break
 	sleep 0.05
 done
-if NEW=$(wait_relay "$OLD"); then
+if NEW=$(wait_backend "convexlite notify relay" "$OLD"); then
 	T_BACK=$(date +%s%3N)
 	pass "8: a new relay runs $(((T_BACK - T_KILL) / 100))00 ms after the kill (pid $OLD -> $NEW; seen down: $DOWN)"
 	RELAY=$NEW
@@ -581,14 +556,14 @@ check "8b: the writer committed and the relay (pid $OLD) waits for the NOTIFY lo
 	"$(kill -0 "$W8B" 2>/dev/null && echo "still in its commit" || echo "done") $WAITING"
 q "SELECT pg_terminate_backend($OLD)" >/dev/null
 for _ in $(seq 100); do
-	[ -z "$(relay_pid)" ] && break
+	[ -z "$(backend_pid "convexlite notify relay")" ] && break
 	sleep 0.05
 done
 q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'nrelay_blocker'" >/dev/null
 q "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 wait "$BLOCKER" "$W8B"
-if NEW=$(wait_relay "$OLD"); then
+if NEW=$(wait_backend "convexlite notify relay" "$OLD"); then
 	RELAY=$NEW
 	psql_on "$DB" -At -v ON_ERROR_STOP=1 -c "SELECT send('c8b-end')" >/dev/null
 	wait_arrived main '^c8b-end$' 1

@@ -117,32 +117,6 @@ trap 'exit 130' INT
 
 now_ms() { date +%s%3N; }
 
-# start_cluster [PRELOAD]: (re)start cluster sched; its output goes to a log
-start_cluster() {
-	local preload=${1:-pg_cron,convexlite}
-	if ! CVX_PRELOAD=$preload cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
-		fail "cluster '$NAME' did not start (shared_preload_libraries = '$preload')"
-		tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
-		exit 1
-	fi
-}
-
-worker_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'convexlite scheduler'" 2>/dev/null; }
-
-# wait_worker OLD_PID: until a worker other than OLD_PID runs (20 s); prints its pid
-wait_worker() {
-	local _ pid
-	for _ in $(seq 200); do
-		pid=$(worker_pid)
-		if [ -n "$pid" ] && [ "$pid" != "$1" ]; then
-			echo "$pid"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 # freeze_in_flight PID: SIGSTOP the backend at a moment when it is inside a
 # job's handler, before that job's commit: its application_name is "job <key>"
 # and it waits in the handler's pg_sleep.  Sets INFLIGHT to the key, and FROZEN.
@@ -189,11 +163,7 @@ log_since() { tail -n +"$(($1 + 1))" "$CVX_LOGFILE" | grep -cE "$2"; }
 
 # --- cluster and setup -------------------------------------------------------
 echo "scheduler_crash: own cluster '$NAME' on port $PORT (database $DB), $CLIENTS clients at $RATE tx/s"
-: >"$WORK/cluster.log"
-if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-	cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1 # a leftover of an aborted run
-fi
-start_cluster
+own_cluster_fresh pg_cron,convexlite
 echo "# cluster: $CVX_CLUSTER_DIR (log $CVX_LOGFILE)"
 [ "${SCHED_NOWORKER:-}" = elsewhere ] && q "CREATE DATABASE sched_elsewhere" >/dev/null
 
@@ -257,7 +227,7 @@ EOF
 	sed 's/^/    | /' "$WORK/setup.log"
 	exit 1
 fi
-WORKER=$(wait_worker none)
+WORKER=$(wait_backend "convexlite scheduler" none)
 if [ -n "$WORKER" ]; then
 	pass "setup: the scheduler worker runs in database $DB (pid $WORKER)"
 else
@@ -364,15 +334,8 @@ end_load() {
 		kill "$PGBENCH_PID"
 	fi
 	wait "$PGBENCH_PID" 2>/dev/null
-	# Server errors are "ERROR:  ..."; the crash's lost connections are FATAL or
-	# "server closed the connection unexpectedly".
-	errors=$(grep -oE 'ERROR:  .*' "$WORK/pgbench-$phase.log" | sort | uniq -c)
-	if [ -z "$errors" ]; then
-		pass "phase $phase: clients saw no SQL error, only the crash's lost connections"
-	else
-		fail "phase $phase: clients saw SQL errors"
-		printf '%s\n' "$errors" | head -n 10 | sed 's/^/    | /'
-	fi
+	check_client_errors "phase $phase: clients saw no SQL error, only the crash's lost connections" \
+		"$WORK/pgbench-$phase.log"
 }
 
 # after_crash PHASE OLD_WORKER LOGLINE KIND: the server and the worker are back
@@ -387,7 +350,7 @@ after_crash() {
 		check "phase $phase: the postmaster reinitialized after the $kind (server log)" 1 \
 			"$(log_since "$line" 'all server processes terminated; reinitializing')"
 	fi
-	if new=$(wait_worker "$old"); then
+	if new=$(wait_backend "convexlite scheduler" "$old"); then
 		pass "phase $phase: the worker came back after the $kind (pid $old -> $new)"
 		WORKER=$new
 	else
@@ -424,7 +387,7 @@ wait "$STOPPER"
 CRASHES=$((CRASHES + 1))
 note_inflight A "$INFLIGHT" "$OLD" "immediate stop" "$T_CRASH"
 end_load A
-start_cluster
+own_cluster_start
 after_crash A "$OLD" "$LINE" "immediate stop"
 CRASH_NOTES+=("A: pg_ctl stop -m immediate, then start (in flight: ${INFLIGHT:-none}; $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $TA}") s)")
 
@@ -489,7 +452,7 @@ if [ "$DRAINED" = 1 ]; then
 else
 	fail "drain: jobs still pending after 30 s: $(q "SELECT count(*) FROM convex._scheduled_functions WHERE state->>'kind' = 'pending'")"
 fi
-check "drain: the worker is still the one started after the last crash" "$WORKER" "$(worker_pid)"
+check "drain: the worker is still the one started after the last crash" "$WORKER" "$(backend_pid "convexlite scheduler")"
 WORKER_JOBS=$(q "SELECT count(*) FROM jobs")
 
 # --- phase D: no worker, two CALL convex_scheduler_run_due() -------------------
@@ -518,12 +481,12 @@ phase_d() {
 	cvx_cluster_stop "$NAME" >>"$WORK/cluster.log" 2>&1
 	case ${SCHED_NOWORKER:-unloaded} in
 	elsewhere)
-		CVX_EXTRA_CONF="convexlite.database_name = 'sched_elsewhere'" start_cluster
+		CVX_EXTRA_CONF="convexlite.database_name = 'sched_elsewhere'" own_cluster_start
 		check "phase D: the worker runs in another database, not in $DB" "0" \
 			"$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'convexlite scheduler' AND datname = '$DB'")"
 		;;
 	*)
-		start_cluster pg_cron
+		own_cluster_start pg_cron
 		check "phase D: convexlite is not preloaded" "pg_cron" "$(q "SHOW shared_preload_libraries")"
 		;;
 	esac

@@ -92,13 +92,8 @@ CHECKS=$((CHECKS - SAMPLES + BAD_SAMPLES)) # the passing samples count once, bel
 check "the invariants held in every sample under load ($SAMPLES samples)" 0 "$BAD_SAMPLES"
 
 check "pgbench ended normally (no client aborted by an error)" 0 "$RC"
-errors=$(grep -oE 'ERROR:  .*' "$WORK/pgbench.log" | grep -vE 'deadlock detected|could not serialize access' | sort | uniq -c)
-if [ -z "$errors" ]; then
-	pass "no error besides retryable deadlocks and serialization failures"
-else
-	fail "errors other than retryable ones"
-	printf '%s\n' "$errors" | head -n 10 | sed 's/^/    | /'
-fi
+check_client_errors "no error besides retryable deadlocks and serialization failures" \
+	"$WORK/pgbench.log" 'deadlock detected|could not serialize access'
 grep -E '^(number of (transactions actually processed|failed transactions|transactions retried|total retries)|latency average|tps)' \
 	"$WORK/pgbench.log" | sed 's/^/    /'
 

@@ -47,24 +47,11 @@ cleanup() {
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# wl_start_cluster: (re)start the cluster; its output goes to a log
-wl_start_cluster() {
-	if ! cvx_cluster_start "$NAME" "$PORT" "$DB" >>"$WORK/cluster.log" 2>&1; then
-		fail "cluster '$NAME' did not start"
-		tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'
-		exit 1
-	fi
-}
-
 # wl_begin: a fresh cluster (a leftover of an aborted run destroyed), the
 # workload's tables and mutations, and its pgbench scripts in $WORK; sets MIX
 # to pgbench's -f arguments
 wl_begin() {
-	: >"$WORK/cluster.log"
-	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
-		cvx_cluster_destroy "$NAME" >>"$WORK/cluster.log" 2>&1
-	fi
-	wl_start_cluster
+	own_cluster_fresh pg_cron,convexlite
 	if ! wl_setup; then
 		fail "setup: the workload's tables and mutations could not be made"
 		sed 's/^/    | /' "$WORK/wl-setup.log"
