@@ -30,3 +30,23 @@ bench_worker_database() {
 	cvx_step "Database $DB (recreated; the cluster restarts so its workers connect to it)"
 	cvx_recreate_db "$BENCH_CLUSTER" "$DB"
 }
+
+# bench_notify_path: which way the writers' notifications go in DB, the relay
+# when one runs there (waits up to 5 s for it) or each writer's own commit;
+# sets NOTIFY_KIND (relay or direct) and NOTIFY_PATH (a sentence)
+# shellcheck disable=SC2034  # NOTIFY_KIND and NOTIFY_PATH are for the callers
+bench_notify_path() {
+	local n _
+	NOTIFY_KIND=direct
+	NOTIFY_PATH="NOTIFY from each writer's own commit (no convexlite notify relay in $DB)"
+	for _ in $(seq 50); do
+		n=$(cvx_psql -d "$DB" -Atq -c "SELECT count(*) FROM pg_stat_activity
+		      WHERE backend_type = 'convexlite notify relay' AND datname = current_database()")
+		[ "$n" -gt 0 ] && break
+		sleep 0.1
+	done
+	if [ "$n" -gt 0 ] && [ "$(cvx_psql -d "$DB" -Atq -c "SELECT coalesce(current_setting('convexlite.notify_relay', true), 'on')")" = on ]; then
+		NOTIFY_KIND=relay
+		NOTIFY_PATH="convexlite's NOTIFY relay (the 'convexlite notify relay' worker runs in $DB)"
+	fi
+}

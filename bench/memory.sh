@@ -90,19 +90,8 @@ q() { cvx_psql -d "$DB" -Atq -c "$1"; }
 bench_worker_database
 cvx_psql -q -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite"
 
-relay=none
-for _ in $(seq 50); do
-	n=$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'convexlite notify relay' AND datname = current_database()")
-	[ "$n" -gt 0 ] && relay=running && break
-	sleep 0.1
-done
-if [ "$relay" = running ] && [ "$(q "SELECT coalesce(current_setting('convexlite.notify_relay', true), 'on')")" = on ]; then
-	NOTIFY_PATH="convexlite's NOTIFY relay (the 'convexlite notify relay' worker runs in $DB)"
-	kv notify_path relay
-else
-	NOTIFY_PATH="NOTIFY from each writer's own commit (no convexlite notify relay in $DB)"
-	kv notify_path direct
-fi
+bench_notify_path
+kv notify_path "$NOTIFY_KIND"
 PGVER=$(q "SHOW server_version")
 SYNC=$(q "SHOW synchronous_commit")
 cvx_info "PostgreSQL $PGVER; synchronous_commit=$SYNC; notifications: $NOTIFY_PATH"

@@ -117,20 +117,9 @@ CREATE UNLOGGED TABLE bench.waits (
     wait_event_type text, wait_event text, blockers int[], blocker_apps text, waiting_for text);
 SQL
 
-# Which notification path the writers take: the relay, when one runs in DB
-relay=none
-for _ in $(seq 50); do
-	n=$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'convexlite notify relay' AND datname = current_database()")
-	[ "$n" -gt 0 ] && relay=running && break
-	sleep 0.1
-done
-if [ "$relay" = running ] && [ "$(q "SELECT coalesce(current_setting('convexlite.notify_relay', true), 'on')")" = on ]; then
-	NOTIFY_PATH="convexlite's NOTIFY relay (the 'convexlite notify relay' worker runs in $DB)"
-	kv notify_path relay
-else
-	NOTIFY_PATH="NOTIFY from each writer's own commit (no convexlite notify relay in $DB)"
-	kv notify_path direct
-fi
+# Which notification path the writers take
+bench_notify_path
+kv notify_path "$NOTIFY_KIND"
 
 PGVER=$(q "SHOW server_version")
 AV=$(q "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
