@@ -42,7 +42,7 @@ UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
 test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
 
-.PHONY: unittest test demo bench stress fuzz valgrind
+.PHONY: unittest test demo bench stress fuzz valgrind mutation
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
@@ -75,3 +75,9 @@ fuzz:
 # error whose stack passes through convexlite (scripts/valgrind.sh).
 valgrind:
 	bash scripts/valgrind.sh
+
+# The repeatable mutation run: each deliberate bug of test/mutation/mutants in
+# a scratch copy of the tree, built and tested there; every mutant must be
+# caught (test/mutation/run.sh).  On demand only, not in make test or CI.
+mutation:
+	bash test/mutation/run.sh

@@ -20,7 +20,9 @@
 # the server down, it is started again before the next suite.
 #
 # Environment: KEEP_CLUSTER=1 leaves the cluster running afterwards;
-# CVX_SCRIPT_TIMEOUT (default 300) and CVX_SUITE_TIMEOUT (default 600) in seconds.
+# CVX_SCRIPT_TIMEOUT (default 300) and CVX_SUITE_TIMEOUT (default 600) in seconds;
+# CVX_TEST_SCRIPTS, when set, names the test/scripts to run (basenames without .sh,
+# space-separated; set and empty runs none): test/mutation/run.sh uses it.
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -259,8 +261,11 @@ else
 			cvx_warn "$script is not executable: skipped (chmod +x it to run it)"
 			continue
 		fi
-		ensure_cluster >/dev/null
 		base=$(basename "$script" .sh)
+		if [ -n "${CVX_TEST_SCRIPTS+set}" ] && [[ " $CVX_TEST_SCRIPTS " != *" $base "* ]]; then
+			continue
+		fi
+		ensure_cluster >/dev/null
 		cvx_step "Script $script (timeout ${SCRIPT_TIMEOUT}s)"
 		t=$(date +%s)
 		run_logged "$LOGDIR/script-$base.log" timeout "$SCRIPT_TIMEOUT" "$script" </dev/null
