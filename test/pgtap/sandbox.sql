@@ -246,26 +246,44 @@ SELECT * FROM regress_cvx_tap.no_escalation('search_path left behind by a handle
 RESET regress_sbx.session;
 RESET regress_sbx.set;
 
+-- the same in a transaction block, SET LOCAL and set_config(..., true) included
 BEGIN;
-SELECT is(convex_mutation('sbx:h', '{"do": "config"}'), '"leaked"'::jsonb, 'in a transaction block, the same call');
-SELECT is(coalesce(current_setting('regress_sbx.local', true), ''), '', '... its set_config(..., true) is not in force after the call');
-SELECT is(pg_catalog.current_setting('search_path'), :'caller_path', '... nor its search_path');
+SELECT convex_mutation('sbx:h', '{"do": "config"}') AS tx_result \gset
+SELECT pg_catalog.concat('[', pg_catalog.current_setting('regress_sbx.local', true), ']') AS tx_local,
+       pg_catalog.current_setting('search_path') AS tx_path \gset
 COMMIT;
+SELECT pg_catalog.concat('[', pg_catalog.current_setting('regress_sbx.session', true), ']') AS tx_session \gset
 SET search_path = :caller_path;
-SELECT is(coalesce(current_setting('regress_sbx.session', true), ''), '', '... nor, after COMMIT, its session setting');
+SELECT is(:'tx_result'::text, '"leaked"', 'in a transaction block, the same call');
+SELECT is(:'tx_local'::text, '[]', '... its set_config(..., true) is not in force after the call');
+SELECT is(:'tx_path'::text, :'caller_path', '... nor its search_path');
+SELECT is(:'tx_session'::text, '[]', '... nor, after COMMIT, its session setting');
+RESET regress_sbx.session;
+RESET regress_sbx.set;
 
-SELECT is(convex_mutation('sbx:ownPath', '{}'), 'null'::jsonb, 'a handler with its own SET search_path');
-SELECT is(coalesce(current_setting('regress_sbx.own_path', true), ''), '', '... leaves no setting behind');
-SELECT is(pg_catalog.current_setting('search_path'), :'caller_path', '... nor its search_path');
+-- a handler with its own SET search_path
+SELECT convex_mutation('sbx:ownPath', '{}') AS own_result \gset
+SELECT pg_catalog.concat('[', pg_catalog.current_setting('regress_sbx.own_path', true), ']') AS own_setting,
+       pg_catalog.current_setting('search_path') AS own_path \gset
 SET search_path = :caller_path;
+SELECT is(:'own_result'::text, 'null', 'a handler with its own SET search_path');
+SELECT is(:'own_setting'::text, '[]', '... leaves no setting behind');
+SELECT is(:'own_path'::text, :'caller_path', '... nor its search_path');
 
-SELECT is(convex_mutation('sbx:h', '{"do": "nested_config"}'), '""'::jsonb,
-          'a nested call''s settings are not in force in its caller after it returns');
-SELECT is(coalesce(current_setting('regress_sbx.session', true), ''), '', '... nor after the outer call');
+-- a nested call, and a SECURITY DEFINER helper
+SELECT convex_mutation('sbx:h', '{"do": "nested_config"}') AS nested_result \gset
+SELECT pg_catalog.concat('[', pg_catalog.current_setting('regress_sbx.session', true), ']') AS nested_setting \gset
 SET search_path = :caller_path;
-
-SELECT is(convex_mutation('sbx:h', '{"do": "secdef_config"}'), 'null'::jsonb, 'a SECURITY DEFINER helper''s set_config');
-SELECT is(coalesce(current_setting('regress_sbx.helper', true), ''), '', '... is not in force after the call');
+SELECT is(:'nested_result'::text, '""', 'a nested call''s settings are not in force in its caller after it returns');
+SELECT is(:'nested_setting'::text, '[]', '... nor after the outer call');
+RESET regress_sbx.session;
+RESET regress_sbx.set;
+SELECT convex_mutation('sbx:h', '{"do": "secdef_config"}') AS helper_result \gset
+SELECT pg_catalog.concat('[', pg_catalog.current_setting('regress_sbx.helper', true), ']') AS helper_setting \gset
+SELECT is(:'helper_result'::text, 'null', 'a SECURITY DEFINER helper''s set_config');
+SELECT is(:'helper_setting'::text, '[]', '... is not in force after the call');
+RESET regress_sbx.helper;
+SELECT * FROM regress_cvx_tap.no_escalation('settings');
 
 ------------------------------------------------------------------------
 -- 4. Temp objects (the caller's session already has its temp schema)
