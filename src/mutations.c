@@ -17,8 +17,9 @@
  * commands: it cannot change its identity (SET ROLE), create temp tables,
  * or queue deferred triggers that would fire later as somebody else, and
  * every setting it changes is rolled back when it returns.  convexlite
- * adds one rule PostgreSQL leaves out: no temp object at all (a temp
- * domain would shadow the caller's types).
+ * adds two rules PostgreSQL leaves out: no temp object at all (a temp
+ * function would outlive the call), and a handler can neither use nor
+ * close the cursors open when it was called, nor leave its own open.
  *
  * Registered entries are read from the catalog once per backend and kept
  * in a cache with the compiled validators and the handler's FmgrInfo; any
@@ -55,6 +56,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -662,6 +664,127 @@ sandbox_enter(Oid user, Oid *saved_user, int *saved_context)
 	return guc_level;
 }
 
+/* A portal open when a handler's call began, and the status it had */
+typedef struct FencedPortal
+{
+	Portal		portal;
+	PortalStatus status;
+} FencedPortal;
+
+/*
+ * The first portal's memory context: portalmem.c keeps every portal's
+ * context under one child of TopMemoryContext, "TopPortalContext", for
+ * the life of the backend (found once, by name).
+ */
+static MemoryContext
+first_portal_context(void)
+{
+	static MemoryContext portals = NULL;
+
+	if (portals == NULL)
+		for (MemoryContext child = TopMemoryContext->firstchild; child != NULL; child = child->nextchild)
+			if (strcmp(child->name, "TopPortalContext") == 0)
+				portals = child;
+	return portals != NULL ? portals->firstchild : NULL;
+}
+
+/* Next portal after child among TopPortalContext's children, or NULL */
+static Portal
+next_portal(MemoryContext *child)
+{
+	for (; *child != NULL; *child = (*child)->nextchild)
+	{
+		MemoryContext context = *child;
+		Portal		portal;
+
+		/* each portal's context is named after it (portalmem.c) */
+		if (context->ident == NULL || strcmp(context->name, "PortalContext") != 0)
+			continue;
+		portal = GetPortalByName(context->ident);
+		if ((portal == NULL || portal->portalContext != context) &&
+			strcmp(context->ident, "<unnamed>") == 0)
+			portal = GetPortalByName("");
+		if (portal == NULL || portal->portalContext != context)
+			continue;
+		*child = context->nextchild;
+		return portal;
+	}
+	return NULL;
+}
+
+/*
+ * Fence off the portals (cursors, a driver's named portals) open when a
+ * handler's call begins: marked active, the call can neither fetch from
+ * (55000) nor close (24000) them, so it can neither read rows with its
+ * caller's rights nor replace a cursor by one of its own that the
+ * caller's next FETCH would run.  Portals running now (the caller's own
+ * statement) are active already.  Returns the list for unfence_portals.
+ */
+static List *
+fence_portals(void)
+{
+	List	   *fenced = NIL;
+	MemoryContext child = first_portal_context();
+	Portal		portal;
+
+	while ((portal = next_portal(&child)) != NULL)
+	{
+		FencedPortal *fence;
+
+		if (portal->status == PORTAL_ACTIVE)
+			continue;
+		fence = palloc(sizeof(FencedPortal));
+		fence->portal = portal;
+		fence->status = portal->status;
+		portal->status = PORTAL_ACTIVE;
+		fenced = lappend(fenced, fence);
+	}
+	return fenced;
+}
+
+/* Give the fenced portals back their status */
+static void
+unfence_portals(List *fenced)
+{
+	ListCell   *cell;
+
+	foreach(cell, fenced)
+	{
+		FencedPortal *fence = lfirst(cell);
+
+		fence->portal->status = fence->status;
+	}
+}
+
+/*
+ * Close the portals a handler opened and left open (any not active and
+ * not fenced when it returns), so that no query of its owner's is left
+ * for its caller to run.
+ */
+static void
+close_left_portals(List *fenced)
+{
+	MemoryContext child = first_portal_context();
+	Portal		portal;
+	List	   *left = NIL;
+	ListCell   *cell;
+
+	while ((portal = next_portal(&child)) != NULL)
+	{
+		bool		was_open = false;
+
+		if (portal->status == PORTAL_ACTIVE || portal->portalPinned)
+			continue;
+		foreach(cell, fenced)
+			was_open |= ((FencedPortal *) lfirst(cell))->portal == portal;
+		if (!was_open)
+			left = lappend(left, portal);
+	}
+	foreach(cell, left)
+		PortalDrop((Portal) lfirst(cell), false);
+	list_free(left);
+}
+
 /*
  * Leave the sandbox after a call that returned: switch back to the caller
  * and roll back every setting the call changed (SET, SET LOCAL,
@@ -743,7 +866,8 @@ run_registered(RegisteredMutation *entry, Jsonb *args, bool fire_deferred)
 	Oid			saved_user;
 	int			saved_context;
 	int			guc_level;
-	Datum		result;
+	List	   *volatile fenced;
+	volatile Datum result;
 
 	if (reentered)
 	{
@@ -758,18 +882,22 @@ run_registered(RegisteredMutation *entry, Jsonb *args, bool fire_deferred)
 		(void) set_config_option("search_path", handler_search_path(),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
+	fenced = fence_portals();
 	entry->running = true;
 	PG_TRY();
 	{
 		result = FunctionCallInvoke(call);
 		if (fire_deferred)
 			fire_deferred_triggers();
+		close_left_portals(fenced);
 	}
 	PG_FINALLY();
 	{
 		entry->running = reentered;
+		unfence_portals(fenced);
 	}
 	PG_END_TRY();
+	list_free_deep(fenced);
 	sandbox_leave(guc_level, saved_user, saved_context);
 	if (call->isnull)
 	{

@@ -28,7 +28,10 @@
 --   * SET ROLE, RESET ROLE, SET SESSION AUTHORIZATION inside a handler and
 --     SET ROLE inside its SECURITY DEFINER helper (42501);
 --   * a handler that puts its own schema first in search_path for the
---     caller's next statement (a look-alike function): not in force.
+--     caller's next statement (a look-alike function): not in force;
+--   * cursors: a handler cannot fetch from its caller's open cursor
+--     (55000) nor close it to open its own under that name (24000), and a
+--     cursor it opens is closed when it returns.
 --
 -- Not a transaction: the worker runs only committed jobs (as in
 -- scheduler.sql).  Run with pg_prove as a superuser against the database
@@ -136,6 +139,24 @@ BEGIN
         PERFORM convex_mutation('sbx:h', '{"do": "config"}');
         RETURN to_jsonb(coalesce(current_setting('regress_sbx.session', true), ''));
     WHEN 'whoami' THEN RETURN to_jsonb(current_user::text);
+    WHEN 'cursor_fetch' THEN
+        DECLARE c refcursor := 'regress_callers_cursor'; r record;
+        BEGIN
+            FETCH c INTO r;
+            RETURN to_jsonb(r);
+        END;
+    WHEN 'cursor_sql_fetch' THEN EXECUTE 'FETCH regress_callers_cursor';
+    WHEN 'cursor_replace' THEN
+        DECLARE c refcursor := 'regress_callers_cursor';
+        BEGIN
+            CLOSE c;
+            OPEN c FOR SELECT 'the handler''s row' AS what, regress_sbx.grab('replaced cursor') AS grabbed;
+        END;
+    WHEN 'cursor_leave' THEN
+        DECLARE c refcursor := 'regress_sbx_left';
+        BEGIN
+            OPEN c FOR SELECT 'the handler''s row' AS what, regress_sbx.grab('left cursor') AS grabbed;
+        END;
     END CASE;
     RETURN 'null';
 END
@@ -327,6 +348,31 @@ SELECT regress_cvx_tap.throws_state_like($$SELECT convex_mutation('sbx:h', '{"do
     '42501', 'cannot set parameter "role" within security-%', 'SET ROLE in a SECURITY DEFINER helper of a handler');
 SELECT is(current_user::text, 'postgres', 'the caller is still itself');
 SELECT * FROM regress_cvx_tap.no_escalation('SET ROLE');
+
+------------------------------------------------------------------------
+-- 5b. Cursors: the caller's open cursor is out of a handler's reach, and a
+--     handler's own cursors do not outlive its call
+------------------------------------------------------------------------
+
+BEGIN;
+DECLARE regress_callers_cursor CURSOR FOR
+    SELECT 'the caller''s row' AS what, true AS grabbed UNION ALL SELECT 'the caller''s 2nd row', true;
+SELECT regress_cvx_tap.throws_state_like($$SELECT convex_mutation('sbx:h', '{"do": "cursor_fetch"}')$$,
+    '55000', 'portal "regress_callers_cursor" cannot be run',
+    'a handler cannot FETCH from its caller''s open cursor (PL/pgSQL)');
+SELECT regress_cvx_tap.throws_state_like($$SELECT convex_mutation('sbx:h', '{"do": "cursor_sql_fetch"}')$$,
+    '55000', 'portal "regress_callers_cursor" cannot be run',
+    '... nor with SQL FETCH');
+SELECT regress_cvx_tap.throws_state_like($$SELECT convex_mutation('sbx:h', '{"do": "cursor_replace"}')$$,
+    '24000', 'cannot drop active portal "regress_callers_cursor"',
+    'a handler cannot close its caller''s cursor to open its own under the same name');
+FETCH regress_callers_cursor \gset
+SELECT is(convex_mutation('sbx:h', '{"do": "cursor_leave"}'), 'null'::jsonb, 'a handler may open a cursor');
+SELECT is((SELECT count(*) FROM pg_cursors WHERE name = 'regress_sbx_left'), 0::bigint,
+          '... which is closed when it returns');
+COMMIT;
+SELECT is(:'what'::text, 'the caller''s row', 'the caller''s cursor still gives the caller''s first row');
+SELECT * FROM regress_cvx_tap.no_escalation('cursors');
 
 ------------------------------------------------------------------------
 -- 6. Scheduled jobs: the worker, run_due, the pg_cron job's command
