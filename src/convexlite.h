@@ -256,7 +256,7 @@ extern Oid	cvx_schema_owner(void);
 extern void cvx_become_schema_owner(Oid *saved_user, int *saved_context);
 extern bool cvx_may_run_internal(void);
 extern void cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed);
-extern Jsonb *cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed);
+extern Jsonb *cvx_run_job_mutation(const char *path, Jsonb *args);
 
 /* The seed mutations' args validators (ValidatorJSON), in their modules */
 extern const char *const cvx_messages_send_args;

@@ -11,6 +11,16 @@
  * checks the arguments' size and validator, runs the handler as its owner
  * inside a budget (limits.c), and checks the return value.
  *
+ * The sandbox: whatever a call runs as a role other than its caller (a
+ * handler as its owner, a built-in mutation as the extension's owner)
+ * runs as a security-restricted operation, like PostgreSQL's maintenance
+ * commands: it cannot change its identity (SET ROLE), create temp tables,
+ * or queue deferred triggers that would fire later as somebody else, and
+ * every setting it changes is rolled back when it returns.  convexlite
+ * adds two rules PostgreSQL leaves out: no temp object at all (a temp
+ * function would outlive the call), and a handler can neither use nor
+ * close the cursors open when it was called, nor leave its own open.
+ *
  * Registered entries are read from the catalog once per backend and kept
  * in a cache with the compiled validators and the handler's FmgrInfo; any
  * change to the catalog or to a function invalidates it.  Replaced caches
@@ -25,11 +35,14 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/objectaddress.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -43,7 +56,9 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(convex_mutation);
@@ -151,6 +166,8 @@ static Oid	extension_namespace = InvalidOid;
 /* The search_path handlers run under (handler_search_path) */
 static char *handler_path = NULL;
 
+static object_access_hook_type previous_object_access_hook = NULL;
+
 /* Free one cache: the validators (malloc'd by the core), then its memory */
 static void
 free_cache(MutationCache *cache)
@@ -215,6 +232,74 @@ mutations_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * The namespace of an object just created (not yet visible to the catalog
+ * caches, so read with SnapshotSelf), or InvalidOid for a kind of object
+ * that has none.
+ */
+static Oid
+created_object_namespace(Oid class_id, Oid object_id)
+{
+	AttrNumber	namespace_attnum;
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			namespace = InvalidOid;
+
+	if (!is_objectclass_supported(class_id))
+		return InvalidOid;
+	namespace_attnum = get_object_attnum_namespace(class_id);
+	if (namespace_attnum == InvalidAttrNumber)
+		return InvalidOid;
+	catalog = table_open(class_id, AccessShareLock);
+	ScanKeyInit(&key, get_object_attnum_oid(class_id), BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(object_id));
+	scan = systable_beginscan(catalog, get_object_oid_index(class_id), true,
+							  SnapshotSelf, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, namespace_attnum,
+										 RelationGetDescr(catalog), &isnull);
+
+		if (!isnull)
+			namespace = DatumGetObjectId(value);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return namespace;
+}
+
+/*
+ * object_access_hook: inside the sandbox no object may be created in the
+ * session's temp schema (42501).  PostgreSQL refuses temp tables, views
+ * and sequences in a security-restricted operation; a temp type, domain,
+ * function or operator would still outlive the call in the caller's
+ * session, and types in pg_temp are found before the caller's own.
+ */
+static void
+sandbox_object_access(ObjectAccessType access, Oid class_id, Oid object_id,
+					  int sub_id, void *arg)
+{
+	if (previous_object_access_hook)
+		previous_object_access_hook(access, class_id, object_id, sub_id, arg);
+	/* every call runs sandboxed for as long as cvx_in_mutation() says */
+	if (access != OAT_POST_CREATE || !cvx_in_mutation() || sub_id != 0)
+		return;
+	{
+		Oid			namespace = created_object_namespace(class_id, object_id);
+
+		if (OidIsValid(namespace) && isTempOrTempToastNamespace(namespace))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("a mutation cannot create temporary objects"),
+					 errdetail("A temporary object would outlive the call in its caller's session."),
+					 errhint("Use a convexlite table or an ordinary table instead.")));
+	}
+}
+
 /* Register the cache's callbacks */
 void
 cvx_mutations_init(void)
@@ -222,6 +307,8 @@ cvx_mutations_init(void)
 	CacheRegisterRelcacheCallback(mutations_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, mutations_proc_callback, (Datum) 0);
 	RegisterXactCallback(mutations_xact_callback, NULL);
+	previous_object_access_hook = object_access_hook;
+	object_access_hook = sandbox_object_access;
 }
 
 /* The current cache, replacing a stale one */
@@ -534,33 +621,206 @@ cvx_schema_owner(void)
 
 /*
  * Act as the owner of schema convex until SetUserIdAndSecContext(saved_user,
- * saved_context) (or the (sub)transaction's abort) switches back.
+ * saved_context) (or the (sub)transaction's abort) switches back; as a
+ * security-restricted operation, so that nothing run meanwhile can change
+ * the identity or leave a deferred trigger or temp table behind.
  */
 void
 cvx_become_schema_owner(Oid *saved_user, int *saved_context)
 {
 	GetUserIdAndSecContext(saved_user, saved_context);
-	SetUserIdAndSecContext(cvx_schema_owner(), *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(cvx_schema_owner(), *saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/*
+ * Fire the deferred triggers queued so far (SET CONSTRAINTS ALL
+ * IMMEDIATE), as the current user: a job's, so that their errors are the
+ * job's own.
+ */
+static void
+fire_deferred_triggers(void)
+{
+	ConstraintsSetStmt *all_immediate = makeNode(ConstraintsSetStmt);
+
+	all_immediate->constraints = NIL;
+	all_immediate->deferred = false;
+	AfterTriggerSetState(all_immediate);
+}
+
+/*
+ * Enter the sandbox: act as user (a handler's owner, or the extension's
+ * owner for a built-in) in a security-restricted operation, at a new GUC
+ * nest level.  Returns that level for sandbox_leave.
+ */
+static int
+sandbox_enter(Oid user, Oid *saved_user, int *saved_context)
+{
+	int			guc_level = NewGUCNestLevel();
+
+	GetUserIdAndSecContext(saved_user, saved_context);
+	SetUserIdAndSecContext(user, *saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	return guc_level;
+}
+
+/* A portal open when a handler's call began, and the status it had */
+typedef struct FencedPortal
+{
+	Portal		portal;
+	PortalStatus status;
+} FencedPortal;
+
+/*
+ * The first portal's memory context: portalmem.c keeps every portal's
+ * context under one child of TopMemoryContext, "TopPortalContext", for
+ * the life of the backend (found once, by name).
+ */
+static MemoryContext
+first_portal_context(void)
+{
+	static MemoryContext portals = NULL;
+
+	if (portals == NULL)
+		for (MemoryContext child = TopMemoryContext->firstchild; child != NULL; child = child->nextchild)
+			if (strcmp(child->name, "TopPortalContext") == 0)
+				portals = child;
+	return portals != NULL ? portals->firstchild : NULL;
+}
+
+/* Next portal after child among TopPortalContext's children, or NULL */
+static Portal
+next_portal(MemoryContext *child)
+{
+	for (; *child != NULL; *child = (*child)->nextchild)
+	{
+		MemoryContext context = *child;
+		Portal		portal;
+
+		/* each portal's context is named after it (portalmem.c) */
+		if (context->ident == NULL || strcmp(context->name, "PortalContext") != 0)
+			continue;
+		portal = GetPortalByName(context->ident);
+		if ((portal == NULL || portal->portalContext != context) &&
+			strcmp(context->ident, "<unnamed>") == 0)
+			portal = GetPortalByName("");
+		if (portal == NULL || portal->portalContext != context)
+			continue;
+		*child = context->nextchild;
+		return portal;
+	}
+	return NULL;
+}
+
+/*
+ * Fence off the portals (cursors, a driver's named portals) open when a
+ * handler's call begins: marked active, the call can neither fetch from
+ * (55000) nor close (24000) them, so it can neither read rows with its
+ * caller's rights nor replace a cursor by one of its own that the
+ * caller's next FETCH would run.  Portals running now (the caller's own
+ * statement) are active already.  Returns the list for unfence_portals.
+ */
+static List *
+fence_portals(void)
+{
+	List	   *fenced = NIL;
+	MemoryContext child = first_portal_context();
+	Portal		portal;
+
+	while ((portal = next_portal(&child)) != NULL)
+	{
+		FencedPortal *fence;
+
+		if (portal->status == PORTAL_ACTIVE)
+			continue;
+		fence = palloc(sizeof(FencedPortal));
+		fence->portal = portal;
+		fence->status = portal->status;
+		portal->status = PORTAL_ACTIVE;
+		fenced = lappend(fenced, fence);
+	}
+	return fenced;
+}
+
+/* Give the fenced portals back their status */
+static void
+unfence_portals(List *fenced)
+{
+	ListCell   *cell;
+
+	foreach(cell, fenced)
+	{
+		FencedPortal *fence = lfirst(cell);
+
+		fence->portal->status = fence->status;
+	}
+}
+
+/*
+ * Close the portals a handler opened and left open (any not active and
+ * not fenced when it returns), so that no query of its owner's is left
+ * for its caller to run.
+ */
+static void
+close_left_portals(List *fenced)
+{
+	MemoryContext child = first_portal_context();
+	Portal		portal;
+	List	   *left = NIL;
+	ListCell   *cell;
+
+	while ((portal = next_portal(&child)) != NULL)
+	{
+		bool		was_open = false;
+
+		if (portal->status == PORTAL_ACTIVE || portal->portalPinned)
+			continue;
+		foreach(cell, fenced)
+			was_open |= ((FencedPortal *) lfirst(cell))->portal == portal;
+		if (!was_open)
+			left = lappend(left, portal);
+	}
+	foreach(cell, left)
+		PortalDrop((Portal) lfirst(cell), false);
+	list_free(left);
+}
+
+/*
+ * Leave the sandbox after a call that returned: switch back to the caller
+ * and roll back every setting the call changed (SET, SET LOCAL,
+ * set_config either way), so none outlives it.  After an error the
+ * (sub)transaction's abort does the same.
+ */
+static void
+sandbox_leave(int guc_level, Oid saved_user, int saved_context)
+{
+	SetUserIdAndSecContext(saved_user, saved_context);
+	AtEOXact_GUC(false, guc_level);
 }
 
 /*
  * Run a built-in seed mutation as the extension's owner (as its SQL
- * function, SECURITY DEFINER, would) and return its result as jsonb.
+ * function, SECURITY DEFINER, would), in the sandbox, and return its
+ * result as jsonb.  fire_deferred: a scheduled job's, whose deferred
+ * triggers fire before it returns, still as that owner.
  */
 static Jsonb *
-run_builtin(const BuiltinMutation *builtin, Jsonb *args)
+run_builtin(const BuiltinMutation *builtin, Jsonb *args, bool fire_deferred)
 {
 	LOCAL_FCINFO(call, 1);
 	Oid			saved_user;
 	int			saved_context;
+	int			guc_level;
 	Datum		result;
 
 	InitFunctionCallInfoData(*call, NULL, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
-	cvx_become_schema_owner(&saved_user, &saved_context);
+	guc_level = sandbox_enter(cvx_schema_owner(), &saved_user, &saved_context);
 	result = builtin->function(call);
-	SetUserIdAndSecContext(saved_user, saved_context);
+	if (fire_deferred)
+		fire_deferred_triggers();
+	sandbox_leave(guc_level, saved_user, saved_context);
 	return builtin_result_jsonb(builtin, result, call->isnull);
 }
 
@@ -585,15 +845,19 @@ handler_search_path(void)
 }
 
 /*
- * Run a registered handler as its owner, under handler_search_path unless
- * it sets its own; SQL NULL is Convex's null.  The kept FmgrInfo serves
- * one call at a time: a handler that runs again inside itself (through
+ * Run a registered handler as its owner, in the sandbox, under
+ * handler_search_path unless it sets its own; SQL NULL is Convex's null.
+ * fire_deferred: a scheduled job's, whose deferred triggers fire before
+ * it returns, still as the owner (the sandbox lets the handler queue
+ * none; what the job's other writes queued fires as the handler's
+ * owner, never as the runner).  The kept FmgrInfo serves one call at a
+ * time: a handler that runs again inside itself (through
  * ctx.runMutation) gets a fresh copy, as a SQL function's state lives in
  * it.  On error the transaction's or subtransaction's abort restores the
- * user and the setting.
+ * user and the settings.
  */
 static Jsonb *
-run_registered(RegisteredMutation *entry, Jsonb *args)
+run_registered(RegisteredMutation *entry, Jsonb *args, bool fire_deferred)
 {
 	LOCAL_FCINFO(call, 1);
 	FmgrInfo	fresh;
@@ -601,8 +865,9 @@ run_registered(RegisteredMutation *entry, Jsonb *args)
 	bool		reentered = entry->running;
 	Oid			saved_user;
 	int			saved_context;
-	volatile int guc_level = -1;
-	Datum		result;
+	int			guc_level;
+	List	   *volatile fenced;
+	volatile Datum result;
 
 	if (reentered)
 	{
@@ -612,28 +877,28 @@ run_registered(RegisteredMutation *entry, Jsonb *args)
 	InitFunctionCallInfoData(*call, flinfo, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
+	guc_level = sandbox_enter(entry->owner, &saved_user, &saved_context);
 	if (!entry->sets_search_path)
-	{
-		guc_level = NewGUCNestLevel();
 		(void) set_config_option("search_path", handler_search_path(),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
-	}
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(entry->owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	fenced = fence_portals();
 	entry->running = true;
 	PG_TRY();
 	{
 		result = FunctionCallInvoke(call);
+		if (fire_deferred)
+			fire_deferred_triggers();
+		close_left_portals(fenced);
 	}
 	PG_FINALLY();
 	{
 		entry->running = reentered;
+		unfence_portals(fenced);
 	}
 	PG_END_TRY();
-	SetUserIdAndSecContext(saved_user, saved_context);
-	if (guc_level >= 0)
-		AtEOXact_GUC(true, guc_level);
+	list_free_deep(fenced);
+	sandbox_leave(guc_level, saved_user, saved_context);
 	if (call->isnull)
 	{
 		JsonbValue	null_value = {.type = jbvNull};
@@ -745,10 +1010,11 @@ check_call_args(const char *path, const MutationTarget *target, Jsonb *args,
 
 /*
  * Run a resolved and checked mutation inside the call's budget (limits.c)
- * and check its return value.
+ * and check its return value (fire_deferred: see run_registered).
  */
 static Jsonb *
-run_target(const char *path, const MutationTarget *target, Jsonb *args)
+run_target(const char *path, const MutationTarget *target, Jsonb *args,
+		   bool fire_deferred)
 {
 	Jsonb	   *result = NULL;
 	MemoryContext context = CurrentMemoryContext;
@@ -764,9 +1030,9 @@ run_target(const char *path, const MutationTarget *target, Jsonb *args)
 	PG_TRY();
 	{
 		if (target->builtin != NULL)
-			result = run_builtin(target->builtin, args);
+			result = run_builtin(target->builtin, args, fire_deferred);
 		else
-			result = run_registered(target->entry, args);
+			result = run_registered(target->entry, args, fire_deferred);
 	}
 	PG_CATCH();
 	{
@@ -831,16 +1097,19 @@ cvx_check_mutation_call(const char *path, Jsonb *args, bool internal_allowed)
 }
 
 /*
- * Run the mutation at path with args (a scheduled job: internal ones are
- * allowed when internal_allowed) and return its result.
+ * Run a scheduled job's mutation, path with args (internal ones allowed),
+ * and return its result.  The deferred triggers its writes queued fire
+ * before it returns, as the identity the mutation ran as (its handler's
+ * owner, or the extension's owner for a built-in), so that their errors
+ * are the job's and they never run as the job's runner.
  */
 Jsonb *
-cvx_run_mutation(const char *path, Jsonb *args, bool internal_allowed)
+cvx_run_job_mutation(const char *path, Jsonb *args)
 {
 	MutationTarget target;
 
-	prepare_call(path, args, internal_allowed, false, &target);
-	return run_target(path, &target, args);
+	prepare_call(path, args, true, false, &target);
+	return run_target(path, &target, args, true);
 }
 
 /*
@@ -875,7 +1144,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
 		raise_not_found(path);
 	check_call_args(path, &target, args, false);
-	PG_RETURN_JSONB_P(run_target(path, &target, args));
+	PG_RETURN_JSONB_P(run_target(path, &target, args, false));
 }
 
 /*

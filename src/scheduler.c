@@ -29,10 +29,8 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "commands/trigger.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -277,24 +275,14 @@ convex_scheduler_cancel(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Fire the deferred triggers a job queued, so that their errors are its own */
-static void
-fire_deferred_triggers(void)
-{
-	ConstraintsSetStmt *all_immediate = makeNode(ConstraintsSetStmt);
-
-	all_immediate->constraints = NIL;
-	all_immediate->deferred = false;
-	AfterTriggerSetState(all_immediate);
-}
-
 /*
  * Try a job's mutation once, in a subtransaction, without the caller's
  * identity.  Returns NULL when it succeeded, else its error (its writes
  * are then rolled back).  Settings the job changed (SET, SET LOCAL) are
  * undone either way, so no job changes the next one's; deferred
- * constraint triggers fire inside, so a failure they raise is the job's
- * and not its commit's.
+ * constraint triggers fire inside, as the identity the mutation ran as
+ * (never as this runner), so a failure they raise is the job's and not
+ * its commit's.
  */
 static ErrorData *
 try_job(const char *path, Jsonb *args)
@@ -310,8 +298,7 @@ try_job(const char *path, Jsonb *args)
 	PG_TRY();
 	{
 		cvx_auth_set_anonymous(true);
-		(void) cvx_run_mutation(path, args, true);
-		fire_deferred_triggers();
+		(void) cvx_run_job_mutation(path, args);
 		cvx_auth_set_anonymous(false);
 		AtEOXact_GUC(false, guc_level);
 		ReleaseCurrentSubTransaction();

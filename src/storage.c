@@ -497,7 +497,6 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	int64		size;
 	Oid			copy;
-	Oid			owner;
 	Oid			saved_user;
 	int			saved_context;
 	Oid			argtypes[1] = {OIDOID};
@@ -524,9 +523,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of large object %u to upload it", blob)));
 
-	owner = cvx_schema_owner();
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	cvx_become_schema_owner(&saved_user, &saved_context);
 	cvx_spi_connect();
 	values[0] = ObjectIdGetDatum(blob);
 	if (cvx_execute_by_key(cvx_kept_plan(&storage_by_blob_plan,
