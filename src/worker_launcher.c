@@ -438,9 +438,9 @@ start_worker(ManagedWorker *worker)
 
 /*
  * Is a worker running (or starting)?  One the launcher started is asked
- * through its handle; one a previous launcher started (this one was
- * restarted) by whether it is published.  A worker seen to stop is due
- * again RESTART_SECONDS later.
+ * through its handle, and is due again RESTART_SECONDS after it stopped;
+ * one a previous launcher started (this one was restarted) by whether it
+ * is published, polled every ADOPTED_POLL_MS.
  */
 static bool
 worker_alive(ManagedWorker *worker, TimestampTz now)
@@ -461,11 +461,8 @@ worker_alive(ManagedWorker *worker, TimestampTz now)
 		worker->adopted = true;
 		return true;
 	}
-	if (worker->adopted)
-	{
-		worker->adopted = false;
-		worker->restart_at = TimestampTzPlusMilliseconds(now, RESTART_SECONDS * 1000);
-	}
+	/* an adopted worker is seen gone up to ADOPTED_POLL_MS late: start it now */
+	worker->adopted = false;
 	return false;
 }
 

@@ -27,14 +27,18 @@
 #      transaction block, fail as they did and leave the workers running
 #      (same pids); plain DROP DATABASE wdb_app succeeds while the worker
 #      and the relay are connected (promptly, not after PostgreSQL's 5 s wait);
-#   3. for 11 s after it (two of the old 5 s restart periods): no FATAL or
-#      ERROR in the server log, no scheduler or relay process;
+#   3. for 6 s after it (the old code failed at once and every 5 s): no
+#      FATAL or ERROR in the server log, no scheduler or relay process;
 #   4. CREATE DATABASE wdb_app + CREATE EXTENSION: the scheduler runs a job
 #      again and the relay relays again (the listener sees the relay's PID);
 #   5. DROP DATABASE wdb_app WITH (FORCE): the same as 2-4, and no worker was
 #      terminated (no "terminating background worker" FATAL);
 #   6. ALTER DATABASE wdb_app RENAME TO (and back) and CREATE DATABASE ...
-#      TEMPLATE wdb_app succeed; the workers come back after each.
+#      TEMPLATE wdb_app succeed; the workers come back after each;
+#   7. the launcher terminated: a new one starts (5 s later) and keeps the
+#      running workers (same pids, no second scheduler or relay); the
+#      scheduler terminated then: that new launcher starts a new one, but
+#      not while the database has ALLOW_CONNECTIONS false (no FATAL either).
 # Prints PASS/FAIL per check; exits 1 on any failure.
 set -uo pipefail
 
@@ -257,7 +261,7 @@ if awk -v t="$TOOK" 'BEGIN { exit !(t < 4) }'; then
 else
 	fail "2: DROP DATABASE took ${TOOK} s"
 fi
-quiet_after 3 "$LINE" 11
+quiet_after 3 "$LINE" 6
 recreate 4
 job_runs 4 after_drop
 relay_relays 4
@@ -272,7 +276,7 @@ fi
 check "5: no worker was terminated by the forced drop" 0 \
 	"$(log_since "$LINE" | grep -c 'terminating background worker')"
 psql_admin -c "DROP ROLE wdb_user" >/dev/null 2>&1
-quiet_after 5 "$LINE" 11
+quiet_after 5 "$LINE" 6
 recreate 5
 job_runs 5 after_force
 relay_relays 5
@@ -300,6 +304,48 @@ fi
 if wait_workers 20; then pass "6: the workers are back after CREATE DATABASE ... TEMPLATE"; else fail "6: workers: $(workers_running)"; fi
 job_runs 6 after_template
 check "6: no FATAL or ERROR in the server log" 0 "$(log_since "$LINE" | grep -cE 'FATAL|ERROR|PANIC')"
+
+# --- 7. the launcher terminated and started again -------------------------------
+# pids NAME: pids of that backend type, space-separated
+pids() { psql_admin -At -c "SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_stat_activity WHERE backend_type = '$1'"; }
+WORKER_PIDS="$(pids 'convexlite scheduler') $(pids 'convexlite notify relay')"
+LAUNCHER=$(pids 'convexlite launcher')
+psql_admin -c "SELECT pg_terminate_backend($LAUNCHER)" >/dev/null 2>&1
+NEW_LAUNCHER=
+for _ in $(seq 100); do
+	NEW_LAUNCHER=$(pids 'convexlite launcher')
+	[ -n "$NEW_LAUNCHER" ] && [ "$NEW_LAUNCHER" != "$LAUNCHER" ] && break
+	sleep 0.1
+done
+if [ -n "$NEW_LAUNCHER" ] && [ "$NEW_LAUNCHER" != "$LAUNCHER" ]; then
+	pass "7: a new launcher ($NEW_LAUNCHER) after the old one ($LAUNCHER) was terminated"
+else
+	fail "7: no new launcher after pg_terminate_backend($LAUNCHER): '$NEW_LAUNCHER'"
+fi
+sleep 0.5
+check "7: it kept the running scheduler and relay" "$WORKER_PIDS" \
+	"$(pids 'convexlite scheduler') $(pids 'convexlite notify relay')"
+OLD=$(pids 'convexlite scheduler')
+LINE=$(log_lines)
+psql_admin -c "ALTER DATABASE $DB ALLOW_CONNECTIONS false" -c "SELECT pg_terminate_backend($OLD)" >/dev/null 2>&1
+sleep 6
+check "7: no scheduler while $DB does not allow connections" "" "$(pids 'convexlite scheduler')"
+check "7: ... and no FATAL for it" 0 "$(log_since "$LINE" | grep FATAL | grep -cv 'due to administrator command')"
+check "7: the launcher logged that it waits for $DB to allow connections" 1 \
+	"$(log_since "$LINE" | grep -c "database \"$DB\" does not allow connections")"
+psql_admin -c "ALTER DATABASE $DB ALLOW_CONNECTIONS true" >/dev/null 2>&1
+NEW=
+for _ in $(seq 100); do
+	NEW=$(pids 'convexlite scheduler')
+	[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break
+	sleep 0.1
+done
+if [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && [ "$(workers_running)" = "1 1" ]; then
+	pass "7: the new launcher started a new scheduler ($NEW) after the old one ($OLD) was terminated"
+else
+	fail "7: scheduler after pg_terminate_backend($OLD): '$NEW'; workers: $(workers_running)"
+fi
+job_runs 7 after_launcher
 
 echo "worker_database: $CHECKS checks, $FAILURES failed ($(($(date +%s) - T0)) s)"
 [ "$FAILURES" -eq 0 ]
