@@ -6,8 +6,12 @@
  * The signed-in user is the setting convexlite.user_id (the application
  * runs SET LOCAL convexlite.user_id = '<Id<"users">>' in its transaction);
  * when that is unset or empty, the "sub" of PostgREST's request.jwt.claims
- * up to the first '|' (Convex Auth subjects are userId|sessionId).  Empty
- * means not signed in; anything else must be a valid Id<"users">.
+ * up to the first '|' (Convex Auth subjects are userId|sessionId).  Not
+ * signed in means: convexlite.user_id empty and request.jwt.claims unset,
+ * empty, or a JSON object without a "sub" key.  Everything else that is
+ * set must name a valid Id<"users">: a "sub" that is null, not a string,
+ * empty or empty before its '|', and claims that are not a JSON object,
+ * are errors (28000), never "signed out".
  *
  *-------------------------------------------------------------------------
  */
@@ -74,7 +78,15 @@ claims_subject(size_t *len)
 		case CVX_CLAIMS_BAD_SUBJECT:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("the sub claim in request.jwt.claims is not a string")));
+					 errmsg("the sub claim in request.jwt.claims is not a string"),
+					 errhint("Leave the sub claim out for no user.")));
+			break;
+		case CVX_CLAIMS_EMPTY_SUBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("the sub claim in request.jwt.claims names no user"),
+					 errdetail("The part of sub before the first \"|\" is empty."),
+					 errhint("Leave the sub claim out for no user.")));
 			break;
 		case CVX_CLAIMS_TOO_LONG:
 			ereport(ERROR,
@@ -105,7 +117,7 @@ cvx_auth_user_id(void)
 	{
 		user_id = claims_subject(&len);
 		source = "the sub claim of request.jwt.claims";
-		if (user_id == NULL || len == 0)
+		if (user_id == NULL)
 			return NULL;
 	}
 	users = cvx_table_by_name("users", 5);

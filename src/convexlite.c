@@ -25,5 +25,6 @@ _PG_init(void)
 	cvx_realtime_init();
 	cvx_scheduler_init();
 	cvx_notify_relay_init();
+	cvx_launcher_init();
 	MarkGUCPrefixReserved("convexlite");
 }

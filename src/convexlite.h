@@ -286,8 +286,8 @@ extern bool cvx_scheduler_run_one(double *next_due, bool *canceled);
 extern void cvx_scheduler_init(void);
 extern void cvx_scheduler_wake_at_commit(void);
 extern char *cvx_worker_database;
-extern void cvx_register_worker(const char *name, const char *function,
-								int restart_seconds);
+extern bool cvx_scheduler_running(void);
+extern void cvx_scheduler_nudge(void);
 
 /* ---------------------------------------------------------------------
  * notify_relay.c: committed transactions' notifications, sent in batches
@@ -295,5 +295,15 @@ extern void cvx_register_worker(const char *name, const char *function,
  */
 extern void cvx_notify_relay_init(void);
 extern void cvx_notify_send(const char *channel, const char *payload);
+extern bool cvx_notify_relay_running(void);
+extern void cvx_notify_relay_nudge(void);
+
+/* ---------------------------------------------------------------------
+ * worker_launcher.c: starts the workers in their database; commands that
+ * need that database alone; COMMIT PREPARED wakes the scheduler
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_launcher_init(void);
+extern bool cvx_workers_must_leave(void);
 
 #endif							/* CONVEXLITE_H */

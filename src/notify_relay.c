@@ -27,6 +27,11 @@
  * commits while no relay runs, or in another database, or with
  * convexlite.notify_relay off, sends its notifications itself with NOTIFY.
  *
+ * The launcher (worker_launcher.c) starts the relay while its database
+ * exists, and again 5 seconds after it stopped.  When a command such as
+ * DROP DATABASE needs the database to itself, the relay stops taking
+ * notifications, sends those it holds, and exits cleanly.
+ *
  *-------------------------------------------------------------------------
  */
 #include "convexlite.h"
@@ -69,8 +74,8 @@ static int	ring_kb = 1024;
 #define GATHER_MS 1
 /* How long the relay sleeps with nothing to send (it is woken anyway) */
 #define IDLE_WAIT_MS 10000
-/* Seconds before the postmaster starts a relay that exited again */
-#define RESTART_SECONDS 5
+/* How long a leaving relay waits for transactions that reserved room */
+#define LEAVE_RESERVED_WAIT_MS 1000
 
 /*
  * One committed transaction's notifications in the ring: this header, then
@@ -433,6 +438,72 @@ send_batch(const char *buffer, Size length)
 	return sent;
 }
 
+/* Does the relay run (in whatever database)? */
+bool
+cvx_notify_relay_running(void)
+{
+	bool		running;
+
+	if (relay == NULL)
+		return false;
+	LWLockAcquire(relay->lock, LW_SHARED);
+	running = relay->procno >= 0;
+	LWLockRelease(relay->lock);
+	return running;
+}
+
+/* Set the relay's latch (to make it leave) */
+void
+cvx_notify_relay_nudge(void)
+{
+	int			procno;
+
+	if (relay == NULL)
+		return;
+	LWLockAcquire(relay->lock, LW_SHARED);
+	procno = relay->procno;
+	LWLockRelease(relay->lock);
+	if (procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+/*
+ * Leave the database for a command that needs it alone: take no more
+ * notifications (writers send their own from now on), wait (a while) for
+ * the transactions that reserved room to put their notifications in, send
+ * everything in the ring, and exit cleanly.
+ */
+static void
+leave_database(char *buffer)
+{
+	Size		length;
+	uint64		consumed;
+	uint64		reserved = 0;
+
+	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	if (relay->procno == MyProc->pgprocno)
+		relay->procno = -1;
+	LWLockRelease(relay->lock);
+	for (int waited = 0; waited < LEAVE_RESERVED_WAIT_MS; waited += 10)
+	{
+		LWLockAcquire(relay->lock, LW_SHARED);
+		reserved = relay->reserved;
+		LWLockRelease(relay->lock);
+		if (reserved == 0)
+			break;
+		pg_usleep(10000L);
+	}
+	while (take_batch(buffer, &length, &consumed) > 0)
+	{
+		(void) send_batch(buffer, length);
+		release_batch(consumed);
+	}
+	ereport(LOG,
+			(errmsg("convexlite notify relay leaving database \"%s\" for a command that needs it alone",
+					cvx_worker_database)));
+	proc_exit(0);
+}
+
 /* Forget that this process is the relay (on exit) */
 static void
 unpublish_relay(int code, Datum arg)
@@ -452,6 +523,9 @@ convex_notify_relay_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	/* a command that needs the database to itself started meanwhile */
+	if (cvx_workers_must_leave())
+		proc_exit(0);
 	BackgroundWorkerInitializeConnection(cvx_worker_database, NULL, 0);
 	pgstat_report_appname("convexlite notify relay");
 	/* nothing the relay commits needs to survive a crash */
@@ -462,6 +536,14 @@ convex_notify_relay_main(Datum main_arg)
 	buffer = MemoryContextAlloc(TopMemoryContext, Max(relay->size, BATCH_BYTES));
 
 	LWLockAcquire(relay->lock, LW_EXCLUSIVE);
+	/* what a relay of another database (since dropped) left is not for this one */
+	if (relay->database != MyDatabaseId && relay->head != relay->tail)
+	{
+		ereport(LOG,
+				(errmsg("convexlite notify relay dropped %llu bytes of notifications left by a relay of another database",
+						(unsigned long long) (relay->tail - relay->head))));
+		relay->head = relay->tail;
+	}
 	relay->procno = MyProc->pgprocno;
 	relay->database = MyDatabaseId;
 	LWLockRelease(relay->lock);
@@ -476,6 +558,8 @@ convex_notify_relay_main(Datum main_arg)
 		int			count;
 
 		CHECK_FOR_INTERRUPTS();
+		if (cvx_workers_must_leave())
+			leave_database(buffer);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -509,8 +593,8 @@ convex_notify_relay_main(Datum main_arg)
 
 /*
  * Register convexlite.notify_relay and the commit hooks; while the server
- * preloads convexlite, also the ring's size, its shared memory and the
- * relay worker.
+ * preloads convexlite, also the ring's size and its shared memory (the
+ * launcher starts the relay).
  */
 void
 cvx_notify_relay_init(void)
@@ -543,6 +627,4 @@ cvx_notify_relay_init(void)
 	shmem_request_hook = relay_shmem_request;
 	previous_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = relay_shmem_startup;
-
-	cvx_register_worker("convexlite notify relay", "convex_notify_relay_main", RESTART_SECONDS);
 }

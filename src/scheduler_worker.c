@@ -12,6 +12,11 @@
  * worker starts again and finds the jobs that were running still pending
  * (their transactions never committed), and runs them again.
  *
+ * The launcher (worker_launcher.c) starts the worker while its database
+ * exists, and again 5 seconds after it stopped.  When a command such as
+ * DROP DATABASE needs the database to itself, the worker leaves it between
+ * two jobs and exits cleanly.
+ *
  *-------------------------------------------------------------------------
  */
 #include "convexlite.h"
@@ -49,14 +54,13 @@ char	   *cvx_worker_database = NULL;
 #define HELD_WAIT_MS 50
 /* ... after an error outside a job */
 #define ERROR_WAIT_MS 1000
-/* Seconds before the postmaster starts a worker that exited again */
-#define RESTART_SECONDS 5
 
 /* Shared state: which process is the worker */
 typedef struct SchedulerShared
 {
 	slock_t		mutex;
 	int			procno;			/* the worker's pgprocno, or -1 */
+	Oid			database;		/* the worker's database */
 } SchedulerShared;
 
 static SchedulerShared *shared = NULL;
@@ -89,13 +93,43 @@ scheduler_shmem_startup(void)
 	{
 		SpinLockInit(&shared->mutex);
 		shared->procno = -1;
+		shared->database = InvalidOid;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Set the worker's latch, if there is a worker */
+/* Set the worker's latch, if there is a worker in this database */
 static void
 wake_worker(void)
+{
+	int			procno;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	procno = shared->database == MyDatabaseId ? shared->procno : -1;
+	SpinLockRelease(&shared->mutex);
+	if (procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+/* Does the worker run (in whatever database)? */
+bool
+cvx_scheduler_running(void)
+{
+	bool		running;
+
+	if (shared == NULL)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	running = shared->procno >= 0;
+	SpinLockRelease(&shared->mutex);
+	return running;
+}
+
+/* Set the worker's latch, whatever its database (to make it leave) */
+void
+cvx_scheduler_nudge(void)
 {
 	int			procno;
 
@@ -131,8 +165,9 @@ cvx_scheduler_wake_at_commit(void)
 }
 
 /*
- * While the server preloads convexlite: register convexlite.database_name,
- * the worker and its shared memory.  Always: the commit hook that wakes it.
+ * While the server preloads convexlite: register convexlite.database_name
+ * and the worker's shared memory (the launcher starts the worker).
+ * Always: the commit hook that wakes it.
  */
 void
 cvx_scheduler_init(void)
@@ -158,28 +193,6 @@ cvx_scheduler_init(void)
 	shmem_request_hook = scheduler_shmem_request;
 	previous_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = scheduler_shmem_startup;
-
-	cvx_register_worker("convexlite scheduler", "convex_scheduler_main", RESTART_SECONDS);
-}
-
-/*
- * Register one of convexlite's background workers (preloading only): it
- * connects to a database and is started again after a crash.
- */
-void
-cvx_register_worker(const char *name, const char *function, int restart_seconds)
-{
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = restart_seconds;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "convexlite");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
-	RegisterBackgroundWorker(&worker);
 }
 
 /* Forget that this process is the worker (on exit) */
@@ -234,9 +247,10 @@ run_one_transaction(bool check_installed, bool *installed, double *next_due)
 }
 
 /*
- * Run due jobs, one transaction each, until none is due; return how long
- * to sleep (ms) before the next one is.  Whether convexlite is installed
- * is looked up once per wake-up.  An error outside a job (say, the
+ * Run due jobs, one transaction each, until none is due or the worker
+ * must leave its database; return how long to sleep (ms) before the next
+ * one is.  Whether convexlite is installed is looked up once per
+ * wake-up.  An error outside a job (say, the
  * extension dropped while the worker waited for its table) is logged, its
  * transaction aborted, and the worker tries again a second later.
  */
@@ -254,6 +268,8 @@ run_due_jobs(void)
 		MemoryContext context = CurrentMemoryContext;
 
 		CHECK_FOR_INTERRUPTS();
+		if (cvx_workers_must_leave())
+			return 0;
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -300,6 +316,9 @@ convex_scheduler_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	/* a command that needs the database to itself started meanwhile */
+	if (cvx_workers_must_leave())
+		proc_exit(0);
 	BackgroundWorkerInitializeConnection(cvx_worker_database, NULL, 0);
 	pgstat_report_appname("convexlite scheduler");
 
@@ -314,6 +333,7 @@ convex_scheduler_main(Datum main_arg)
 
 	SpinLockAcquire(&shared->mutex);
 	shared->procno = MyProc->pgprocno;
+	shared->database = MyDatabaseId;
 	SpinLockRelease(&shared->mutex);
 	on_shmem_exit(unpublish_worker, (Datum) 0);
 	ereport(LOG,
@@ -322,6 +342,14 @@ convex_scheduler_main(Datum main_arg)
 	for (;;)
 	{
 		long		timeout = run_due_jobs();
+
+		if (cvx_workers_must_leave())
+		{
+			ereport(LOG,
+					(errmsg("convexlite scheduler leaving database \"%s\" for a command that needs it alone",
+							cvx_worker_database)));
+			proc_exit(0);
+		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);

@@ -66,9 +66,8 @@ cvx_claims_subject(const char *claims, size_t claims_len,
 		return CVX_CLAIMS_BAD_JSON;
 	}
 
-	/* an absent or null sub is "signed out"; any other non-string is bad */
-	if (!json_object_object_get_ex(json, "sub", &sub) ||
-		json_object_is_type(sub, json_type_null))
+	/* only an absent sub is "signed out"; null or any other non-string is bad */
+	if (!json_object_object_get_ex(json, "sub", &sub))
 	{
 		json_object_put(json);
 		return CVX_CLAIMS_NO_SUBJECT;
@@ -86,6 +85,8 @@ cvx_claims_subject(const char *claims, size_t claims_len,
 
 	if (memchr(s, '\0', len) != NULL)
 		status = CVX_CLAIMS_BAD_JSON;
+	else if (len == 0)
+		status = CVX_CLAIMS_EMPTY_SUBJECT;
 	else if (out == NULL || out_size == 0 || len > out_size - 1)
 		status = CVX_CLAIMS_TOO_LONG;
 	else

@@ -8,7 +8,8 @@
  *	  - cvx_claims_subject reads only the claims_len bytes it is given
  *		(a malloc'd copy of exactly that many bytes, no NUL);
  *	  - input containing a NUL byte is BAD_JSON;
- *	  - a subject is NUL-terminated, *subject_len long, without '|' or NUL;
+ *	  - a subject is NUL-terminated, *subject_len long (never 0: an empty
+ *		one is EMPTY_SUBJECT), without '|' or NUL;
  *	  - the output buffer size only decides OK against TOO_LONG: a buffer
  *		of subject_len + 1 bytes gives the same subject, one byte less
  *		gives TOO_LONG, and every other status does not depend on it.
@@ -66,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (status == CVX_CLAIMS_OK)
 	{
-		require(len < big_size && strlen(big) == len);
+		require(len > 0 && len < big_size && strlen(big) == len);
 		require(memchr(big, '|', len) == NULL);
 
 		/* exactly enough room: the same subject */

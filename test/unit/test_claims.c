@@ -33,22 +33,30 @@ test_claims(void)
 	CHECK(subject("{\"sub\":\"plain\"}", out, &len) == CVX_CLAIMS_OK);
 	CHECK_STR(out, "plain");
 	CHECK(len == 5);
-	CHECK(subject("{\"sub\":\"\"}", out, &len) == CVX_CLAIMS_OK);
+	/* a sub that names nobody is set but invalid, not "signed out" */
+	CHECK(subject("{\"sub\":\"\"}", out, &len) == CVX_CLAIMS_EMPTY_SUBJECT);
 	CHECK_STR(out, "");
 	CHECK(len == 0);
-	CHECK(subject("{\"sub\":\"|session\"}", out, &len) == CVX_CLAIMS_OK);
-	CHECK(len == 0);
+	CHECK(subject("{\"sub\":\"|session\"}", out, &len) == CVX_CLAIMS_EMPTY_SUBJECT);
+	CHECK(len == 0 && out[0] == '\0');
+	CHECK(subject("{\"sub\":\"|\"}", out, &len) == CVX_CLAIMS_EMPTY_SUBJECT);
+	CHECK(cvx_claims_subject("{\"sub\":\"|x\"}", 12, NULL, 0, NULL) == CVX_CLAIMS_EMPTY_SUBJECT);
+	CHECK(subject("{\"sub\":\"a|\"}", out, &len) == CVX_CLAIMS_OK);
+	CHECK_STR(out, "a");
 	CHECK(subject(" \n{\"sub\":\"x\"}\r\n\t ", out, &len) == CVX_CLAIMS_OK);
 	CHECK_STR(out, "x");
 	CHECK(subject("{\"sub\":\"caf\\u00e9\"}", out, &len) == CVX_CLAIMS_OK);
 	CHECK_STR(out, "caf\xc3\xa9");
 
-	/* no string subject */
+	/* no sub key: no subject */
 	CHECK(subject("{}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
 	CHECK(len == 0 && out[0] == '\0');
 	CHECK(subject("{\"role\":\"anon\"}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
 	CHECK(subject("{\"sub\":123}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
-	CHECK(subject("{\"sub\":null}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
+	/* a sub that is there but not a string (null too) */
+	CHECK(subject("{\"sub\":null}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
+	CHECK(len == 0 && out[0] == '\0');
+	CHECK(subject("{\"sub\":false}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
 	CHECK(subject("{\"sub\":[\"a\"]}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
 	CHECK(subject("{\"sub\":{\"a\":1}}", out, &len) == CVX_CLAIMS_BAD_SUBJECT);
 	CHECK(subject("{\"Sub\":\"a\"}", out, &len) == CVX_CLAIMS_NO_SUBJECT);
@@ -90,7 +98,7 @@ test_claims(void)
 	CHECK_STR(out, "abc");
 	CHECK(cvx_claims_subject("{\"sub\":\"abc|defgh\"}", 19, out, 4, &len) == CVX_CLAIMS_OK);
 	CHECK_STR(out, "abc");
-	CHECK(cvx_claims_subject("{\"sub\":\"\"}", 10, out, 1, &len) == CVX_CLAIMS_OK);
+	CHECK(cvx_claims_subject("{\"sub\":\"\"}", 10, out, 1, &len) == CVX_CLAIMS_EMPTY_SUBJECT);
 	CHECK(cvx_claims_subject("{\"sub\":\"a\"}", 11, out, 1, &len) == CVX_CLAIMS_TOO_LONG);
 	CHECK(cvx_claims_subject("{\"sub\":\"a\"}", 11, NULL, 0, &len) == CVX_CLAIMS_TOO_LONG);
 	CHECK(cvx_claims_subject("{\"sub\":\"a\"}", 11, out, 64, NULL) == CVX_CLAIMS_OK);
