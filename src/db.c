@@ -372,6 +372,21 @@ require_writable(CvxTable *table)
 				 errhint("System tables change only through convexlite's own functions.")));
 }
 
+/*
+ * The application table argument 0 names, locked for a write needing mode
+ * (cvx_table_for_write) once it is known to be writable with ctx.db.
+ */
+static CvxTable *
+table_for_write(FunctionCallInfo fcinfo, AclMode mode)
+{
+	text	   *name;
+
+	cvx_require_argument(fcinfo, 0, "table_name");
+	name = PG_GETARG_TEXT_PP(0);
+	require_writable(cvx_table_lookup(name));
+	return cvx_table_for_write(name, mode);
+}
+
 /* A document argument: a JSON object, viewed in place */
 static void
 document_argument(FunctionCallInfo fcinfo, int argno, const char *name,
@@ -392,9 +407,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 	text	   *id;
 	text	   *result;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_INSERT);
 	document_argument(fcinfo, 1, "doc", &document);
 	cvx_check_document(table, &document, NULL);
 
@@ -554,47 +567,24 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 /* Most fields a patch may set through the direct UPDATE path */
 #define MAX_DIRECT_PATCH_FIELDS 32
 
-/* A kept UPDATE of one set of columns (positions in table->columns, sorted) */
-typedef struct PatchPlan
-{
-	int			ncolumns;
-	int			columns[MAX_DIRECT_PATCH_FIELDS];
-	SPIPlanPtr	plan;
-} PatchPlan;
-
-/* Free a table's kept patch statements (with its table set) */
-void
-cvx_free_patch_plans(CvxTable *table)
-{
-	ListCell   *lc;
-
-	foreach(lc, table->patch_plans)
-		SPI_freeplan(((PatchPlan *) lfirst(lc))->plan);
-	table->patch_plans = NIL;
-}
-
 /*
  * UPDATE convex.t SET c1 = $2, ... WHERE _id = $1 RETURNING the whole row,
- * kept per set of columns.
+ * kept per set of columns (columns: positions in table->columns, sorted).
+ * A caller chooses which fields it patches, and a table of n optional
+ * fields has 2^n sets, so the statements are kept in a bounded LRU
+ * (plans.c): a patch of a set not among the most recent
+ * CVX_KEPT_PLANS_PER_TABLE is planned again, and memory stays flat.
  */
 static SPIPlanPtr
 patch_plan(CvxTable *table, int ncolumns, const int *columns)
 {
-	ListCell   *lc;
 	StringInfoData sql;
 	Oid			argtypes[MAX_DIRECT_PATCH_FIELDS + 1];
-	PatchPlan  *entry;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	foreach(lc, table->patch_plans)
-	{
-		PatchPlan  *candidate = lfirst(lc);
-
-		if (candidate->ncolumns == ncolumns &&
-			memcmp(candidate->columns, columns, sizeof(int) * ncolumns) == 0)
-			return candidate->plan;
-	}
+	plan = cvx_plan_cache_find(&table->patch_plans, columns, sizeof(int) * ncolumns);
+	if (plan != NULL)
+		return plan;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
 	argtypes[0] = TEXTOID;
@@ -607,15 +597,10 @@ patch_plan(CvxTable *table, int ncolumns, const int *columns)
 	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1 RETURNING ");
 	append_column_list(&sql, table);
 	plan = cvx_prepare(sql.data, ncolumns + 1, argtypes);
-
-	/* remembered in the table set's memory (SPI returns in its own context) */
-	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
-	entry = palloc(sizeof(PatchPlan));
-	entry->ncolumns = ncolumns;
-	memcpy(entry->columns, columns, sizeof(int) * ncolumns);
-	entry->plan = plan;
-	table->patch_plans = lappend(table->patch_plans, entry);
-	MemoryContextSwitchTo(old);
+	pfree(sql.data);
+	/* remembered in the table set's memory */
+	cvx_plan_cache_add(&table->patch_plans, columns, sizeof(int) * ncolumns, plan,
+					   GetMemoryChunkContext(table->columns));
 	return plan;
 }
 
@@ -730,9 +715,7 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	JsonbValue *merged;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.patch", table->number, table->name);
 	cvx_require_argument(fcinfo, 2, "fields");
 	patch = PG_GETARG_JSONB_P(2);
@@ -770,9 +753,7 @@ convex_db_replace(PG_FUNCTION_ARGS)
 	text	   *id;
 	CvxValue	document;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.replace", table->number, table->name);
 	document_argument(fcinfo, 2, "doc", &document);
 
@@ -791,9 +772,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 	CvxTable   *table;
 	text	   *id;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_DELETE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.delete", table->number, table->name);
 
 	cvx_spi_connect();

@@ -8,7 +8,8 @@
  * applies to the next field (or to _creationTime when every field is
  * fixed).  Results come in index order: the index's fields, then
  * _creationTime.  One statement is prepared per table and query shape
- * (index, number of eq fields, range bounds, direction) and kept.
+ * (index, number of eq fields, range bounds, direction) and kept, the most
+ * recently used CVX_KEPT_PLANS_PER_TABLE of them (plans.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -40,33 +41,6 @@ typedef struct QueryShape
 	bool		lock;			/* FOR UPDATE: the query runs inside a mutation */
 } QueryShape;
 
-/* A kept statement for one shape */
-typedef struct QueryPlan
-{
-	QueryShape	shape;
-	SPIPlanPtr	plan;
-} QueryPlan;
-
-/* Free a table's kept query statements (with its table set) */
-void
-cvx_free_query_plans(CvxTable *table)
-{
-	ListCell   *lc;
-
-	foreach(lc, table->query_plans)
-		SPI_freeplan(((QueryPlan *) lfirst(lc))->plan);
-	table->query_plans = NIL;
-}
-
-/* Are two shapes the same? */
-static bool
-same_shape(const QueryShape *a, const QueryShape *b)
-{
-	return a->index == b->index && a->neq == b->neq &&
-		a->lower == b->lower && a->upper == b->upper &&
-		a->descending == b->descending && a->lock == b->lock;
-}
-
 /* The column of the shape's i-th key: an index field, or _creation_time */
 static const char *
 key_column(CvxTable *table, const QueryShape *shape, int i)
@@ -80,18 +54,15 @@ key_column(CvxTable *table, const QueryShape *shape, int i)
 static SPIPlanPtr
 query_plan(CvxTable *table, const QueryShape *shape)
 {
-	ListCell   *lc;
 	StringInfoData sql;
 	Oid			argtypes[CVX_MAX_INDEX_FIELDS + 4];
 	int			nargs = 0;
 	int			nkeys = (shape->index >= 0 ? table->indexes[shape->index].nfields : 0) + 1;
-	QueryPlan  *entry;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	foreach(lc, table->query_plans)
-		if (same_shape(&((QueryPlan *) lfirst(lc))->shape, shape))
-			return ((QueryPlan *) lfirst(lc))->plan;
+	plan = cvx_plan_cache_find(&table->query_plans, shape, sizeof(QueryShape));
+	if (plan != NULL)
+		return plan;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT _id, _creation_time");
@@ -133,17 +104,10 @@ query_plan(CvxTable *table, const QueryShape *shape)
 		appendStringInfoString(&sql, " FOR UPDATE");
 
 	plan = cvx_prepare(sql.data, nargs, argtypes);
-
-	/*
-	 * Remember it in the table set's memory.  (SPI calls return in SPI's
-	 * procedure context, so the switch comes after cvx_prepare.)
-	 */
-	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
-	entry = palloc(sizeof(QueryPlan));
-	entry->shape = *shape;
-	entry->plan = plan;
-	table->query_plans = lappend(table->query_plans, entry);
-	MemoryContextSwitchTo(old);
+	pfree(sql.data);
+	/* remembered in the table set's memory, in a bounded LRU (plans.c) */
+	cvx_plan_cache_add(&table->query_plans, shape, sizeof(QueryShape), plan,
+					   GetMemoryChunkContext(table->columns));
 	return plan;
 }
 
@@ -181,7 +145,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CvxTable   *table;
-	QueryShape	shape = {-1, 0, NO_BOUND, NO_BOUND, false, false};
+	QueryShape	shape;
 	char	   *nulls;
 	const char *index_name;
 	Jsonb	   *eq;
@@ -200,6 +164,11 @@ convex_db_query(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not be NULL", required[i])));
+	/* zeroed whole: the shape is a key compared bytewise, padding included */
+	memset(&shape, 0, sizeof(shape));
+	shape.index = -1;
+	shape.lower = NO_BOUND;
+	shape.upper = NO_BOUND;
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	index_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	eq = PG_GETARG_JSONB_P(2);
