@@ -126,6 +126,8 @@ extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
 							   bool read_only, long count);
+extern Portal cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls,
+							  bool read_only);
 extern int	cvx_execute_once(const char *sql, bool read_only);
 extern int	cvx_execute_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,

@@ -88,6 +88,21 @@ cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
 	return rc;
 }
 
+/*
+ * Open a cursor on a kept statement under the pinned search_path (a
+ * cursor's plan is checked against the search_path when it is opened).
+ */
+Portal
+cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	Portal		portal;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
+	PopOverrideSearchPath();
+	return portal;
+}
+
 /* Run a one-off statement (no parameters) under the pinned search_path */
 int
 cvx_execute_once(const char *sql, bool read_only)

@@ -19,8 +19,12 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(convex_db_query);
+
+/* Rows fetched from the query's cursor at a time */
+#define QUERY_BATCH_ROWS 256
 
 /* A range bound: none, strict or inclusive */
 typedef enum Bound
@@ -154,9 +158,10 @@ convex_db_query(PG_FUNCTION_ARGS)
 	int			nvalues = 0;
 	int64		max_rows = -1;
 	int			nkeys;
-	int			rc;
 	CvxValue	lower_value;
 	CvxValue	upper_value;
+	Portal		portal;
+	MemoryContext row_context;
 	static const char *const required[] = {"table_name", "index_name", "eq", "order_by"};
 
 	for (int i = 0; i < (int) lengthof(required); i++)
@@ -295,20 +300,36 @@ convex_db_query(PG_FUNCTION_ARGS)
 	cvx_spi_connect();
 	/* inside a mutation the documents read are locked, as convex_db_get does */
 	shape.lock = cvx_in_mutation();
-	rc = cvx_execute(query_plan(table, &shape), values, nulls, !shape.lock, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "convexlite: query of \"%s\" failed: %s", table->name, SPI_result_code_string(rc));
-	for (uint64 r = 0; r < SPI_processed; r++)
+	/*
+	 * Rows are fetched in batches through a cursor and each document is
+	 * built in a context reset after it: only the tuplestore, which spills
+	 * to disk beyond work_mem, grows with the number of rows.
+	 */
+	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
+										ALLOCSET_DEFAULT_SIZES);
+	portal = cvx_cursor_open(query_plan(table, &shape), values, nulls, !shape.lock);
+	for (;;)
 	{
-		Datum		document;
-		bool		isnull = false;
+		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			MemoryContext old_context = MemoryContextSwitchTo(row_context);
+			Datum		document;
+			bool		isnull = false;
 
-		cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
-		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
-													  SPI_tuptable->tupdesc));
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
+			cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
+			document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
+														  SPI_tuptable->tupdesc));
+			MemoryContextSwitchTo(old_context);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
+			MemoryContextReset(row_context);
+		}
+		SPI_freetuptable(SPI_tuptable);
 	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(row_context);
 	cvx_spi_finish();
 	return (Datum) 0;
 }

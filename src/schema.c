@@ -283,6 +283,23 @@ find_column(CvxTable *table, const char *field)
 }
 
 /*
+ * Will redefining old as new add or drop a column or an index (DDL on the
+ * table), rather than only change validators?  Indexes are compared as
+ * jsonb text, which is canonical (keys sorted).
+ */
+static bool
+changes_relation(CvxTable *old, CvxTable *new, Jsonb *old_indexes, Jsonb *new_indexes)
+{
+	if (old->ncolumns != new->ncolumns)
+		return true;
+	for (int i = 0; i < new->ncolumns; i++)
+		if (find_column(old, new->columns[i].field->name) == NULL)
+			return true;
+	return strcmp(JsonbToCString(NULL, &old_indexes->root, VARSIZE(old_indexes)),
+				  JsonbToCString(NULL, &new_indexes->root, VARSIZE(new_indexes))) != 0;
+}
+
+/*
  * Change an existing table to the new definition: every stored document
  * must match the new validator; fields no document sets may go; storage
  * types may not change.
@@ -357,7 +374,7 @@ check_stored_documents(CvxTable *table)
 										ALLOCSET_DEFAULT_SIZES);
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	portal = cvx_cursor_open(plan, NULL, NULL, true);
 	PopActiveSnapshot();
 	for (;;)
 	{
@@ -507,10 +524,16 @@ convex_define_table(PG_FUNCTION_ARGS)
 				/*
 				 * Writers in progress finish first, new ones wait until
 				 * this commits; the definition writers see afterwards is
-				 * this one (a newly granted lock takes in invalidations,
-				 * so the cache is looked at again).
+				 * this one.  A redefinition that will ALTER the table or
+				 * its indexes takes the ACCESS EXCLUSIVE lock that needs
+				 * at once: upgrading from SHARE ROW EXCLUSIVE later could
+				 * deadlock with a mutation that read the table (RowShare)
+				 * and then waits to write it.  (The cache is looked at
+				 * again: a newly granted lock takes in invalidations.)
 				 */
-				LockRelationOid(old->relid, ShareRowExclusiveLock);
+				LockRelationOid(old->relid,
+								changes_relation(old, table, old_indexes, indexes) ?
+								AccessExclusiveLock : ShareRowExclusiveLock);
 				old = cvx_table_by_name(name, strlen(name));
 			}
 			if (old == NULL)

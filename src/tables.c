@@ -390,8 +390,9 @@ cvx_table_lookup(text *name)
  * validating against it is validating against the catalog.  When the
  * table is already locked in this transaction, nothing is re-read.  The
  * caller must have mode on the table (ACL_INSERT, ACL_UPDATE or
- * ACL_DELETE) before anything is locked, so that a caller without rights
- * cannot hold up definitions.
+ * ACL_DELETE), or on one of its columns (the write checks exactly), before
+ * anything is locked, so that a caller without rights cannot hold up
+ * definitions.
  */
 CvxTable *
 cvx_table_for_write(text *name, AclMode mode)
@@ -405,7 +406,9 @@ cvx_table_for_write(text *name, AclMode mode)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("convexlite table \"%s\" has no relation in schema convex",
 							table->name)));
-		if (pg_class_aclcheck(table->relid, GetUserId(), mode) != ACLCHECK_OK)
+		if (pg_class_aclcheck(table->relid, GetUserId(), mode) != ACLCHECK_OK &&
+			pg_attribute_aclcheck_all(table->relid, GetUserId(), mode,
+									  ACLMASK_ANY) != ACLCHECK_OK)
 			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, table->name);
 		LockRelationOid(table->relid, RowExclusiveLock);
 		if (!current_set_stale)
