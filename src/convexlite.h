@@ -81,6 +81,7 @@ typedef struct CvxTable
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
+	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
 	/* realtime.c: the filter columns a notification carries (catalog's notify) */
 	int			nnotify_fields;
 	int			notify_fields[CVX_MAX_NOTIFY_FIELDS];
@@ -90,6 +91,7 @@ typedef struct CvxTable
 	SPIPlanPtr	get_for_update_plan;
 	SPIPlanPtr	update_plan;
 	SPIPlanPtr	delete_plan;
+	SPIPlanPtr	any_patch_plan;	/* one UPDATE for every set of patched columns */
 } CvxTable;
 
 extern void cvx_tables_init(void);

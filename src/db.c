@@ -568,12 +568,20 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 #define MAX_DIRECT_PATCH_FIELDS 32
 
 /*
+ * A patch of a set of columns the full cache does not hold is admitted
+ * (planned, the least recently used set freed) once in this many; the
+ * others run any_patch_plan, so a caller cycling through many sets pays
+ * for planning on a sixteenth of its patches, and memory stays bounded.
+ */
+#define PATCH_ADMIT_EVERY 16
+
+/*
  * UPDATE convex.t SET c1 = $2, ... WHERE _id = $1 RETURNING the whole row,
- * kept per set of columns (columns: positions in table->columns, sorted).
+ * for one set of columns (columns: positions in table->columns, sorted).
  * A caller chooses which fields it patches, and a table of n optional
- * fields has 2^n sets, so the statements are kept in a bounded LRU
- * (plans.c): a patch of a set not among the most recent
- * CVX_KEPT_PLANS_PER_TABLE is planned again, and memory stays flat.
+ * fields has 2^n sets, so these statements are kept in a bounded LRU
+ * (plans.c).  NULL when the set has none and the cache is full: the
+ * caller then runs any_patch_plan (see PATCH_ADMIT_EVERY).
  */
 static SPIPlanPtr
 patch_plan(CvxTable *table, int ncolumns, const int *columns)
@@ -585,6 +593,9 @@ patch_plan(CvxTable *table, int ncolumns, const int *columns)
 	plan = cvx_plan_cache_find(&table->patch_plans, columns, sizeof(int) * ncolumns);
 	if (plan != NULL)
 		return plan;
+	if (list_length(table->patch_plans) >= CVX_KEPT_PLANS_PER_TABLE &&
+		table->patch_misses++ % PATCH_ADMIT_EVERY != 0)
+		return NULL;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
 	argtypes[0] = TEXTOID;
@@ -602,6 +613,43 @@ patch_plan(CvxTable *table, int ncolumns, const int *columns)
 	cvx_plan_cache_add(&table->patch_plans, columns, sizeof(int) * ncolumns, plan,
 					   GetMemoryChunkContext(table->columns));
 	return plan;
+}
+
+/*
+ * One UPDATE for every set of columns, kept once per table:
+ * SET c = CASE WHEN $2k THEN $2k+1 ELSE c END for each column (parameter
+ * 2 + 2i says whether column i is patched, 3 + 2i is its value), WHERE
+ * _id = $1, RETURNING the whole row.  A column not patched is assigned its
+ * own value (the same TOAST pointer; HOT still applies when no indexed
+ * value changes).
+ */
+static SPIPlanPtr
+any_patch_plan(CvxTable *table)
+{
+	StringInfoData sql;
+	Oid		   *argtypes;
+
+	if (table->any_patch_plan != NULL)
+		return table->any_patch_plan;
+	argtypes = palloc(sizeof(Oid) * (2 * table->ncolumns + 1));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
+	argtypes[0] = TEXTOID;
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		const char *column = quote_identifier(table->columns[i].column);
+
+		appendStringInfo(&sql, "%s%s = CASE WHEN $%d THEN $%d ELSE %s END", i > 0 ? ", " : "",
+						 column, 2 * i + 2, 2 * i + 3, column);
+		argtypes[2 * i + 1] = BOOLOID;
+		argtypes[2 * i + 2] = table->columns[i].type_oid;
+	}
+	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1 RETURNING ");
+	append_column_list(&sql, table);
+	table->any_patch_plan = cvx_prepare(sql.data, 2 * table->ncolumns + 1, argtypes);
+	pfree(sql.data);
+	pfree(argtypes);
+	return table->any_patch_plan;
 }
 
 /* One field of a patch, for the direct path */
@@ -644,6 +692,7 @@ patch_directly(CvxTable *table, text *id, Jsonb *patch)
 	JsonbValue	value;
 	JsonbIteratorToken token;
 	CvxValue	document;
+	SPIPlanPtr	plan;
 
 	if (JsonContainerSize(&patch->root) > MAX_DIRECT_PATCH_FIELDS)
 		return false;
@@ -693,8 +742,34 @@ patch_directly(CvxTable *table, text *id, Jsonb *patch)
 			cvx_field_datum(&table->columns[fields[i].column], &fields[i].value);
 	}
 	nulls[nfields + 1] = '\0';
-	if (cvx_write(table, CVX_WRITE_PATCH, patch_plan(table, nfields, columns),
-				  values, nulls) == 0)
+	plan = patch_plan(table, nfields, columns);
+	if (plan == NULL)
+	{
+		/* the set has no statement of its own: the one for every set */
+		Datum	   *any_values = palloc0(sizeof(Datum) * (2 * table->ncolumns + 1));
+		char	   *any_nulls = palloc(2 * table->ncolumns + 2);
+
+		any_values[0] = values[0];
+		any_nulls[0] = ' ';
+		for (int c = 0; c < table->ncolumns; c++)
+		{
+			any_values[2 * c + 1] = BoolGetDatum(false);
+			any_nulls[2 * c + 1] = ' ';
+			any_nulls[2 * c + 2] = 'n';
+		}
+		for (int i = 0; i < nfields; i++)
+		{
+			any_values[2 * columns[i] + 1] = BoolGetDatum(true);
+			any_values[2 * columns[i] + 2] = values[i + 1];
+			any_nulls[2 * columns[i] + 2] = nulls[i + 1];
+		}
+		any_nulls[2 * table->ncolumns + 1] = '\0';
+		plan = any_patch_plan(table);
+		if (cvx_write(table, CVX_WRITE_PATCH, plan, any_values, any_nulls) == 0)
+			cvx_raise_missing_document("Update", text_to_cstring(id));
+		return true;
+	}
+	if (cvx_write(table, CVX_WRITE_PATCH, plan, values, nulls) == 0)
 		cvx_raise_missing_document("Update", text_to_cstring(id));
 	return true;
 }

@@ -217,7 +217,8 @@ free_table_set(CvxTableSet *set)
 	{
 		CvxTable   *table = &set->tables[i];
 		SPIPlanPtr *plans[] = {&table->insert_plan, &table->get_plan,
-		&table->get_for_update_plan, &table->update_plan, &table->delete_plan};
+		&table->get_for_update_plan, &table->update_plan, &table->delete_plan,
+		&table->any_patch_plan};
 
 		for (size_t p = 0; p < lengthof(plans); p++)
 			if (*plans[p] != NULL)
