@@ -16,12 +16,13 @@
  * Locks: a definition first takes the table name's definition lock
  * (cvx_lock_table_definition), so definitions of one name, the first
  * included, run one after the other and each starts from the catalog the
- * previous one committed.  A redefinition then locks the table in SHARE
- * ROW EXCLUSIVE mode, which waits for the writers in progress and keeps
- * new ones out (readers go on) until it commits, and checks the stored
- * documents with the latest snapshot: nothing it did not check can be
- * written before the new definition is in force, and writers
- * (cvx_table_for_write) validate against the new one.
+ * previous one committed.  A redefinition then locks the table, in SHARE
+ * ROW EXCLUSIVE mode when it only changes validators (readers go on) or
+ * ACCESS EXCLUSIVE when it alters the table or its indexes; either waits
+ * for the writers in progress and keeps new ones out until it commits.
+ * It checks the stored documents with the latest snapshot: nothing it did
+ * not check can be written before the new definition is in force, and
+ * writers (cvx_table_for_write) validate against the new one.
  *
  *-------------------------------------------------------------------------
  */
