@@ -39,6 +39,19 @@
 # database is recreated and the cluster restarted at the start (so
 # bench/presence.sh, which uses the same database, must not run at the same time).
 #
+# Two more shapes, each in a session of its own, after the run (issue 0.2.0 review,
+# §3: memory must not grow with what a caller chooses):
+#   patch shapes   a table of PATCH_FIELDS optional fields; each call (its own
+#                  transaction) patches one document with a distinct set of fields,
+#                  all 2^PATCH_FIELDS - 1 sets in turn.  RssAnon and the contexts are
+#                  read after 64 sets (the kept-plan cache is full from 32) and at
+#                  every eighth of the run; growth = end - after 64 (goal: flat,
+#                  within TARGET_KB).
+#   redefinition   for each count in REDEFINE_ROWS, a table of that many documents
+#                  of 2 kB, then a redefinition that checks them all (a field made
+#                  required); the redefining backend's VmPeak growth (its peak
+#                  memory) against the number of documents (goal: flat).
+#
 # Output: memory.md (a markdown fragment) and memory.txt (`key value` lines) in
 # $BENCH_OUT (default bench/out/, where bench/run.sh collects them), both also
 # printed.  Run time: MUTATIONS / rate, 4-7 minutes for 1M on this 2-core machine
@@ -48,7 +61,8 @@
 # Environment: BENCH_CLUSTER (default benchp), BENCH_PORT (default 54337),
 #   BENCH_DB (default: the cluster's cron database, convexlite_<cluster>), BENCH_OUT,
 #   BENCH_MUTATIONS (default 1000000), BENCH_BASE (default 10000),
-#   BENCH_TARGET_KB (default 1024).
+#   BENCH_TARGET_KB (default 1024), BENCH_PATCH_FIELDS (default 12, at most 16),
+#   BENCH_REDEFINE_ROWS (default "5000 50000").
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -60,7 +74,10 @@ BENCH_PORT=${BENCH_PORT:-54337}
 MUTATIONS=${BENCH_MUTATIONS:-1000000}
 BASE=${BENCH_BASE:-10000}
 TARGET_KB=${BENCH_TARGET_KB:-1024}
-for v in MUTATIONS BASE TARGET_KB BENCH_PORT; do
+PATCH_FIELDS=${BENCH_PATCH_FIELDS:-12}
+REDEFINE_ROWS=${BENCH_REDEFINE_ROWS:-5000 50000}
+[ "${PATCH_FIELDS:-0}" -le 16 ] 2>/dev/null || cvx_die "BENCH_PATCH_FIELDS must be at most 16"
+for v in MUTATIONS BASE TARGET_KB BENCH_PORT PATCH_FIELDS; do
 	case ${!v} in '' | *[!0-9]* | 0) cvx_die "$v must be a positive integer, not '${!v}'" ;; esac
 done
 [ "$MUTATIONS" -gt "$BASE" ] || cvx_die "BENCH_MUTATIONS ($MUTATIONS) must exceed BENCH_BASE ($BASE)"
@@ -224,6 +241,66 @@ growth_by_context=$(awk -F '\t' -v b="$BASE" -v e="$last" '
 	"$workdir/ctx" | sort -t "$(printf '\t')" -k1,1nr | head -8)
 
 # ---------------------------------------------------------------------------
+# Patch shapes: one session patches every set of PATCH_FIELDS optional fields
+
+nsets=$(((1 << PATCH_FIELDS) - 1))
+cvx_step "Patch shapes: one session patches $nsets distinct sets of $PATCH_FIELDS fields, one call each"
+q "SELECT convex_define_table('wide', (SELECT jsonb_object_agg('f' || i,
+     '{\"fieldType\": {\"type\": \"number\"}, \"optional\": true}'::jsonb) FROM generate_series(0, $PATCH_FIELDS - 1) i), '{}')" >/dev/null
+q "CREATE TABLE bench_wide_ids (i int PRIMARY KEY, id text)" >/dev/null
+q "INSERT INTO bench_wide_ids SELECT i, convex_db_insert('wide', '{}') FROM generate_series(1, $nsets) i" >/dev/null
+patch_cks=$( (echo 64; for k in 1 2 3 4 5 6 7 8; do echo $((nsets * k / 8)); done) | awk '$1 >= 64' | sort -n -u | tr '\n' ' ')
+awk -v n="$nsets" -v f="$PATCH_FIELDS" -v cks="$patch_cks" 'BEGIN {
+	q = sprintf("%c", 39)
+	split(cks, list, " "); for (k in list) ck[list[k]] = 1
+	for (i = 1; i <= n; i++) {
+		p = ""
+		for (b = 0; b < f; b++) if (int(i / 2 ^ b) % 2 == 1) p = p (p == "" ? "" : ", ") sprintf("\"f%d\": %d", b, i)
+		printf "SELECT convex_db_patch(%swide%s, (SELECT id FROM bench_wide_ids WHERE i = %d), %s{%s}%s);\n", q, q, i, q, p, q
+		if (i in ck)
+			printf "SELECT %spk %d %s || (regexp_match(pg_read_file(%s/proc/self/status%s), %sRssAnon:\\s+(\\d+)%s))[1] || %s %s || (SELECT sum(total_bytes) FROM pg_backend_memory_contexts);\n", q, i, q, q, q, q, q, q, q
+	}
+}' | "$(cvx_pg_bindir)/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" | grep '^pk ' >"$workdir/pk"
+pk_first=$(head -1 "$workdir/pk")
+pk_last=$(tail -1 "$workdir/pk")
+patch_anon_growth=$(($(echo "$pk_last" | cut -d' ' -f3) - $(echo "$pk_first" | cut -d' ' -f3)))
+patch_ctx_growth_kb=$((($(echo "$pk_last" | cut -d' ' -f4) - $(echo "$pk_first" | cut -d' ' -f4)) / 1024))
+patched=$(q "SELECT count(*) FROM convex.wide WHERE num_nonnulls($(seq -s, -f 'f%g' 0 $((PATCH_FIELDS - 1)))) > 0")
+[ "$patched" -eq "$nsets" ] || cvx_warn "expected $nsets patched documents, found $patched"
+patch_ok=$( [ "$patch_anon_growth" -le "$TARGET_KB" ] && [ "$patch_ctx_growth_kb" -le "$TARGET_KB" ] && echo met || echo missed)
+cvx_info "RssAnon growth from 64 sets to $nsets: $patch_anon_growth kB; contexts: $patch_ctx_growth_kb kB ($patch_ok)"
+kv patch_fields "$PATCH_FIELDS"
+kv patch_sets "$nsets"
+kv patch_rss_anon_growth_kb "$patch_anon_growth"
+kv patch_contexts_growth_kb "$patch_ctx_growth_kb"
+kv patch_target "$patch_ok"
+
+# ---------------------------------------------------------------------------
+# Redefinition over REDEFINE_ROWS documents of 2 kB: the peak memory of its backend
+
+cvx_step "Redefinition: peak memory of the redefining backend over $REDEFINE_ROWS documents of 2 kB"
+redefine_lines=
+redefine_peaks=
+for rows in $REDEFINE_ROWS; do
+	q "SELECT convex_define_table('big$rows', '{\"body\": {\"fieldType\": {\"type\": \"string\"}, \"optional\": true}}', '{}')" >/dev/null
+	q "SELECT count(convex_db_insert('big$rows', jsonb_build_object('body', i || repeat('x', 2000)))) FROM generate_series(1, $rows) i" >/dev/null
+	peak="SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmPeak:\s+(\d+)'))[1]"
+	t_redefine=$(date +%s.%N)
+	read -r before _ after <<<"$(cvx_psql -d "$DB" -Atq -c "$peak" \
+		-c "SELECT convex_define_table('big$rows', '{\"body\": {\"fieldType\": {\"type\": \"string\"}, \"optional\": false}}', '{}')" \
+		-c "$peak" | tr '\n' ' ')"
+	secs=$(awk -v a="$t_redefine" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	cvx_info "$rows documents: VmPeak +$((after - before)) kB, ${secs}s"
+	kv "redefine_vmpeak_growth_kb_at_$rows" $((after - before))
+	redefine_lines="$redefine_lines| $rows | $((after - before)) kB | $secs s |"$'\n'
+	redefine_peaks="$redefine_peaks $((after - before))"
+done
+redefine_spread=$(echo "$redefine_peaks" | awk '{ lo = $1; hi = $1; for (i = 2; i <= NF; i++) { if ($i < lo) lo = $i; if ($i > hi) hi = $i }; print hi - lo }')
+redefine_ok=$( [ "$redefine_spread" -le "$TARGET_KB" ] && echo met || echo missed)
+kv redefine_vmpeak_spread_kb "$redefine_spread"
+kv redefine_target "$redefine_ok"
+
+# ---------------------------------------------------------------------------
 # The fragment
 
 # shellcheck disable=SC2016 # backquotes are markdown
@@ -254,6 +331,15 @@ growth_by_context=$(awk -F '\t' -v b="$BASE" -v e="$last" '
 	else
 		printf 'No memory context changed size between %d calls and the end.\n' "$BASE"
 	fi
+	printf '\n**Patch shapes.** One session patched %d documents, each with a different set of the %d optional fields of a table (all %d sets), each call its own transaction. ' \
+		"$nsets" "$PATCH_FIELDS" "$nsets"
+	printf 'From 64 sets to %d: RssAnon %+d kB, memory contexts %+d kB (goal: flat, ≤ %d kB): %s.\n\n' \
+		"$nsets" "$patch_anon_growth" "$patch_ctx_growth_kb" "$TARGET_KB" "$patch_ok"
+	printf '| sets patched | RssAnon kB | contexts kB |\n|---|---|---|\n'
+	awk '{ printf "| %d | %s | %.0f |\n", $2, $3, $4 / 1024 }' "$workdir/pk"
+	printf '\n**Redefinition.** A table of N documents of 2 kB redefined with a field made required (every document checked); the redefining backend'"'"'s VmPeak growth (goal: flat in N; spread %d kB, %s):\n\n' \
+		"$redefine_spread" "$redefine_ok"
+	printf '| documents | VmPeak growth | time |\n|---|---|---|\n%s' "$redefine_lines"
 } >"$md"
 [ -n "$growth_by_context" ] && kv contexts_grown "$(printf '%s\n' "$growth_by_context" | awk -F '\t' '{ printf "%s%s=%+d", (NR > 1 ? "; " : ""), $2, $1 }')"
 

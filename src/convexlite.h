@@ -72,14 +72,16 @@ typedef struct CvxTable
 {
 	char		name[NAMEDATALEN];	/* Convex table name, e.g. "messages" */
 	uint32		number;			/* Convex table number */
+	Oid			relid;			/* its relation convex.<name> */
 	bool		is_system;		/* "_storage", "_scheduled_functions" */
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
-	List	   *query_plans;	/* query.c's kept statements */
-	List	   *patch_plans;	/* db.c's kept UPDATEs, one per set of patched columns */
+	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
+	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
+	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
 	/* realtime.c: the filter columns a notification carries (catalog's notify) */
 	int			nnotify_fields;
 	int			notify_fields[CVX_MAX_NOTIFY_FIELDS];
@@ -89,6 +91,7 @@ typedef struct CvxTable
 	SPIPlanPtr	get_for_update_plan;
 	SPIPlanPtr	update_plan;
 	SPIPlanPtr	delete_plan;
+	SPIPlanPtr	any_patch_plan;	/* one UPDATE for every set of patched columns */
 } CvxTable;
 
 extern void cvx_tables_init(void);
@@ -96,11 +99,11 @@ extern void cvx_describe_table(CvxTable *table, const char *fields_json,
 							   MemoryContext context, bool from_catalog);
 extern void cvx_describe_indexes(CvxTable *table, Jsonb *indexes,
 								 MemoryContext context);
-extern void cvx_free_query_plans(CvxTable *table);
-extern void cvx_free_patch_plans(CvxTable *table);
 extern CvxTable *cvx_table_by_name(const char *name, size_t name_len);
 extern CvxTable *cvx_table_by_number(uint32 number);
 extern CvxTable *cvx_table_lookup(text *name);
+extern CvxTable *cvx_table_for_write(text *name, AclMode mode);
+extern void cvx_lock_table_definition(const char *name);
 extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
@@ -113,10 +116,20 @@ extern CvxTable *cvx_builtin_table(const char *name);
 extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr cvx_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs,
 							   Oid *argtypes);
+
+/* Most statements kept per table and kind (patch shapes, query shapes) */
+#define CVX_KEPT_PLANS_PER_TABLE 32
+
+extern SPIPlanPtr cvx_plan_cache_find(List **cache, const void *key, Size keylen);
+extern void cvx_plan_cache_add(List **cache, const void *key, Size keylen,
+							   SPIPlanPtr plan, MemoryContext context);
+extern void cvx_plan_cache_free(List **cache);
 extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
 							   bool read_only, long count);
+extern Portal cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls,
+							  bool read_only);
 extern int	cvx_execute_once(const char *sql, bool read_only);
 extern int	cvx_execute_args(const char *sql, int nargs, Oid *argtypes,
 							 Datum *values, const char *nulls, bool read_only,

@@ -372,6 +372,21 @@ require_writable(CvxTable *table)
 				 errhint("System tables change only through convexlite's own functions.")));
 }
 
+/*
+ * The application table argument 0 names, locked for a write needing mode
+ * (cvx_table_for_write) once it is known to be writable with ctx.db.
+ */
+static CvxTable *
+table_for_write(FunctionCallInfo fcinfo, AclMode mode)
+{
+	text	   *name;
+
+	cvx_require_argument(fcinfo, 0, "table_name");
+	name = PG_GETARG_TEXT_PP(0);
+	require_writable(cvx_table_lookup(name));
+	return cvx_table_for_write(name, mode);
+}
+
 /* A document argument: a JSON object, viewed in place */
 static void
 document_argument(FunctionCallInfo fcinfo, int argno, const char *name,
@@ -392,9 +407,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 	text	   *id;
 	text	   *result;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_INSERT);
 	document_argument(fcinfo, 1, "doc", &document);
 	cvx_check_document(table, &document, NULL);
 
@@ -554,47 +567,35 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 /* Most fields a patch may set through the direct UPDATE path */
 #define MAX_DIRECT_PATCH_FIELDS 32
 
-/* A kept UPDATE of one set of columns (positions in table->columns, sorted) */
-typedef struct PatchPlan
-{
-	int			ncolumns;
-	int			columns[MAX_DIRECT_PATCH_FIELDS];
-	SPIPlanPtr	plan;
-} PatchPlan;
-
-/* Free a table's kept patch statements (with its table set) */
-void
-cvx_free_patch_plans(CvxTable *table)
-{
-	ListCell   *lc;
-
-	foreach(lc, table->patch_plans)
-		SPI_freeplan(((PatchPlan *) lfirst(lc))->plan);
-	table->patch_plans = NIL;
-}
+/*
+ * A patch of a set of columns the full cache does not hold is admitted
+ * (planned, the least recently used set freed) once in this many; the
+ * others run any_patch_plan, so a caller cycling through many sets pays
+ * for planning on a sixteenth of its patches, and memory stays bounded.
+ */
+#define PATCH_ADMIT_EVERY 16
 
 /*
  * UPDATE convex.t SET c1 = $2, ... WHERE _id = $1 RETURNING the whole row,
- * kept per set of columns.
+ * for one set of columns (columns: positions in table->columns, sorted).
+ * A caller chooses which fields it patches, and a table of n optional
+ * fields has 2^n sets, so these statements are kept in a bounded LRU
+ * (plans.c).  NULL when the set has none and the cache is full: the
+ * caller then runs any_patch_plan (see PATCH_ADMIT_EVERY).
  */
 static SPIPlanPtr
 patch_plan(CvxTable *table, int ncolumns, const int *columns)
 {
-	ListCell   *lc;
 	StringInfoData sql;
 	Oid			argtypes[MAX_DIRECT_PATCH_FIELDS + 1];
-	PatchPlan  *entry;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	foreach(lc, table->patch_plans)
-	{
-		PatchPlan  *candidate = lfirst(lc);
-
-		if (candidate->ncolumns == ncolumns &&
-			memcmp(candidate->columns, columns, sizeof(int) * ncolumns) == 0)
-			return candidate->plan;
-	}
+	plan = cvx_plan_cache_find(&table->patch_plans, columns, sizeof(int) * ncolumns);
+	if (plan != NULL)
+		return plan;
+	if (list_length(table->patch_plans) >= CVX_KEPT_PLANS_PER_TABLE &&
+		table->patch_misses++ % PATCH_ADMIT_EVERY != 0)
+		return NULL;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
 	argtypes[0] = TEXTOID;
@@ -607,16 +608,48 @@ patch_plan(CvxTable *table, int ncolumns, const int *columns)
 	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1 RETURNING ");
 	append_column_list(&sql, table);
 	plan = cvx_prepare(sql.data, ncolumns + 1, argtypes);
-
-	/* remembered in the table set's memory (SPI returns in its own context) */
-	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
-	entry = palloc(sizeof(PatchPlan));
-	entry->ncolumns = ncolumns;
-	memcpy(entry->columns, columns, sizeof(int) * ncolumns);
-	entry->plan = plan;
-	table->patch_plans = lappend(table->patch_plans, entry);
-	MemoryContextSwitchTo(old);
+	pfree(sql.data);
+	/* remembered in the table set's memory */
+	cvx_plan_cache_add(&table->patch_plans, columns, sizeof(int) * ncolumns, plan,
+					   GetMemoryChunkContext(table->columns));
 	return plan;
+}
+
+/*
+ * One UPDATE for every set of columns, kept once per table:
+ * SET c = CASE WHEN $2k THEN $2k+1 ELSE c END for each column (parameter
+ * 2 + 2i says whether column i is patched, 3 + 2i is its value), WHERE
+ * _id = $1, RETURNING the whole row.  A column not patched is assigned its
+ * own value (the same TOAST pointer; HOT still applies when no indexed
+ * value changes).
+ */
+static SPIPlanPtr
+any_patch_plan(CvxTable *table)
+{
+	StringInfoData sql;
+	Oid		   *argtypes;
+
+	if (table->any_patch_plan != NULL)
+		return table->any_patch_plan;
+	argtypes = palloc(sizeof(Oid) * (2 * table->ncolumns + 1));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s.%s SET ", CVX_SCHEMA, quote_identifier(table->name));
+	argtypes[0] = TEXTOID;
+	for (int i = 0; i < table->ncolumns; i++)
+	{
+		const char *column = quote_identifier(table->columns[i].column);
+
+		appendStringInfo(&sql, "%s%s = CASE WHEN $%d THEN $%d ELSE %s END", i > 0 ? ", " : "",
+						 column, 2 * i + 2, 2 * i + 3, column);
+		argtypes[2 * i + 1] = BOOLOID;
+		argtypes[2 * i + 2] = table->columns[i].type_oid;
+	}
+	appendStringInfoString(&sql, " WHERE _id OPERATOR(pg_catalog.=) $1 RETURNING ");
+	append_column_list(&sql, table);
+	table->any_patch_plan = cvx_prepare(sql.data, 2 * table->ncolumns + 1, argtypes);
+	pfree(sql.data);
+	pfree(argtypes);
+	return table->any_patch_plan;
 }
 
 /* One field of a patch, for the direct path */
@@ -659,6 +692,7 @@ patch_directly(CvxTable *table, text *id, Jsonb *patch)
 	JsonbValue	value;
 	JsonbIteratorToken token;
 	CvxValue	document;
+	SPIPlanPtr	plan;
 
 	if (JsonContainerSize(&patch->root) > MAX_DIRECT_PATCH_FIELDS)
 		return false;
@@ -708,8 +742,34 @@ patch_directly(CvxTable *table, text *id, Jsonb *patch)
 			cvx_field_datum(&table->columns[fields[i].column], &fields[i].value);
 	}
 	nulls[nfields + 1] = '\0';
-	if (cvx_write(table, CVX_WRITE_PATCH, patch_plan(table, nfields, columns),
-				  values, nulls) == 0)
+	plan = patch_plan(table, nfields, columns);
+	if (plan == NULL)
+	{
+		/* the set has no statement of its own: the one for every set */
+		Datum	   *any_values = palloc0(sizeof(Datum) * (2 * table->ncolumns + 1));
+		char	   *any_nulls = palloc(2 * table->ncolumns + 2);
+
+		any_values[0] = values[0];
+		any_nulls[0] = ' ';
+		for (int c = 0; c < table->ncolumns; c++)
+		{
+			any_values[2 * c + 1] = BoolGetDatum(false);
+			any_nulls[2 * c + 1] = ' ';
+			any_nulls[2 * c + 2] = 'n';
+		}
+		for (int i = 0; i < nfields; i++)
+		{
+			any_values[2 * columns[i] + 1] = BoolGetDatum(true);
+			any_values[2 * columns[i] + 2] = values[i + 1];
+			any_nulls[2 * columns[i] + 2] = nulls[i + 1];
+		}
+		any_nulls[2 * table->ncolumns + 1] = '\0';
+		plan = any_patch_plan(table);
+		if (cvx_write(table, CVX_WRITE_PATCH, plan, any_values, any_nulls) == 0)
+			cvx_raise_missing_document("Update", text_to_cstring(id));
+		return true;
+	}
+	if (cvx_write(table, CVX_WRITE_PATCH, plan, values, nulls) == 0)
 		cvx_raise_missing_document("Update", text_to_cstring(id));
 	return true;
 }
@@ -730,9 +790,7 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	JsonbValue *merged;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.patch", table->number, table->name);
 	cvx_require_argument(fcinfo, 2, "fields");
 	patch = PG_GETARG_JSONB_P(2);
@@ -770,9 +828,7 @@ convex_db_replace(PG_FUNCTION_ARGS)
 	text	   *id;
 	CvxValue	document;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.replace", table->number, table->name);
 	document_argument(fcinfo, 2, "doc", &document);
 
@@ -791,9 +847,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 	CvxTable   *table;
 	text	   *id;
 
-	cvx_require_argument(fcinfo, 0, "table_name");
-	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
-	require_writable(table);
+	table = table_for_write(fcinfo, ACL_DELETE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.delete", table->number, table->name);
 
 	cvx_spi_connect();

@@ -88,6 +88,21 @@ cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
 	return rc;
 }
 
+/*
+ * Open a cursor on a kept statement under the pinned search_path (a
+ * cursor's plan is checked against the search_path when it is opened).
+ */
+Portal
+cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	Portal		portal;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
+	PopOverrideSearchPath();
+	return portal;
+}
+
 /* Run a one-off statement (no parameters) under the pinned search_path */
 int
 cvx_execute_once(const char *sql, bool read_only)
@@ -141,4 +156,81 @@ cvx_spi_return_text(text *value)
 
 	memcpy(result, value, VARSIZE_ANY(value));
 	return result;
+}
+
+/*
+ * Kept statements by shape, least recently used last.  A caller chooses
+ * the shape of what it runs (which fields a patch sets, which bounds a
+ * query has), so a cache with one plan per shape would let it grow a
+ * backend's memory without limit (each plan is about 10 kB): at most
+ * CVX_KEPT_PLANS_PER_TABLE are kept, and the least recently used one is
+ * freed to make room.  The lists are short, so a linear search and a
+ * move to the front cost less than hashing.
+ */
+typedef struct CvxKeptPlan
+{
+	SPIPlanPtr	plan;
+	Size		keylen;
+	char		key[FLEXIBLE_ARRAY_MEMBER];
+} CvxKeptPlan;
+
+/* The kept statement for key, now the most recently used; NULL if none */
+SPIPlanPtr
+cvx_plan_cache_find(List **cache, const void *key, Size keylen)
+{
+	ListCell   *lc;
+
+	foreach(lc, *cache)
+	{
+		CvxKeptPlan *entry = lfirst(lc);
+
+		if (entry->keylen != keylen || memcmp(entry->key, key, keylen) != 0)
+			continue;
+		if (foreach_current_index(lc) > 0)
+		{
+			/* lcons allocates nothing here: the list has a free slot */
+			*cache = list_delete_nth_cell(*cache, foreach_current_index(lc));
+			*cache = lcons(entry, *cache);
+		}
+		return entry->plan;
+	}
+	return NULL;
+}
+
+/*
+ * Keep plan (already SPI_keepplan'd) for key, in context (the table set's
+ * memory); when the cache is full the least recently used plan is freed.
+ */
+void
+cvx_plan_cache_add(List **cache, const void *key, Size keylen, SPIPlanPtr plan,
+				   MemoryContext context)
+{
+	MemoryContext old = MemoryContextSwitchTo(context);
+	CvxKeptPlan *entry;
+
+	if (list_length(*cache) >= CVX_KEPT_PLANS_PER_TABLE)
+	{
+		CvxKeptPlan *victim = llast(*cache);
+
+		*cache = list_delete_last(*cache);
+		SPI_freeplan(victim->plan);
+		pfree(victim);
+	}
+	entry = palloc(offsetof(CvxKeptPlan, key) + keylen);
+	entry->plan = plan;
+	entry->keylen = keylen;
+	memcpy(entry->key, key, keylen);
+	*cache = lcons(entry, *cache);
+	MemoryContextSwitchTo(old);
+}
+
+/* Free every kept statement of a cache (with its table set) */
+void
+cvx_plan_cache_free(List **cache)
+{
+	ListCell   *lc;
+
+	foreach(lc, *cache)
+		SPI_freeplan(((CvxKeptPlan *) lfirst(lc))->plan);
+	*cache = NIL;
 }

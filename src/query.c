@@ -8,7 +8,8 @@
  * applies to the next field (or to _creationTime when every field is
  * fixed).  Results come in index order: the index's fields, then
  * _creationTime.  One statement is prepared per table and query shape
- * (index, number of eq fields, range bounds, direction) and kept.
+ * (index, number of eq fields, range bounds, direction) and kept, the most
+ * recently used CVX_KEPT_PLANS_PER_TABLE of them (plans.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,8 +19,12 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(convex_db_query);
+
+/* Rows fetched from the query's cursor at a time */
+#define QUERY_BATCH_ROWS 256
 
 /* A range bound: none, strict or inclusive */
 typedef enum Bound
@@ -40,33 +45,6 @@ typedef struct QueryShape
 	bool		lock;			/* FOR UPDATE: the query runs inside a mutation */
 } QueryShape;
 
-/* A kept statement for one shape */
-typedef struct QueryPlan
-{
-	QueryShape	shape;
-	SPIPlanPtr	plan;
-} QueryPlan;
-
-/* Free a table's kept query statements (with its table set) */
-void
-cvx_free_query_plans(CvxTable *table)
-{
-	ListCell   *lc;
-
-	foreach(lc, table->query_plans)
-		SPI_freeplan(((QueryPlan *) lfirst(lc))->plan);
-	table->query_plans = NIL;
-}
-
-/* Are two shapes the same? */
-static bool
-same_shape(const QueryShape *a, const QueryShape *b)
-{
-	return a->index == b->index && a->neq == b->neq &&
-		a->lower == b->lower && a->upper == b->upper &&
-		a->descending == b->descending && a->lock == b->lock;
-}
-
 /* The column of the shape's i-th key: an index field, or _creation_time */
 static const char *
 key_column(CvxTable *table, const QueryShape *shape, int i)
@@ -80,18 +58,15 @@ key_column(CvxTable *table, const QueryShape *shape, int i)
 static SPIPlanPtr
 query_plan(CvxTable *table, const QueryShape *shape)
 {
-	ListCell   *lc;
 	StringInfoData sql;
 	Oid			argtypes[CVX_MAX_INDEX_FIELDS + 4];
 	int			nargs = 0;
 	int			nkeys = (shape->index >= 0 ? table->indexes[shape->index].nfields : 0) + 1;
-	QueryPlan  *entry;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	foreach(lc, table->query_plans)
-		if (same_shape(&((QueryPlan *) lfirst(lc))->shape, shape))
-			return ((QueryPlan *) lfirst(lc))->plan;
+	plan = cvx_plan_cache_find(&table->query_plans, shape, sizeof(QueryShape));
+	if (plan != NULL)
+		return plan;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT _id, _creation_time");
@@ -133,17 +108,10 @@ query_plan(CvxTable *table, const QueryShape *shape)
 		appendStringInfoString(&sql, " FOR UPDATE");
 
 	plan = cvx_prepare(sql.data, nargs, argtypes);
-
-	/*
-	 * Remember it in the table set's memory.  (SPI calls return in SPI's
-	 * procedure context, so the switch comes after cvx_prepare.)
-	 */
-	old = MemoryContextSwitchTo(GetMemoryChunkContext(table->columns));
-	entry = palloc(sizeof(QueryPlan));
-	entry->shape = *shape;
-	entry->plan = plan;
-	table->query_plans = lappend(table->query_plans, entry);
-	MemoryContextSwitchTo(old);
+	pfree(sql.data);
+	/* remembered in the table set's memory, in a bounded LRU (plans.c) */
+	cvx_plan_cache_add(&table->query_plans, shape, sizeof(QueryShape), plan,
+					   GetMemoryChunkContext(table->columns));
 	return plan;
 }
 
@@ -181,7 +149,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CvxTable   *table;
-	QueryShape	shape = {-1, 0, NO_BOUND, NO_BOUND, false, false};
+	QueryShape	shape;
 	char	   *nulls;
 	const char *index_name;
 	Jsonb	   *eq;
@@ -190,9 +158,10 @@ convex_db_query(PG_FUNCTION_ARGS)
 	int			nvalues = 0;
 	int64		max_rows = -1;
 	int			nkeys;
-	int			rc;
 	CvxValue	lower_value;
 	CvxValue	upper_value;
+	Portal		portal;
+	MemoryContext row_context;
 	static const char *const required[] = {"table_name", "index_name", "eq", "order_by"};
 
 	for (int i = 0; i < (int) lengthof(required); i++)
@@ -200,6 +169,11 @@ convex_db_query(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not be NULL", required[i])));
+	/* zeroed whole: the shape is a key compared bytewise, padding included */
+	memset(&shape, 0, sizeof(shape));
+	shape.index = -1;
+	shape.lower = NO_BOUND;
+	shape.upper = NO_BOUND;
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	index_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	eq = PG_GETARG_JSONB_P(2);
@@ -326,20 +300,36 @@ convex_db_query(PG_FUNCTION_ARGS)
 	cvx_spi_connect();
 	/* inside a mutation the documents read are locked, as convex_db_get does */
 	shape.lock = cvx_in_mutation();
-	rc = cvx_execute(query_plan(table, &shape), values, nulls, !shape.lock, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "convexlite: query of \"%s\" failed: %s", table->name, SPI_result_code_string(rc));
-	for (uint64 r = 0; r < SPI_processed; r++)
+	/*
+	 * Rows are fetched in batches through a cursor and each document is
+	 * built in a context reset after it: only the tuplestore, which spills
+	 * to disk beyond work_mem, grows with the number of rows.
+	 */
+	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
+										ALLOCSET_DEFAULT_SIZES);
+	portal = cvx_cursor_open(query_plan(table, &shape), values, nulls, !shape.lock);
+	for (;;)
 	{
-		Datum		document;
-		bool		isnull = false;
+		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			MemoryContext old_context = MemoryContextSwitchTo(row_context);
+			Datum		document;
+			bool		isnull = false;
 
-		cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
-		document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
-													  SPI_tuptable->tupdesc));
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
+			cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
+			document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
+														  SPI_tuptable->tupdesc));
+			MemoryContextSwitchTo(old_context);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &document, &isnull);
+			MemoryContextReset(row_context);
+		}
+		SPI_freetuptable(SPI_tuptable);
 	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(row_context);
 	cvx_spi_finish();
 	return (Datum) 0;
 }

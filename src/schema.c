@@ -13,19 +13,34 @@
  * sends a relcache invalidation for it, so every session reloads its
  * table cache (tables.c).
  *
+ * Locks: a definition first takes the table name's definition lock
+ * (cvx_lock_table_definition), so definitions of one name, the first
+ * included, run one after the other and each starts from the catalog the
+ * previous one committed.  A redefinition then locks the table, in SHARE
+ * ROW EXCLUSIVE mode when it only changes validators (readers go on) or
+ * ACCESS EXCLUSIVE when it alters the table or its indexes; either waits
+ * for the writers in progress and keeps new ones out until it commits.
+ * It checks the stored documents with the latest snapshot: nothing it did
+ * not check can be written before the new definition is in force, and
+ * writers (cvx_table_for_write) validate against the new one.
+ *
  *-------------------------------------------------------------------------
  */
 #include "convexlite.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(convex_define_table);
 PG_FUNCTION_INFO_V1(convex_table_notify);
@@ -269,6 +284,23 @@ find_column(CvxTable *table, const char *field)
 }
 
 /*
+ * Will redefining old as new add or drop a column or an index (DDL on the
+ * table), rather than only change validators?  Indexes are compared as
+ * jsonb text, which is canonical (keys sorted).
+ */
+static bool
+changes_relation(CvxTable *old, CvxTable *new, Jsonb *old_indexes, Jsonb *new_indexes)
+{
+	if (old->ncolumns != new->ncolumns)
+		return true;
+	for (int i = 0; i < new->ncolumns; i++)
+		if (find_column(old, new->columns[i].field->name) == NULL)
+			return true;
+	return strcmp(JsonbToCString(NULL, &old_indexes->root, VARSIZE(old_indexes)),
+				  JsonbToCString(NULL, &new_indexes->root, VARSIZE(new_indexes))) != 0;
+}
+
+/*
  * Change an existing table to the new definition: every stored document
  * must match the new validator; fields no document sets may go; storage
  * types may not change.
@@ -315,13 +347,22 @@ alter_table(CvxTable *old, CvxTable *new)
 						 column_sql_type(new->columns[i].type)));
 }
 
-/* Check every stored document of the table against its new validator */
+/*
+ * Check every stored document of the table against its new validator.
+ * The caller holds a lock that keeps writers out, so the latest snapshot
+ * sees every document there is (a statement snapshot taken before the
+ * lock was granted could miss one just committed).  Each row is checked
+ * in a memory context reset after it, so memory does not grow with the
+ * number of rows.
+ */
 static void
 check_stored_documents(CvxTable *table)
 {
 	StringInfoData sql;
 	Portal		portal;
 	SPIPlanPtr	plan;
+	MemoryContext row_context;
+	MemoryContext old_context;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT _id, _creation_time");
@@ -330,7 +371,12 @@ check_stored_documents(CvxTable *table)
 	appendStringInfo(&sql, " FROM %s.%s", CVX_SCHEMA, quote_identifier(table->name));
 
 	plan = cvx_prepare(sql.data, 0, NULL);
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite document check",
+										ALLOCSET_DEFAULT_SIZES);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	portal = cvx_cursor_open(plan, NULL, NULL, true);
+	PopActiveSnapshot();
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1000);
@@ -338,25 +384,32 @@ check_stored_documents(CvxTable *table)
 			break;
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			Jsonb	   *document = cvx_row_to_document(table, SPI_tuptable->vals[r],
-													   SPI_tuptable->tupdesc);
-			Jsonb	   *fields = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete,
-																	DirectFunctionCall2(jsonb_delete,
-																						JsonbPGetDatum(document),
-																						CStringGetTextDatum("_id")),
-																	CStringGetTextDatum("_creationTime")));
+			HeapTuple	tuple = SPI_tuptable->vals[r];
+			TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+			Jsonb	   *document;
+			Jsonb	   *fields;
 			CvxValue	value;
 
+			CHECK_FOR_INTERRUPTS();
+			old_context = MemoryContextSwitchTo(row_context);
+			document = cvx_row_to_document(table, tuple, tupdesc);
+			fields = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete,
+														DirectFunctionCall2(jsonb_delete,
+																			JsonbPGetDatum(document),
+																			CStringGetTextDatum("_id")),
+														CStringGetTextDatum("_creationTime")));
 			cvx_jsonb_value(fields, &value);
 			cvx_check_document(table, &value,
-							   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
-																 SPI_tuptable->tupdesc, 1,
+							   TextDatumGetCString(SPI_getbinval(tuple, tupdesc, 1,
 																 &(bool) {false})));
+			MemoryContextSwitchTo(old_context);
+			MemoryContextReset(row_context);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
+	MemoryContextDelete(row_context);
 }
 
 /* Create a new table, readable and writable only by its owner */
@@ -433,10 +486,18 @@ convex_define_table(PG_FUNCTION_ARGS)
 		check_columns(table);
 		index_specs = parse_indexes(table, indexes);
 
+		/*
+		 * Definitions of this name wait for each other from here; the
+		 * catalog row is read as the last one committed it.
+		 */
+		cvx_lock_table_definition(name);
 		args[0] = PointerGetDatum(name_text);
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetLatestSnapshot());
 		rc = cvx_execute_args("SELECT number, is_builtin, indexes::pg_catalog.text "
-							  "FROM convex._tables WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-							  1, (Oid[]) {TEXTOID}, args, NULL, false, 1);
+							  "FROM convex._tables WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, (Oid[]) {TEXTOID}, args, NULL, true, 1);
+		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed");
 		exists = SPI_processed > 0;
@@ -459,6 +520,23 @@ convex_define_table(PG_FUNCTION_ARGS)
 															 CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0],
 																						  SPI_tuptable->tupdesc, 3))));
 			old = cvx_table_by_name(name, strlen(name));
+			if (old != NULL && OidIsValid(old->relid))
+			{
+				/*
+				 * Writers in progress finish first, new ones wait until
+				 * this commits; the definition writers see afterwards is
+				 * this one.  A redefinition that will ALTER the table or
+				 * its indexes takes the ACCESS EXCLUSIVE lock that needs
+				 * at once: upgrading from SHARE ROW EXCLUSIVE later could
+				 * deadlock with a mutation that read the table (RowShare)
+				 * and then waits to write it.  (The cache is looked at
+				 * again: a newly granted lock takes in invalidations.)
+				 */
+				LockRelationOid(old->relid,
+								changes_relation(old, table, old_indexes, indexes) ?
+								AccessExclusiveLock : ShareRowExclusiveLock);
+				old = cvx_table_by_name(name, strlen(name));
+			}
 			if (old == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -566,6 +644,8 @@ convex_table_notify(PG_FUNCTION_ARGS)
 
 	cvx_require_argument(fcinfo, 0, "table_name");
 	cvx_require_argument(fcinfo, 1, "fields");
+	/* checked against the definition in force, which cannot change until commit */
+	cvx_lock_table_definition(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	table = cvx_table_lookup(PG_GETARG_TEXT_PP(0));
 	relid = get_relname_relid(table->name, get_namespace_oid(CVX_SCHEMA, false));
 	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))

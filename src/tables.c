@@ -20,10 +20,22 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+/*
+ * field4 of the advisory lock tag that serializes the definitions of one
+ * table name ("CV"); SQL's advisory locks use 1 and 2, so the two never
+ * meet.
+ */
+#define CVX_DEFINITION_LOCK_SPACE 0x4356
 
 /* One loaded generation of the catalog */
 typedef struct CvxTableSet
@@ -205,13 +217,14 @@ free_table_set(CvxTableSet *set)
 	{
 		CvxTable   *table = &set->tables[i];
 		SPIPlanPtr *plans[] = {&table->insert_plan, &table->get_plan,
-		&table->get_for_update_plan, &table->update_plan, &table->delete_plan};
+		&table->get_for_update_plan, &table->update_plan, &table->delete_plan,
+		&table->any_patch_plan};
 
 		for (size_t p = 0; p < lengthof(plans); p++)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
-		cvx_free_query_plans(table);
-		cvx_free_patch_plans(table);
+		cvx_plan_cache_free(&table->query_plans);
+		cvx_plan_cache_free(&table->patch_plans);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);
 	}
@@ -243,8 +256,12 @@ load_table_set(void)
 	PG_TRY();
 	{
 		cvx_spi_connect();
+		/* the latest committed catalog (and this transaction's own changes) */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetLatestSnapshot());
 		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify "
 							  "FROM convex._tables ORDER BY number", true);
+		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
 				 SPI_result_code_string(rc));
@@ -267,6 +284,7 @@ load_table_set(void)
 			strlcpy(table->name, name, NAMEDATALEN);
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
+			table->relid = get_relname_relid(name, schema_oid);
 			cvx_describe_table(table, fields, context, true);
 			cvx_describe_indexes(table,
 								 DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 4, &isnull)),
@@ -361,6 +379,63 @@ cvx_table_lookup(text *name)
 						cvx_clip_name(VARDATA_ANY(name), len)),
 				 errhint("convexlite functions work only on the tables listed in convex._tables, named exactly as there.")));
 	return table;
+}
+
+/*
+ * The table a SQL caller named, for a write: its relation locked for
+ * writing (RowExclusiveLock, as the write itself would take it) before its
+ * definition is looked at.  Taking the lock processes the invalidations of
+ * definitions committed meanwhile, and a definition holds a lock that
+ * conflicts with it while it checks the stored documents, so the
+ * definition returned is the one in force until this transaction ends:
+ * validating against it is validating against the catalog.  When the
+ * table is already locked in this transaction, nothing is re-read.  The
+ * caller must have mode on the table (ACL_INSERT, ACL_UPDATE or
+ * ACL_DELETE), or on one of its columns (the write checks exactly), before
+ * anything is locked, so that a caller without rights cannot hold up
+ * definitions.
+ */
+CvxTable *
+cvx_table_for_write(text *name, AclMode mode)
+{
+	for (;;)
+	{
+		CvxTable   *table = cvx_table_lookup(name);
+
+		if (!OidIsValid(table->relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("convexlite table \"%s\" has no relation in schema convex",
+							table->name)));
+		if (pg_class_aclcheck(table->relid, GetUserId(), mode) != ACLCHECK_OK &&
+			pg_attribute_aclcheck_all(table->relid, GetUserId(), mode,
+									  ACLMASK_ANY) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, table->name);
+		LockRelationOid(table->relid, RowExclusiveLock);
+		if (!current_set_stale)
+			return table;
+		/* a definition committed before the lock was granted: look again */
+	}
+}
+
+/*
+ * Serialize the definitions of one table name (convex_define_table,
+ * convex_table_notify) until the transaction ends, whether or not the
+ * table exists yet, and then take in the invalidations of definitions
+ * committed before: the next look at the catalog sees them.  Definitions
+ * of different names do not wait for each other (two names that hash
+ * alike only share the lock).
+ */
+void
+cvx_lock_table_definition(const char *name)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId,
+						 hash_bytes((const unsigned char *) name, strlen(name)),
+						 0, CVX_DEFINITION_LOCK_SPACE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	AcceptInvalidationMessages();
 }
 
 /* Relcache callback: the catalog changed (or every relation may have) */

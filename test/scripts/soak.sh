@@ -23,6 +23,13 @@
 # the last.  At the end the jobs drain and every acknowledged write is
 # checked (wl_check_acks, no unacknowledged commit allowed: nothing crashed).
 #
+# Two more shapes run in the mix (issue 0.2.0 review, §2 and §3): patches of
+# a random set of the 12 optional fields of table "shapes" (4,095 sets; the
+# kept plans must stay bounded, so the memory check covers them) and, now
+# and then, a redefinition of "shapes" (its own fields, an index added or
+# dropped) while the patches run; at the end every document of "shapes"
+# must match its catalog definition and its columns must be its fields.
+#
 # Own cluster 'soak' (port SOAK_PORT, default 54345, worker database
 # postgres), destroyed at exit (SOAK_KEEP=1 keeps it).  PASS/FAIL lines;
 # exits 1 on failure.
@@ -60,6 +67,32 @@ sample_memory() {
 
 echo "soak: own cluster '$NAME' on port $PORT, $CLIENTS clients for ${SECONDS_TOTAL}s, samples every ${SAMPLE}s"
 wl_begin
+
+# the shapes: table "shapes", its documents' ids, and the two scripts
+if ! psql_db >"$WORK/shapes-setup.log" 2>&1 <<'EOF'
+SET client_min_messages = warning;
+SELECT convex_define_table('shapes', (SELECT jsonb_object_agg('f' || i,
+         '{"fieldType": {"type": "number"}, "optional": true}'::jsonb) FROM generate_series(0, 11) i), '{}');
+CREATE TABLE soak_shape_ids (i int PRIMARY KEY, id text NOT NULL);
+INSERT INTO soak_shape_ids SELECT i, convex_db_insert('shapes', '{}') FROM generate_series(1, 64) i;
+EOF
+then
+	fail "setup: table shapes could not be made"
+	sed 's/^/    | /' "$WORK/shapes-setup.log"
+	exit 1
+fi
+cat >"$WORK/patchset.sql" <<'EOF'
+\set s random(1, 4095)
+\set r random(1, 64)
+SELECT convex_db_patch('shapes', (SELECT id FROM soak_shape_ids WHERE i = :r), (SELECT jsonb_object_agg('f' || b, :s) FROM generate_series(0, 11) b WHERE (:s & (1 << b)) <> 0));
+EOF
+cat >"$WORK/redefine.sql" <<'EOF'
+\set x random(1, 20)
+\if :x <= 2
+SELECT convex_define_table('shapes', (SELECT fields FROM convex._tables WHERE name = 'shapes'), CASE WHEN :x = 1 THEN '{}' ELSE '{"by_f0": ["f0"]}' END::jsonb);
+\endif
+EOF
+MIX+=(-f "$WORK/patchset.sql@10" -f "$WORK/redefine.sql@1")
 
 "$PGBENCH" -n -M simple -c "$CLIENTS" -j 2 -T "$SECONDS_TOTAL" --max-tries 10 --failures-detailed \
 	"${MIX[@]}" "$DB" >"$WORK/pgbench.log" 2>&1 &
@@ -118,6 +151,14 @@ else
 	fail "jobs still pending or in progress 60 s after the load"
 fi
 wl_invariants "end"
+if out=$(q "SELECT convex_define_table(name, fields, indexes) FROM convex._tables WHERE name = 'shapes'" 2>&1); then
+	pass "shapes: every document matches the catalog's definition"
+else
+	fail "shapes: a document violates the catalog's definition: $out"
+fi
+check "shapes: the table's columns are the catalog's fields" \
+	"$(q "SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys((SELECT fields FROM convex._tables WHERE name = 'shapes')) k")" \
+	"$(q "SELECT string_agg(attname::text, ',' ORDER BY attname::text) FROM pg_attribute WHERE attrelid = 'convex.shapes'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('_id', '_creation_time')")"
 wl_check_acks "$WORK" 0 "end"
 echo "# $CLIENTS clients x ${SECONDS_TOTAL}s; $CHECKS checks, $FAILURES failed, $(($(date +%s) - T0)) s"
 [ "$FAILURES" = 0 ]
