@@ -5,8 +5,8 @@
 #   bash scripts/pgtap.sh [FILE.sql...]      (default: test/pgtap/*.sql, in order)
 #
 # Connects with the usual PG* variables (scripts/test.sh runs it against the test
-# cluster's contrib_regression).  For each file: reinstall convexlite (as every
-# file begins by doing), take a snapshot of the catalog
+# cluster's contrib_regression).  For each file: install pgTAP if missing and
+# reinstall convexlite (as every file begins by doing), take a snapshot of the catalog
 # (test/pgtap/lib/catalog_snapshot.sql: schemas, roles, extensions, the tables of
 # schema convex and their row counts, convex._tables, registered mutations,
 # scheduled and pg_cron jobs, large objects), run the file with pg_prove, take
@@ -50,6 +50,7 @@ for f in "$@"; do
 	name=$(basename "$f")
 	echo "=== $f"
 	if ! "$PSQL" -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+		-c "CREATE EXTENSION IF NOT EXISTS pgtap" \
 		-c "DROP EXTENSION IF EXISTS convexlite CASCADE" -c "CREATE EXTENSION convexlite" >"$WORK/reinstall" 2>&1; then
 		cat "$WORK/reinstall"
 	fi
