@@ -18,7 +18,8 @@
 -- replace / delete on an application table, before and after
 -- convex_table_notify names a filter field, a transaction rolled back and a
 -- savepoint rolled back (nothing), two writes in one transaction (both),
--- and that the relay's process sends them.
+-- two presence.update calls racing for a new row (an insert, then an
+-- update), and that the relay's process sends them.
 --
 -- The writes are committed, so the file ends by removing its blobs and
 -- reinstalling convexlite (as the other files begin), and leaves no schema,
@@ -38,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA regress_cvx_rt;
 CREATE EXTENSION dblink SCHEMA regress_cvx_rt;
@@ -47,9 +48,27 @@ RESET client_min_messages;
 -- notifications received, and the ones expected, as [channel, payload] pairs
 CREATE TABLE regress_cvx_rt.got (n serial PRIMARY KEY, channel text, payload jsonb, pid int);
 
-CREATE FUNCTION regress_cvx_rt.conn() RETURNS text LANGUAGE sql AS $f$
-    SELECT format('dbname=%s port=%s host=%s application_name=regress_cvx_rt', current_database(),
-                  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1))
+CREATE FUNCTION regress_cvx_rt.conn(app text DEFAULT 'regress_cvx_rt') RETURNS text LANGUAGE sql AS $f$
+    SELECT format('dbname=%s port=%s host=%s application_name=%s', current_database(),
+                  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1), app)
+$f$;
+
+-- Wait (10 s at most) until the session named app waits for a lock.
+CREATE FUNCTION regress_cvx_rt.wait_blocked(app text) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '10 s';
+BEGIN
+    LOOP
+        PERFORM pg_stat_clear_snapshot();   -- pg_stat_activity is read once per transaction otherwise
+        IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = app AND wait_event_type = 'Lock') THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
 $f$;
 
 -- Run SQL in the writer session, returning its one text value (or 'ok').
@@ -340,6 +359,26 @@ SELECT is(regress_cvx_rt.collect(2),
               regress_cvx_rt.n('convex_messages', jsonb_build_object('op', 'insert', 'table', 'messages', '_id', :'two_msg', 'roomId', 'two')),
               regress_cvx_rt.n('convex_rt_notes', jsonb_build_object('op', 'insert', 'table', 'rt_notes', '_id', :'two_note')))),
           'two writes in one committed transaction: one notification each, on their channels');
+
+-- Two presence.update calls racing for a new row: the one that waited finds
+-- the other's row on conflict and updates it, and says so ("update", not a
+-- second "insert").
+SELECT regress_cvx_rt.dblink_connect('rt_write2', regress_cvx_rt.conn('regress_cvx_rt_2')) \g /dev/null
+SELECT regress_cvx_rt.reset();
+SELECT regress_cvx_rt.wx('BEGIN') \g /dev/null
+SELECT regress_cvx_rt.w($$SELECT 'ok' FROM (SELECT convex_presence_update('{"roomId": "race", "sessionId": "rt-race", "data": {"status": "first"}}')) s$$) \g /dev/null
+SELECT regress_cvx_rt.dblink_send_query('rt_write2',
+    $$SELECT 'ok' FROM (SELECT convex_presence_update('{"roomId": "race", "sessionId": "rt-race", "data": {"status": "second"}}')) s$$) \g /dev/null
+SELECT ok(regress_cvx_rt.wait_blocked('regress_cvx_rt_2'), 'race: the second presence.update waits for the first''s new row');
+SELECT regress_cvx_rt.wx('COMMIT') \g /dev/null
+SELECT r AS race_second FROM regress_cvx_rt.dblink_get_result('rt_write2') AS t(r text) \gset
+SELECT _id AS p_race FROM convex.presence WHERE session_id = 'rt-race' AND room_id = 'race' \gset
+SELECT is(regress_cvx_rt.collect(2),
+          regress_cvx_rt.sorted(jsonb_build_array(
+              regress_cvx_rt.n('convex_presence', jsonb_build_object('op', 'insert', 'table', 'presence', '_id', :'p_race', 'roomId', 'race')),
+              regress_cvx_rt.n('convex_presence', jsonb_build_object('op', 'update', 'table', 'presence', '_id', :'p_race', 'roomId', 'race')))),
+          'race: an insert by the first, an update of the same row by the second');
+SELECT regress_cvx_rt.dblink_disconnect('rt_write2') \g /dev/null
 
 -- convexlite.notify = off: nothing
 SELECT regress_cvx_rt.reset();
