@@ -38,7 +38,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(80);
+SELECT plan(82);
 SET LOCAL client_min_messages = warning;
 
 CREATE SCHEMA regress_sp_tools;
@@ -141,18 +141,30 @@ SELECT cmp_ok((SELECT count(*)::int FROM pg_operator WHERE oprnamespace = 'regre
 
 -- Run one statement, recording its outcome (a failure is recorded, not raised).
 -- Types are qualified and no operator is used: this runs under the hostile paths.
+-- With refused_with, the statement must fail with that SQLSTATE (a refusal
+-- path, e.g. a used upload URL, runs statements of its own).
 CREATE TABLE regress_sp_tools.steps (n serial PRIMARY KEY, step text, state text, message text, result text);
-CREATE FUNCTION regress_sp_tools.try(label pg_catalog.text, what pg_catalog.text, q pg_catalog.text)
+CREATE FUNCTION regress_sp_tools.try(label pg_catalog.text, what pg_catalog.text, q pg_catalog.text,
+                                     refused_with pg_catalog.text DEFAULT NULL)
 RETURNS pg_catalog.text LANGUAGE plpgsql AS $f$
 DECLARE
     r pg_catalog.text;
     step pg_catalog.text := pg_catalog.concat(label, ': ', what);
 BEGIN
     EXECUTE q INTO r;
+    IF refused_with IS NOT NULL THEN
+        INSERT INTO regress_sp_tools.steps (step, state, message)
+        VALUES (step, 'none', pg_catalog.concat('succeeded, expected SQLSTATE ', refused_with));
+        RETURN NULL;
+    END IF;
     INSERT INTO regress_sp_tools.steps (step, result) VALUES (step, r);
     RETURN r;
 EXCEPTION WHEN OTHERS THEN
-    INSERT INTO regress_sp_tools.steps (step, state, message) VALUES (step, SQLSTATE, SQLERRM);
+    IF SQLSTATE OPERATOR(pg_catalog.=) refused_with THEN
+        INSERT INTO regress_sp_tools.steps (step, result) VALUES (step, SQLSTATE);
+    ELSE
+        INSERT INTO regress_sp_tools.steps (step, state, message) VALUES (step, SQLSTATE, SQLERRM);
+    END IF;
     RETURN NULL;
 END
 $f$;
