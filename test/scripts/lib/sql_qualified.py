@@ -44,6 +44,12 @@ What is reported, in SQL outside string constants and quoted identifiers:
     it is a type, and must be qualified.
 Exit status 1 if anything was reported (one line per finding:
 FILE:LINE: what), 0 otherwise; -v also prints every SQL unit checked.
+
+    python3 test/scripts/lib/sql_qualified.py --self-test MUTANTS.txt
+
+plants each mutant of the list (FILE, TEXT, REPLACEMENT, EXPECTED REPORT,
+tab-separated) in memory, one at a time, and prints PASS when the checker
+reports it, FAIL otherwise (also when TEXT is no longer in FILE).
 """
 import re
 import sys
@@ -120,9 +126,12 @@ def c_tokens(src):
         line += text.count('\n')
 
 
-def units_of(path):
-    """Yield (line, text, is_sql_for_sure) for each unit of a C file."""
-    src = strip_comments(open(path, encoding='utf-8').read())
+def units_of(path, source=None):
+    """Yield (line, text, is_sql_for_sure) for each unit of a C file (or of
+    source, its text)."""
+    if source is None:
+        source = open(path, encoding='utf-8').read()
+    src = strip_comments(source)
     macros = {}
     for m in re.finditer(r'^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+'
                          r'((?:"(?:[^"\\\n]|\\.)*"[ \t]*(?:\\\n[ \t]*)?)+)$', src, re.M):
@@ -451,7 +460,54 @@ def is_sql(text, sure):
     return sure or bool(SQL_MARKER.search(text))
 
 
+def findings_of(path, source=None, verbose=False):
+    """(number of SQL units, report lines) for one C file."""
+    units, lines = 0, []
+    for line, text, sure in units_of(path, source):
+        if not is_sql(text, sure):
+            continue
+        units += 1
+        if verbose:
+            lines.append(f'{path}:{line}: SQL: {text}')
+        for p in check_sql(text):
+            lines.append(f'{path}:{line}: {p}  [in: {text[:200]}]')
+    return units, lines
+
+
+def self_test(mutants_path):
+    """Plant each mutant of the list in memory and require a report naming it:
+    one PASS/FAIL line each; returns the number of failures."""
+    failures = n = 0
+    for raw in open(mutants_path, encoding='utf-8'):
+        raw = raw.rstrip('\n')
+        if not raw or raw.startswith('#'):
+            continue
+        file, old, new, expect = raw.split('\t')
+        n += 1
+        name = f"mutant {n} ({file}: '{old}' -> '{new}')"
+        source = open(file, encoding='utf-8').read()
+        if old not in source:
+            print(f'FAIL: {name}: the text is not in {file} any more (update {mutants_path})')
+            failures += 1
+            continue
+        _, lines = findings_of(file, source.replace(old, new, 1))
+        hits = [l for l in lines if expect in l]
+        if hits:
+            what = hits[0].split(': ', 1)[1].split('  [in: ')[0]
+            print(f'PASS: {name}: caught ({what})')
+        else:
+            print(f"FAIL: {name}: not caught (expected a report with '{expect}'):")
+            print('\n'.join(lines) if lines else '    (no report)')
+            failures += 1
+    if n < 10:
+        print(f'FAIL: only {n} mutants in {mutants_path}')
+        failures += 1
+    return failures
+
+
 def main(argv):
+    if argv and argv[0] == '--self-test':
+        return 1 if self_test(argv[1]) else 0
     verbose = False
     if argv and argv[0] == '-v':
         verbose, argv = True, argv[1:]
@@ -461,16 +517,12 @@ def main(argv):
     findings = 0
     units = 0
     for path in argv:
-        for line, text, sure in units_of(path):
-            if not is_sql(text, sure):
-                continue
-            units += 1
-            problems = check_sql(text)
-            if verbose:
-                print(f'{path}:{line}: SQL: {text}')
-            for p in problems:
+        n, lines = findings_of(path, verbose=verbose)
+        units += n
+        for line in lines:
+            if ': SQL: ' not in line:
                 findings += 1
-                print(f'{path}:{line}: {p}  [in: {text[:200]}]')
+            print(line)
     print(f'sql_qualified: {units} SQL units in {len(argv)} files, {findings} unqualified references')
     return 1 if findings else 0
 
