@@ -8,7 +8,8 @@
 # contrib_regression), then run, keeping going past failures:
 #   unit      make unittest                     (core C tests, no server)
 #   regress   make installcheck                 (pg_regress: sql/*.sql vs expected/*.out)
-#   pgtap     pg_prove test/pgtap/*.sql         (against contrib_regression)
+#   pgtap     scripts/pgtap.sh test/pgtap/*.sql (pg_prove file by file against
+#             contrib_regression; tests that did not run and leaks fail)
 #   scripts   each executable test/scripts/*.sh (concurrency, crash, memory tests)
 # and stop the cluster.  The last line of output is "N passed, N failed", counting
 # individual tests where the suite reports them; the exit status is 1 if anything failed.
@@ -223,31 +224,43 @@ else
 fi
 
 # --- pgTAP ---------------------------------------------------------------------
+# scripts/pgtap.sh runs the files one at a time, each from a fresh convexlite,
+# counts the tests a file planned but did not reach (it aborted) as failed, and
+# compares a snapshot of the catalog before and after each file (a file that
+# leaves a schema, role, table, row, mutation, job or large object behind fails).
 ensure_cluster >/dev/null
-cvx_step "Suite pgtap: pg_prove test/pgtap/*.sql"
+cvx_step "Suite pgtap: scripts/pgtap.sh test/pgtap/*.sql"
 t=$(date +%s)
 if ! compgen -G "test/pgtap/*.sql" >/dev/null; then
 	cvx_info "no test/pgtap/*.sql yet: skipped"
 	record pgtap skipped 0 0 0 "no test/pgtap/*.sql"
 else
-	run_logged "$LOGDIR/pgtap.log" timeout "$SUITE_TIMEOUT" \
-		pg_prove --psql-bin "$CVX_PG_BINDIR/psql" -d "$DB" --failures test/pgtap/*.sql
+	run_logged "$LOGDIR/pgtap.log" timeout "$SUITE_TIMEOUT" bash scripts/pgtap.sh test/pgtap/*.sql
 	rc=$?
 	log=$LOGDIR/pgtap.log
-	total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$log" | tail -n 1)
-	# One "(Wstat: … Tests: N Failed: M)" line per failing file; a file that failed
-	# without a failing test (bad plan, SQL error) counts as one failure.
-	f=$(sed -nE 's/.*\(Wstat: .*Failed: ([0-9]+)\)$/\1/p' "$log" | awk '{ s += ($1 > 0 ? $1 : 1) } END { print s + 0 }')
-	failed_asserts=$(sed -nE 's/.*\(Wstat: .*Failed: ([0-9]+)\)$/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-	if [ -n "$total" ]; then
-		p=$((total - failed_asserts))
+	line=$(grep -E '^pgtap-summary: ' "$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		val() { sed -nE "s/.* $1=([0-9]+).*/\1/p" <<<"$line"; }
+		p=$(val passed) f=$(val failed) planned=$(val planned) ran=$(val ran) notrun=$(val notrun)
+		leaked=$(val leaked) nfiles=$(val files)
 	else
-		p=0
+		p=0 f=1 planned=0 ran=0 notrun=0 leaked=0 nfiles=0
 	fi
-	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-	if [ "$rc" -eq 0 ]; then st=ok; else st=FAILED; fi
+	note="planned $planned, ran $ran"
+	if [ "$notrun" -gt 0 ]; then
+		note="$note: $notrun did not run ($(sed -nE 's/^pgtap-notrun: ([^ ]+) .*/\1/p' "$log" | paste -sd' ' -))"
+	fi
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$leaked" -eq 0 ] && f=1
+	if [ "$f" -eq 0 ]; then st=ok; else st=FAILED; fi
 	[ "$rc" -eq 124 ] && st=TIMEOUT
-	record pgtap "$st" "$p" "$f" $(($(date +%s) - t))
+	record pgtap "$st" "$p" "$f" $(($(date +%s) - t)) "$note"
+	# one check per file: it left the database as it found it
+	if [ "$leaked" -gt 0 ]; then
+		record "pgtap self-contained" FAILED $((nfiles - leaked)) "$leaked" 0 \
+			"leaked: $(sed -nE 's/^pgtap-leaked: (.*)/\1/p' "$log" | paste -sd' ' -)"
+	else
+		record "pgtap self-contained" ok "$nfiles" 0 0 "each file left the catalog as it found it"
+	fi
 fi
 
 # --- test scripts --------------------------------------------------------------
