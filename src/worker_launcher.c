@@ -404,7 +404,7 @@ database_available(const char **state)
 		Form_pg_database form = (Form_pg_database) GETSTRUCT(tuple);
 
 		if (database_is_invalid_form(form))
-			*state = "is invalid (an interrupted DROP DATABASE)";
+			*state = "is invalid (its drop was interrupted)";
 		else if (!form->datallowconn)
 			*state = "does not allow connections";
 		else

@@ -38,6 +38,42 @@ else
 	fail "the checker found ${units:-no} SQL units, fewer than $MIN_UNITS: it no longer finds convexlite's SQL"
 fi
 
+# 3. The pin: every statement runs under plans.c's pinned search_path.  No
+#    file but src/plans.c calls SPI to prepare, execute or open a statement,
+#    and in plans.c each such call sits right between
+#    PushOverrideSearchPath(&pinned_search_path) and PopOverrideSearchPath(),
+#    with the pinned path pg_catalog alone (no caller schema, no pg_temp).
+#    Qualified names make the pin look redundant; this keeps both.
+SPI_RUN='SPI_(prepare|prepare_cursor|prepare_params|execute|execute_plan|execute_plan_with_paramlist|execute_with_args|exec|execp|execute_snapshot|cursor_open|cursor_open_with_args|cursor_open_with_paramlist|cursor_parse_open)[[:space:]]*\('
+outside=$(grep -nE "$SPI_RUN" src/*.c | grep -v '^src/plans\.c:')
+if [ -z "$outside" ]; then
+	pass "only src/plans.c runs SQL through SPI"
+else
+	fail "SPI runs SQL outside src/plans.c, past the pinned search_path:"
+	printf '%s\n' "$outside" | sed 's/^/    | /'
+fi
+unpinned=$(awk -v re="$SPI_RUN" '
+	/^[[:space:]]*$/ { next }
+	{ line[++n] = $0; no[n] = FNR }
+	END {
+		for (i = 1; i <= n; i++)
+			if (line[i] ~ re && !(line[i - 1] ~ /PushOverrideSearchPath\(&pinned_search_path\);/ &&
+								  line[i + 1] ~ /PopOverrideSearchPath\(\);/))
+				printf "src/plans.c:%d: %s\n", no[i], line[i]
+	}' src/plans.c)
+calls=$(grep -cE "$SPI_RUN" src/plans.c)
+if [ -z "$unpinned" ] && [ "$calls" -ge 4 ]; then
+	pass "each of plans.c's $calls SPI calls runs between PushOverrideSearchPath(&pinned_search_path) and PopOverrideSearchPath()"
+else
+	fail "plans.c runs SQL without the pinned search_path ($calls SPI calls found):"
+	printf '%s\n' "$unpinned" | sed 's/^/    | /'
+fi
+if grep -qE '^static OverrideSearchPath pinned_search_path = \{NIL, true, false, 0\};' src/plans.c; then
+	pass "the pinned search_path is pg_catalog alone (no caller schema, no pg_temp)"
+else
+	fail "src/plans.c's pinned_search_path is not {NIL, true, false, 0} (pg_catalog alone)"
+fi
+
 # the self-test: one PASS/FAIL line per mutant
 selftest=$(python3 "$CHECKER" --self-test "$MUTANTS" 2>&1)
 src=$?
