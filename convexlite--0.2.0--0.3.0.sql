@@ -48,9 +48,11 @@ REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
 -- job of the same name).
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')
-       AND EXISTS (SELECT 1 FROM cron.job WHERE jobname LIKE 'convexlite-%') THEN
-        PERFORM convex_schedule_jobs();
+    -- (nested: the inner query is planned only where cron.job exists)
+    IF pg_catalog.to_regclass('cron.job') IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM cron.job WHERE jobname LIKE 'convexlite-%') THEN
+            PERFORM convex_schedule_jobs();
+        END IF;
     END IF;
 END;
 $$;

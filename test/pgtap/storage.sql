@@ -1194,7 +1194,7 @@ SELECT to_regclass('cron.job') IS NOT NULL AS have_cron \gset
 \if :have_cron
 SELECT ok(EXISTS (SELECT 1 FROM cron.job
                    WHERE jobname = 'convexlite-storage-cleanup' AND schedule = '*/5 * * * *'
-                     AND command LIKE 'SELECT %convex_storage_cleanup()'),
+                     AND command LIKE 'SELECT %.convex_storage_cleanup(86400000::pg_catalog.float8)'),
           'pg_cron runs convex_storage_cleanup() every 5 minutes (job convexlite-storage-cleanup)');
 \else
 SELECT skip('pg_cron is not installed in this database', 1);
