@@ -73,6 +73,7 @@ typedef struct CvxTable
 	char		name[NAMEDATALEN];	/* Convex table name, e.g. "messages" */
 	uint32		number;			/* Convex table number */
 	bool		is_system;		/* "_storage", "_scheduled_functions" */
+	bool		is_builtin;		/* created by the install script, not convex_define_table */
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
@@ -105,6 +106,7 @@ extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
+extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
 
 /* ---------------------------------------------------------------------
  * plans.c: statements prepared once, run under a pinned search_path

@@ -144,6 +144,24 @@ cvx_describe_table(CvxTable *table, const char *fields_json, MemoryContext conte
 }
 
 /*
+ * Does an index of this table cover convex.index_key(column) rather than
+ * the column (index_keys.c)?  For a user table's field stored as jsonb or
+ * double precision, or optional: there the column's SQL order is not
+ * Convex's (types in JSON, -0 = 0, a missing field last).  Required text,
+ * boolean, bigint and bytea fields order as Convex orders them and are
+ * indexed as they are.  The built-in tables keep the plain indexes of the
+ * install script.  The update to 0.3.0 applies the same rule in SQL.
+ */
+bool
+cvx_index_keyed(const CvxTable *table, const CvxColumn *column)
+{
+	if (table->is_builtin)
+		return false;
+	return column->field->optional || column->type == CVX_COL_JSONB ||
+		column->type == CVX_COL_FLOAT8;
+}
+
+/*
  * Read a table's indexes ({"by_channel": ["channelId"], ...}) into
  * table->indexes.  Names and fields were checked when the table was
  * defined; a field this table does not have is corruption.
@@ -243,7 +261,7 @@ load_table_set(void)
 	PG_TRY();
 	{
 		cvx_spi_connect();
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify "
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin "
 							  "FROM convex._tables ORDER BY number", true);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
@@ -267,6 +285,7 @@ load_table_set(void)
 			strlcpy(table->name, name, NAMEDATALEN);
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
+			table->is_builtin = DatumGetBool(SPI_getbinval(tuple, tupdesc, 6, &isnull));
 			cvx_describe_table(table, fields, context, true);
 			cvx_describe_indexes(table,
 								 DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 4, &isnull)),
