@@ -74,10 +74,9 @@ convex_index_key_jsonb(PG_FUNCTION_ARGS)
 		cvx_jsonb_value(PG_GETARG_JSONB_P(0), &value);
 		if (!cvx_key_value(&key, &value, &cvx_jsonb_ops))
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("index_key: the value is not a Convex value"),
-					 errdetail("Malformed $integer, $float or $bytes objects, or more than %d levels of nesting.",
-							   CVX_MAX_NESTING)));
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("index_key: the value is nested more than %d levels deep",
+							CVX_MAX_NESTING)));
 	}
 	return key_finish(&key);
 }
