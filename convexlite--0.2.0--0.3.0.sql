@@ -42,7 +42,10 @@ COMMENT ON FUNCTION convex.index_key(jsonb) IS 'Convex''s order as bytes: the ke
 -- convex_define_table now builds them (schema.c create_index,
 -- tables.c cvx_index_keyed): the columns come from the old index, in the
 -- order of the index's fields; a field is keyed unless it is a required
--- string, id, boolean, bigint or bytes field.
+-- string, id, boolean, bigint or bytes field.  Indexes with no keyed field
+-- stay as they are.  Then every session reloads its table cache (a no-op
+-- ALTER of convex._tables invalidates it), so queries use the new indexes
+-- at once (tables.c reads which fields an index keys from the catalog).
 DO $update$
 DECLARE
     t record;
@@ -70,10 +73,13 @@ BEGIN
                     keys := keys || pg_catalog.format('convex.index_key(%I), ', cols[n]);
                 END IF;
             END LOOP;
-            EXECUTE pg_catalog.format('DROP INDEX convex.%I', relname);
-            EXECUTE pg_catalog.format('CREATE INDEX %I ON convex.%I (%s_creation_time)',
-                                      relname, t.name, keys);
+            IF keys LIKE '%convex.index_key(%' THEN
+                EXECUTE pg_catalog.format('DROP INDEX convex.%I', relname);
+                EXECUTE pg_catalog.format('CREATE INDEX %I ON convex.%I (%s_creation_time)',
+                                          relname, t.name, keys);
+            END IF;
         END LOOP;
     END LOOP;
 END
 $update$;
+ALTER TABLE convex._tables ALTER COLUMN notify SET DEFAULT '[]';

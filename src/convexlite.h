@@ -65,6 +65,7 @@ typedef struct CvxIndex
 	char		name[NAMEDATALEN];
 	int			nfields;
 	int			fields[CVX_MAX_INDEX_FIELDS];
+	uint32		keyed;			/* bit i: field i is stored as convex.index_key */
 } CvxIndex;
 
 /* A convexlite table, as described by convex._tables */

@@ -72,7 +72,7 @@ static bool
 key_is_keyed(CvxTable *table, const QueryShape *shape, int i)
 {
 	return shape->index >= 0 && i < table->indexes[shape->index].nfields &&
-		cvx_index_keyed(table, &table->columns[table->indexes[shape->index].fields[i]]);
+		(table->indexes[shape->index].keyed & ((uint32) 1 << i)) != 0;
 }
 
 /*

@@ -19,11 +19,14 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 /* One loaded generation of the catalog */
 typedef struct CvxTableSet
@@ -157,8 +160,51 @@ cvx_index_keyed(const CvxTable *table, const CvxColumn *column)
 {
 	if (table->is_builtin)
 		return false;
-	return column->field->optional || column->type == CVX_COL_JSONB ||
-		column->type == CVX_COL_FLOAT8;
+	if (!(column->field->optional || column->type == CVX_COL_JSONB ||
+		  column->type == CVX_COL_FLOAT8))
+		return false;
+
+	/*
+	 * Between installing this library and ALTER EXTENSION UPDATE the
+	 * database has no convex.index_key yet: index as 0.2.0 did until then
+	 * (the update rebuilds those indexes).
+	 */
+	return OidIsValid(LookupFuncName(list_make2(makeString(CVX_SCHEMA), makeString("index_key")),
+									 1, (Oid[]) {JSONBOID}, true));
+}
+
+/*
+ * Which fields of a user table's index does the index relation store as
+ * convex.index_key (an expression column) rather than as the column?  Read
+ * from the catalog, so queries match the index as it is, whichever
+ * version built it.
+ */
+static uint32
+index_keyed_fields(const CvxTable *table, const CvxIndex *index)
+{
+	char		relname[NAMEDATALEN];
+	Oid			indexrelid;
+	HeapTuple	tuple;
+	uint32		keyed = 0;
+
+	if (table->is_builtin)
+		return 0;
+	snprintf(relname, sizeof(relname), "%s__%s", table->name, index->name);
+	indexrelid = get_relname_relid(relname, get_namespace_oid(CVX_SCHEMA, false));
+	if (!OidIsValid(indexrelid))
+		return 0;
+	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexrelid));
+	if (!HeapTupleIsValid(tuple))
+		return 0;
+	{
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
+
+		for (int i = 0; i < index->nfields && i < form->indnatts; i++)
+			if (form->indkey.values[i] == 0)
+				keyed |= (uint32) 1 << i;
+	}
+	ReleaseSysCache(tuple);
+	return keyed;
 }
 
 /*
@@ -210,6 +256,7 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 						 errmsg("convex._tables: index \"%s\" of table \"%s\" lists an unknown field",
 								index->name, table->name)));
 		}
+		index->keyed = index_keyed_fields(table, index);
 		n++;
 	}
 	table->nindexes = n;
