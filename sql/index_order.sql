@@ -118,3 +118,5 @@ SELECT pg_get_indexdef('convex.flips__by_s'::regclass) LIKE '%index_key%' AS key
 SELECT convex_define_table('flips', '{"s": {"fieldType": {"type": "string"}, "optional": true}}',
                            '{"by_s": ["s"]}') > 10004 AS redefined;
 SELECT pg_get_indexdef('convex.flips__by_s'::regclass) LIKE '%index_key%' AS keyed_after;
+
+DROP FUNCTION labels(text, jsonb, jsonb, text);

@@ -7,8 +7,12 @@
  * The eq fields must be a prefix of the index's fields, in order; a range
  * applies to the next field (or to _creationTime when every field is
  * fixed).  Results come in index order: the index's fields, then
- * _creationTime.  One statement is prepared per table and query shape
- * (index, number of eq fields, range bounds, direction) and kept.
+ * _creationTime, in Convex's total order.  A field the index stores as
+ * convex.index_key(column) (index_keys.c) is compared as keys, so a
+ * missing field ({"$undefined": null} in eq and ranges, SQL NULL in the
+ * row) is below every value.  One statement is prepared per table and
+ * query shape (index, number of eq fields, range bounds, direction) and
+ * kept.
  *
  *-------------------------------------------------------------------------
  */
