@@ -4,7 +4,9 @@
 -- string index (plain), a required number, an optional string and a
 -- v.any() index (convex.index_key since 0.3.0), then 100k convex_db_query
 -- calls of each shape, each loop in one statement (no commit per call).
--- Prints one line per loop: name and milliseconds.
+-- Prints one line per loop: name, wall milliseconds and the backend's own
+-- CPU milliseconds (user + system from /proc/self/stat: on a busy machine
+-- the wall time mostly measures the other processes; needs a superuser).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SELECT convex_define_table('bench_items',
@@ -13,12 +15,18 @@ SELECT convex_define_table('bench_items',
     "tag":  {"fieldType": {"type": "string"}, "optional": true},
     "meta": {"fieldType": {"type": "any"}, "optional": true}}',
   '{"by_room": ["room"], "by_n": ["n"], "by_tag": ["tag"], "by_meta": ["meta"]}') > 0 AS defined \gset
-CREATE TEMP TABLE bench_times (name text, ms float8);
+CREATE TEMP TABLE bench_times (name text, ms float8, cpu_ms float8);
+-- this backend's CPU time so far, in ms (utime + stime, 100 ticks a second)
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS float8 LANGUAGE sql AS $$
+  SELECT (f[12]::float8 + f[13]::float8) * 10
+  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) AS s
+$$;
 CREATE FUNCTION pg_temp.timed(name text, body text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz := clock_timestamp();
+DECLARE t0 timestamptz := clock_timestamp(); c0 float8 := pg_temp.cpu_ms();
 BEGIN
   EXECUTE body;
-  INSERT INTO bench_times VALUES (name, 1000 * extract(epoch FROM clock_timestamp() - t0));
+  INSERT INTO bench_times VALUES (name, 1000 * extract(epoch FROM clock_timestamp() - t0),
+                                  pg_temp.cpu_ms() - c0);
 END $$;
 SELECT pg_temp.timed('insert 100k', $b$
 DO $d$ BEGIN
@@ -54,6 +62,6 @@ DO $d$ BEGIN
     PERFORM count(*) FROM convex_db_query('bench_items', 'by_meta', jsonb_build_object('meta', jsonb_build_object('k', i % 10, 'v', 'x' || (i % 7))), 'asc', NULL, 10);
   END LOOP;
 END $d$ $b$);
-SELECT name, round(ms::numeric) AS ms FROM bench_times ORDER BY ctid;
+SELECT name, round(ms::numeric) AS ms, round(cpu_ms::numeric) AS cpu_ms FROM bench_times ORDER BY ctid;
 SELECT pg_size_pretty(pg_relation_size(indexrelid)) AS size, indexrelid::regclass AS index
   FROM pg_index WHERE indrelid = 'convex.bench_items'::regclass ORDER BY 2::text;
