@@ -8,14 +8,15 @@ MODULE_big = convexlite
 # The core takes untrusted input and needs no server: it also builds alone
 # (make unittest) and is what the fuzzers link.
 CORE_SRCS = src/core/cvx_id.c src/core/cvx_validator.c src/core/cvx_format.c \
-	src/core/cvx_json_c.c src/core/cvx_claims.c src/core/cvx_token.c
+	src/core/cvx_json_c.c src/core/cvx_claims.c src/core/cvx_token.c \
+	src/core/cvx_sortkey.c
 SERVER_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(SERVER_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
 DATA = $(wildcard $(EXTENSION)--*.sql)
 
 # pg_regress tests: sql/<name>.sql compared with expected/<name>.out
-REGRESS = setup auth users messages presence files db schema query mutations scheduler reinstall cron
+REGRESS = setup auth users messages presence files db schema query index_order mutations scheduler reinstall cron
 REGRESS_OPTS = --inputdir=.
 
 JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c)

@@ -7,6 +7,84 @@
 -- Each change below says what it does and why.
 
 ------------------------------------------------------------------------
+-- Index order follows Convex's total order (undefined < null < int64 <
+-- float64 < boolean < string < bytes < array < object).
+--
+-- convex.index_key(value) is an order-preserving bytea key of a field
+-- value: memcmp order of keys is compareValues order, and NULL (a missing
+-- field) has the lowest key.  A user table's index covers
+-- convex.index_key(column) for every field stored as jsonb or double
+-- precision and for every optional field (their SQL order is not
+-- Convex's: jsonb orders by its own type rank, -0 = 0 in float8, NULLs
+-- come last); required text, boolean, bigint and bytea fields stay plain
+-- columns.  Not strict: index_key(NULL) is the key of undefined.
+CREATE FUNCTION convex.index_key(jsonb) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_jsonb'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION convex.index_key(text) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_text'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION convex.index_key(double precision) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_float8'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION convex.index_key(boolean) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_bool'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION convex.index_key(bigint) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_int8'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION convex.index_key(bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'convex_index_key_bytea'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION convex.index_key(jsonb) IS 'Convex''s order as bytes: the key an index stores for a jsonb field';
+
+-- Rebuild the indexes of user tables made by 0.2.0 the same way
+-- convex_define_table now builds them (schema.c create_index,
+-- tables.c cvx_index_keyed): the columns come from the old index, in the
+-- order of the index's fields; a field is keyed unless it is a required
+-- string, id, boolean, bigint or bytes field.  Indexes with no keyed field
+-- stay as they are.  Then every session reloads its table cache (a no-op
+-- ALTER of convex._tables invalidates it), so queries use the new indexes
+-- at once (tables.c reads which fields an index keys from the catalog).
+DO $update$
+DECLARE
+    t record;
+    idx record;
+    relname text;
+    cols name[];
+    keys text;
+    field jsonb;
+BEGIN
+    FOR t IN SELECT name, fields, indexes FROM convex._tables WHERE NOT is_builtin ORDER BY number LOOP
+        FOR idx IN SELECT key, value FROM pg_catalog.jsonb_each(t.indexes) ORDER BY key LOOP
+            relname := t.name || '__' || idx.key;
+            SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) INTO cols
+            FROM pg_catalog.pg_index i
+            CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indexrelid = pg_catalog.format('convex.%I', relname)::pg_catalog.regclass;
+            keys := '';
+            FOR n IN 1 .. pg_catalog.jsonb_array_length(idx.value) LOOP
+                field := t.fields -> (idx.value ->> (n - 1));
+                IF (field -> 'fieldType' ->> 'type') IN ('string', 'id', 'boolean', 'bigint', 'bytes')
+                   AND NOT coalesce((field ->> 'optional')::boolean, false) THEN
+                    keys := keys || pg_catalog.format('%I, ', cols[n]);
+                ELSE
+                    keys := keys || pg_catalog.format('convex.index_key(%I), ', cols[n]);
+                END IF;
+            END LOOP;
+            IF keys LIKE '%convex.index_key(%' THEN
+                EXECUTE pg_catalog.format('DROP INDEX convex.%I', relname);
+                EXECUTE pg_catalog.format('CREATE INDEX %I ON convex.%I (%s_creation_time)',
+                                          relname, t.name, keys);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$update$;
+ALTER TABLE convex._tables ALTER COLUMN notify SET DEFAULT '[]';
+
+------------------------------------------------------------------------
 -- pg_cron job commands call convexlite's functions with typed arguments
 ------------------------------------------------------------------------
 -- 0.2.0's commands called the cleanups without arguments (relying on their

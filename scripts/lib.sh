@@ -104,6 +104,11 @@ cvx_install_deps() {
 	for pkg in "${want[@]}"; do
 		cvx_pkg_installed "$pkg" || missing+=("$pkg")
 	done
+	# node and npm for test/scripts/index_order.sh (its compareValues oracle
+	# comes from the npm registry); a node from elsewhere (NodeSource) will do
+	if [ "$which" = all ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+		missing+=(nodejs npm)
+	fi
 	if [ ${#missing[@]} -eq 0 ]; then
 		cvx_info "all installed"
 		return 0

@@ -65,6 +65,7 @@ typedef struct CvxIndex
 	char		name[NAMEDATALEN];
 	int			nfields;
 	int			fields[CVX_MAX_INDEX_FIELDS];
+	uint32		keyed;			/* bit i: field i is stored as convex.index_key */
 } CvxIndex;
 
 /* A convexlite table, as described by convex._tables */
@@ -74,6 +75,7 @@ typedef struct CvxTable
 	uint32		number;			/* Convex table number */
 	Oid			relid;			/* its relation convex.<name> */
 	bool		is_system;		/* "_storage", "_scheduled_functions" */
+	bool		is_builtin;		/* created by the install script, not convex_define_table */
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
@@ -108,6 +110,7 @@ extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
+extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
 
 /* ---------------------------------------------------------------------
  * plans.c: statements prepared once, run under a pinned search_path

@@ -7,9 +7,12 @@
  * The eq fields must be a prefix of the index's fields, in order; a range
  * applies to the next field (or to _creationTime when every field is
  * fixed).  Results come in index order: the index's fields, then
- * _creationTime.  One statement is prepared per table and query shape
- * (index, number of eq fields, range bounds, direction) and kept, the most
- * recently used CVX_KEPT_PLANS_PER_TABLE of them (plans.c).
+ * _creationTime, in Convex's total order.  A field the index stores as
+ * convex.index_key(column) (index_keys.c) is compared as keys, so a
+ * missing field ({"$undefined": null} in eq and ranges, SQL NULL in the
+ * row) is below every value.  One statement is prepared per table and
+ * query shape (index, number of eq fields, range bounds, direction) and
+ * kept, the most recently used CVX_KEPT_PLANS_PER_TABLE of them (plans.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -45,13 +48,38 @@ typedef struct QueryShape
 	bool		lock;			/* FOR UPDATE: the query runs inside a mutation */
 } QueryShape;
 
-/* The column of the shape's i-th key: an index field, or _creation_time */
+/* Is the shape's i-th key an index field stored as convex.index_key? */
+static bool
+key_is_keyed(CvxTable *table, const QueryShape *shape, int i)
+{
+	return shape->index >= 0 && i < table->indexes[shape->index].nfields &&
+		(table->indexes[shape->index].keyed & ((uint32) 1 << i)) != 0;
+}
+
+/*
+ * The expression of the shape's i-th key, as the index covers it: an index
+ * field's column or convex.index_key(column), or _creation_time
+ */
 static const char *
 key_column(CvxTable *table, const QueryShape *shape, int i)
 {
 	if (shape->index >= 0 && i < table->indexes[shape->index].nfields)
-		return quote_identifier(table->columns[table->indexes[shape->index].fields[i]].column);
+	{
+		const char *column =
+			quote_identifier(table->columns[table->indexes[shape->index].fields[i]].column);
+
+		return key_is_keyed(table, shape, i) ?
+			psprintf("%s.index_key(%s)", CVX_SCHEMA, column) : column;
+	}
 	return "_creation_time";
+}
+
+/* Parameter n compared with the shape's i-th key: $n or its index_key */
+static const char *
+key_param(CvxTable *table, const QueryShape *shape, int i, int n)
+{
+	return key_is_keyed(table, shape, i) ?
+		psprintf("%s.index_key($%d)", CVX_SCHEMA, n) : psprintf("$%d", n);
 }
 
 /* The kept statement for a shape, prepared on first use */
@@ -76,8 +104,8 @@ query_plan(CvxTable *table, const QueryShape *shape)
 	for (int i = 0; i < shape->neq; i++)
 	{
 		argtypes[nargs++] = table->columns[table->indexes[shape->index].fields[i]].type_oid;
-		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.=) $%d",
-						 key_column(table, shape, i), nargs);
+		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.=) %s",
+						 key_column(table, shape, i), key_param(table, shape, i, nargs));
 	}
 	if (shape->lower != NO_BOUND || shape->upper != NO_BOUND)
 	{
@@ -88,14 +116,16 @@ query_plan(CvxTable *table, const QueryShape *shape)
 		if (shape->lower != NO_BOUND)
 		{
 			argtypes[nargs++] = type;
-			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) $%d", column,
-							 shape->lower == INCLUSIVE_BOUND ? ">=" : ">", nargs);
+			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) %s", column,
+							 shape->lower == INCLUSIVE_BOUND ? ">=" : ">",
+							 key_param(table, shape, shape->neq, nargs));
 		}
 		if (shape->upper != NO_BOUND)
 		{
 			argtypes[nargs++] = type;
-			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) $%d", column,
-							 shape->upper == INCLUSIVE_BOUND ? "<=" : "<", nargs);
+			appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) %s", column,
+							 shape->upper == INCLUSIVE_BOUND ? "<=" : "<",
+							 key_param(table, shape, shape->neq, nargs));
 		}
 	}
 	appendStringInfoString(&sql, " ORDER BY ");
@@ -115,14 +145,38 @@ query_plan(CvxTable *table, const QueryShape *shape)
 	return plan;
 }
 
-/* A value for an index key, checked against that field's validator */
+/*
+ * Is this eq or range value convex-js's form of undefined, a missing field
+ * ({"$undefined": null}, what convexOrUndefinedToJson sends)?
+ */
+static bool
+is_undefined(const JsonbValue *value)
+{
+	JsonbValue	found;
+
+	return value->type == jbvBinary && JsonContainerIsObject(value->val.binary.data) &&
+		JsonContainerSize(value->val.binary.data) == 1 &&
+		getKeyJsonValueFromContainer(value->val.binary.data, "$undefined", 10, &found) != NULL &&
+		found.type == jbvNull;
+}
+
+/*
+ * A value for an index key, checked against that field's validator.  A
+ * missing value (undefined) is SQL NULL: for a key stored as index_key it
+ * is the lowest key; the caller handles the other keys (they are never
+ * missing).
+ */
 static Datum
-key_datum(CvxTable *table, const QueryShape *shape, int i, const CvxValue *value)
+key_datum(CvxTable *table, const QueryShape *shape, int i, const CvxValue *value,
+		  bool undefined, char *null)
 {
 	CvxCheckContext context = {&cvx_jsonb_ops, cvx_table_name_lookup, NULL};
 	CvxCheckError error;
 	const CvxColumn *column;
 
+	*null = undefined ? 'n' : ' ';
+	if (undefined)
+		return (Datum) 0;
 	if (shape->index < 0 || i >= table->indexes[shape->index].nfields)
 	{
 		/* _creationTime */
@@ -150,12 +204,15 @@ convex_db_query(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CvxTable   *table;
 	QueryShape	shape;
-	char	   *nulls;
 	const char *index_name;
 	Jsonb	   *eq;
 	Jsonb	   *range = NULL;
 	Datum		values[CVX_MAX_INDEX_FIELDS + 4];
+	char		nulls[CVX_MAX_INDEX_FIELDS + 5];
 	int			nvalues = 0;
+	bool		empty = false;	/* a bound no stored value can meet */
+	bool		lower_undefined = false;
+	bool		upper_undefined = false;
 	int64		max_rows = -1;
 	int			nkeys;
 	CvxValue	lower_value;
@@ -228,7 +285,12 @@ convex_db_query(PG_FUNCTION_ARGS)
 										 column->field->name_len, &found) == NULL)
 			break;
 		cvx_jsonb_scalar_value(&found, &value);
-		values[nvalues++] = key_datum(table, &shape, i, &value);
+		/* eq undefined: only a key stored as index_key can be missing */
+		if (is_undefined(&found) && !key_is_keyed(table, &shape, i))
+			empty = true;
+		values[nvalues] = key_datum(table, &shape, i, &value, is_undefined(&found),
+									&nulls[nvalues]);
+		nvalues++;
 		shape.neq++;
 	}
 	if ((int) JsonContainerSize(&eq->root) != shape.neq)
@@ -263,21 +325,43 @@ convex_db_query(PG_FUNCTION_ARGS)
 			{
 				shape.lower = bound[2] == 'e' ? INCLUSIVE_BOUND : STRICT_BOUND;
 				cvx_jsonb_scalar_value(&value, &lower_value);
+				lower_undefined = is_undefined(&value);
 			}
 			else if ((strcmp(bound, "lt") == 0 || strcmp(bound, "lte") == 0) && shape.upper == NO_BOUND)
 			{
 				shape.upper = bound[2] == 'e' ? INCLUSIVE_BOUND : STRICT_BOUND;
 				cvx_jsonb_scalar_value(&value, &upper_value);
+				upper_undefined = is_undefined(&value);
 			}
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("range takes at most one of gt/gte and one of lt/lte, not \"%s\"", bound)));
 		}
+		/*
+		 * Undefined bounds on a key that is never missing (a required
+		 * typed field, _creationTime): above it is every value, below it
+		 * none.
+		 */
+		if (!key_is_keyed(table, &shape, shape.neq))
+		{
+			if (lower_undefined)
+				shape.lower = NO_BOUND;
+			if (upper_undefined)
+				empty = true;
+		}
 		if (shape.lower != NO_BOUND)
-			values[nvalues++] = key_datum(table, &shape, shape.neq, &lower_value);
+		{
+			values[nvalues] = key_datum(table, &shape, shape.neq, &lower_value,
+										lower_undefined, &nulls[nvalues]);
+			nvalues++;
+		}
 		if (shape.upper != NO_BOUND)
-			values[nvalues++] = key_datum(table, &shape, shape.neq, &upper_value);
+		{
+			values[nvalues] = key_datum(table, &shape, shape.neq, &upper_value,
+										upper_undefined, &nulls[nvalues]);
+			nvalues++;
+		}
 	}
 	/*
 	 * LIMIT NULL (no max_rows) is no limit; inside a mutation fetch at most
@@ -290,13 +374,13 @@ convex_db_query(PG_FUNCTION_ARGS)
 		if (max_rows < 0 || max_rows > allowance)
 			max_rows = allowance;
 	}
-	values[nvalues++] = Int64GetDatum(max_rows);
-	nulls = palloc(nvalues + 1);
-	memset(nulls, ' ', nvalues);
-	nulls[nvalues - 1] = max_rows < 0 ? 'n' : ' ';
+	values[nvalues] = Int64GetDatum(max_rows);
+	nulls[nvalues++] = max_rows < 0 ? 'n' : ' ';
 	nulls[nvalues] = '\0';
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (empty)
+		return (Datum) 0;
 	cvx_spi_connect();
 	/* inside a mutation the documents read are locked, as convex_db_get does */
 	shape.lock = cvx_in_mutation();

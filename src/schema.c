@@ -208,7 +208,11 @@ parse_indexes(CvxTable *table, Jsonb *indexes)
 	return specs;
 }
 
-/* CREATE INDEX "<table>__<index>" ON convex.t (columns..., _creation_time) */
+/*
+ * CREATE INDEX "<table>__<index>" ON convex.t (keys..., _creation_time):
+ * each field as its column, or as convex.index_key(column) where the
+ * column's SQL order is not Convex's (cvx_index_keyed).
+ */
 static void
 create_index(CvxTable *table, IndexSpec *spec)
 {
@@ -221,9 +225,58 @@ create_index(CvxTable *table, IndexSpec *spec)
 	appendStringInfo(&sql, "CREATE INDEX %s ON %s.%s (", quote_identifier(index_relname),
 					 CVX_SCHEMA, quote_identifier(table->name));
 	foreach(lc, spec->columns)
-		appendStringInfo(&sql, "%s, ", quote_identifier(strVal(lfirst(lc))));
+	{
+		const char *name = strVal(lfirst(lc));
+		const CvxColumn *column = NULL;
+
+		for (int c = 0; c < table->ncolumns; c++)
+			if (strcmp(table->columns[c].column, name) == 0)
+				column = &table->columns[c];
+		Assert(column != NULL);
+		if (column != NULL && cvx_index_keyed(table, column))
+			appendStringInfo(&sql, "%s.index_key(%s), ", CVX_SCHEMA, quote_identifier(name));
+		else
+			appendStringInfo(&sql, "%s, ", quote_identifier(name));
+	}
 	appendStringInfoString(&sql, "_creation_time)");
 	run(sql.data);
+}
+
+/*
+ * Would the index of spec store a field differently under the new
+ * definition than under the old one (a field became optional or
+ * required)?  Then it is built again.
+ */
+static bool
+keying_changed(CvxTable *old, CvxTable *new, List *specs, const char *index_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, specs)
+	{
+		IndexSpec  *spec = lfirst(lc);
+		ListCell   *cc;
+
+		if (strcmp(spec->name, index_name) != 0)
+			continue;
+		foreach(cc, spec->columns)
+		{
+			const char *name = strVal(lfirst(cc));
+			int			a = -1;
+			int			b = -1;
+
+			for (int c = 0; c < old->ncolumns; c++)
+				if (strcmp(old->columns[c].column, name) == 0)
+					a = c;
+			for (int c = 0; c < new->ncolumns; c++)
+				if (strcmp(new->columns[c].column, name) == 0)
+					b = c;
+			if (a < 0 || b < 0 ||
+				cvx_index_keyed(old, &old->columns[a]) != cvx_index_keyed(new, &new->columns[b]))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* DROP INDEX convex."<table>__<index>" */
@@ -558,7 +611,8 @@ convex_define_table(PG_FUNCTION_ARGS)
 				if (getKeyJsonValueFromContainer(&indexes->root, key.val.string.val,
 												 key.val.string.len, &now) == NULL ||
 					strcmp(JsonbToCString(NULL, now.val.binary.data, now.val.binary.len),
-						   JsonbToCString(NULL, value.val.binary.data, value.val.binary.len)) != 0)
+						   JsonbToCString(NULL, value.val.binary.data, value.val.binary.len)) != 0 ||
+					keying_changed(old, table, index_specs, index_name))
 					drop_index(name, index_name);
 			}
 			alter_table(old, table);
@@ -570,7 +624,8 @@ convex_define_table(PG_FUNCTION_ARGS)
 				if (getKeyJsonValueFromContainer(&old_indexes->root, spec->name,
 												 strlen(spec->name), &before) == NULL ||
 					strcmp(JsonbToCString(NULL, before.val.binary.data, before.val.binary.len),
-						   spec->definition) != 0)
+						   spec->definition) != 0 ||
+					keying_changed(old, table, index_specs, spec->name))
 					create_index(table, spec);
 			}
 			check_stored_documents(table);

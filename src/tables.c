@@ -19,9 +19,11 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -29,6 +31,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 /*
  * field4 of the advisory lock tag that serializes the definitions of one
@@ -156,6 +159,67 @@ cvx_describe_table(CvxTable *table, const char *fields_json, MemoryContext conte
 }
 
 /*
+ * Does an index of this table cover convex.index_key(column) rather than
+ * the column (index_keys.c)?  For a user table's field stored as jsonb or
+ * double precision, or optional: there the column's SQL order is not
+ * Convex's (types in JSON, -0 = 0, a missing field last).  Required text,
+ * boolean, bigint and bytea fields order as Convex orders them and are
+ * indexed as they are.  The built-in tables keep the plain indexes of the
+ * install script.  The update to 0.3.0 applies the same rule in SQL.
+ */
+bool
+cvx_index_keyed(const CvxTable *table, const CvxColumn *column)
+{
+	if (table->is_builtin)
+		return false;
+	if (!(column->field->optional || column->type == CVX_COL_JSONB ||
+		  column->type == CVX_COL_FLOAT8))
+		return false;
+
+	/*
+	 * Between installing this library and ALTER EXTENSION UPDATE the
+	 * database has no convex.index_key yet: index as 0.2.0 did until then
+	 * (the update rebuilds those indexes).
+	 */
+	return OidIsValid(LookupFuncName(list_make2(makeString(CVX_SCHEMA), makeString("index_key")),
+									 1, (Oid[]) {JSONBOID}, true));
+}
+
+/*
+ * Which fields of a user table's index does the index relation store as
+ * convex.index_key (an expression column) rather than as the column?  Read
+ * from the catalog, so queries match the index as it is, whichever
+ * version built it.
+ */
+static uint32
+index_keyed_fields(const CvxTable *table, const CvxIndex *index)
+{
+	char		relname[NAMEDATALEN];
+	Oid			indexrelid;
+	HeapTuple	tuple;
+	uint32		keyed = 0;
+
+	if (table->is_builtin)
+		return 0;
+	snprintf(relname, sizeof(relname), "%s__%s", table->name, index->name);
+	indexrelid = get_relname_relid(relname, get_namespace_oid(CVX_SCHEMA, false));
+	if (!OidIsValid(indexrelid))
+		return 0;
+	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexrelid));
+	if (!HeapTupleIsValid(tuple))
+		return 0;
+	{
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(tuple);
+
+		for (int i = 0; i < index->nfields && i < form->indnatts; i++)
+			if (form->indkey.values[i] == 0)
+				keyed |= (uint32) 1 << i;
+	}
+	ReleaseSysCache(tuple);
+	return keyed;
+}
+
+/*
  * Read a table's indexes ({"by_channel": ["channelId"], ...}) into
  * table->indexes.  Names and fields were checked when the table was
  * defined; a field this table does not have is corruption.
@@ -204,6 +268,7 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 						 errmsg("convex._tables: index \"%s\" of table \"%s\" lists an unknown field",
 								index->name, table->name)));
 		}
+		index->keyed = index_keyed_fields(table, index);
 		n++;
 	}
 	table->nindexes = n;
@@ -259,7 +324,7 @@ load_table_set(void)
 		/* the latest committed catalog (and this transaction's own changes) */
 		CommandCounterIncrement();
 		PushActiveSnapshot(GetLatestSnapshot());
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify "
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin "
 							  "FROM convex._tables ORDER BY number", true);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
@@ -285,6 +350,7 @@ load_table_set(void)
 			table->number = (uint32) number;
 			table->is_system = (name[0] == '_');
 			table->relid = get_relname_relid(name, schema_oid);
+			table->is_builtin = DatumGetBool(SPI_getbinval(tuple, tupdesc, 6, &isnull));
 			cvx_describe_table(table, fields, context, true);
 			cvx_describe_indexes(table,
 								 DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 4, &isnull)),

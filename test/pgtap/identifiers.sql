@@ -452,8 +452,8 @@ SELECT is(convex_define_table('select',
 SELECT columns_are('convex', 'select', ARRAY['_id', '_creation_time', 'from', 'where', 'having'],
                    'redefining "select" added column "having"');
 SELECT hasnt_index('convex', 'select', 'select__order', 'redefining "select" dropped index "order"');
-SELECT has_index('convex', 'select', 'select__group', ARRAY['"where"', '"from"', '_creation_time'],
-                 'redefining "select" created index "group" on ("where", "from", _creation_time)');
+SELECT has_index('convex', 'select', 'select__group', ARRAY['convex.index_key("where")', '"from"', '_creation_time'],
+                 'redefining "select" created index "group" on (index_key("where"), "from", _creation_time)');
 SELECT is((SELECT count(*)::int FROM convex_db_query('select', 'group')), 1,
           'convex_db_query(''select'', ''group'') reads through the new index');
 

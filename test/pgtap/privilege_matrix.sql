@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(575);
+SELECT plan(611);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -189,6 +189,13 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- helpers
     ('convex_id_table(text)',                               true, true,  true,  true,  true,  false, NULL),
     ('convex_auth_user_id()',                               true, true,  true,  true,  true,  false, NULL),
+    -- index keys: pure, evaluated by index expressions as whoever writes
+    ('convex.index_key(jsonb)',                             true, true,  true,  true,  true,  false, NULL),
+    ('convex.index_key(text)',                              true, true,  true,  true,  true,  false, NULL),
+    ('convex.index_key(double precision)',                  true, true,  true,  true,  true,  false, NULL),
+    ('convex.index_key(boolean)',                           true, true,  true,  true,  true,  false, NULL),
+    ('convex.index_key(bigint)',                            true, true,  true,  true,  true,  false, NULL),
+    ('convex.index_key(bytea)',                             true, true,  true,  true,  true,  false, NULL),
     -- pg_cron set-up (PL/pgSQL, runs as its caller, pins its own path)
     ('convex_schedule_jobs()',                              true, false, false, false, false, false, 'pg_catalog, pg_temp');
 

@@ -84,10 +84,13 @@ SELECT convex_define_table('notes',
   '{"title": {"fieldType": {"type": "string"}, "optional": false},
     "tags":  {"fieldType": {"type": "array", "value": {"type": "string"}}, "optional": true},
     "n":     {"fieldType": {"type": "number"}, "optional": false}}',
-  '{"by_title": ["title"]}') IS NOT NULL;
+  '{"by_title": ["title"], "by_tags": ["tags"], "by_n": ["n"], "by_title_tags": ["title", "tags"]}') IS NOT NULL;
 SELECT convex_db_insert('notes', jsonb_build_object('title', 'note ' || i, 'tags', jsonb_build_array('a', i::text),
                                                     'n', i))
-  FROM generate_series(1, 30) AS i;
+  FROM generate_series(1, 27) AS i;
+-- notes without tags: an older version indexed them last
+SELECT convex_db_insert('notes', jsonb_build_object('title', 'a note ' || i, 'n', -i))
+  FROM generate_series(1, 3) AS i;
 
 CREATE FUNCTION upgrade_add_note(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS \$\$
 BEGIN
@@ -220,6 +223,25 @@ else
 	fail "the updated install differs from a fresh $NEWEST install (- fresh, + updated)"
 	grep '^[-+][^-+]' "$WORK/catalog.diff" | head -n 30 | sed 's/^/    | /'
 fi
+
+# --- user-table indexes follow Convex's order after the update -------------------------
+# (0.3.0: the update rebuilds them as convex_define_table now builds them)
+NOTES_FIELDS='{"title": {"fieldType": {"type": "string"}, "optional": false},
+    "tags":  {"fieldType": {"type": "array", "value": {"type": "string"}}, "optional": true},
+    "n":     {"fieldType": {"type": "number"}, "optional": false}}'
+NOTES_INDEXES='{"by_title": ["title"], "by_tags": ["tags"], "by_n": ["n"], "by_title_tags": ["title", "tags"]}'
+psql_fresh -c "SELECT convex_define_table('notes', '$NOTES_FIELDS', '$NOTES_INDEXES')" >/dev/null
+INDEXDEFS="SELECT string_agg(pg_get_indexdef(indexrelid), E'\\n' ORDER BY indexrelid::regclass::text)
+             FROM pg_index WHERE indrelid = 'convex.notes'::regclass"
+fresh_defs=$(psql_fresh -At -c "$INDEXDEFS")
+check "the updated user table's indexes are those convex_define_table makes now" "$fresh_defs" "$(q "$INDEXDEFS")"
+check "... keyed where SQL's order is not Convex's (tags, n)" 3 \
+	"$(q "SELECT count(*) FROM pg_index WHERE indrelid = 'convex.notes'::regclass AND pg_get_indexdef(indexrelid) LIKE '%index_key%'")"
+check "notes without tags come first in by_tags" "a note 1,a note 2,a note 3,note 1" \
+	"$(q "SELECT string_agg(d->>'title', ',') FROM convex_db_query('notes', 'by_tags', '{}', 'asc', max_rows => 4) AS d")"
+check "eq on a missing tags selects them; lt includes them" "3|4" \
+	"$(q "SELECT (SELECT count(*) FROM convex_db_query('notes', 'by_tags', '{\"tags\": {\"\$undefined\": null}}'))
+	             || '|' || (SELECT count(*) FROM convex_db_query('notes', 'by_tags', '{}', 'asc', '{\"lt\": [\"a\", \"10\"]}'))")"
 
 # --- it still works ----------------------------------------------------------------
 q "SELECT convex_messages_send('{\"roomId\": \"r1\", \"content\": \"after\", \"userName\": \"Ada\"}')" >/dev/null

@@ -88,6 +88,7 @@ main(void)
 	test_deep();
 	test_claims();
 	test_token();
+	test_sortkey();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0 ? 1 : 0;
 }

@@ -41,5 +41,6 @@ extern void test_format(void);
 extern void test_deep(void);
 extern void test_claims(void);
 extern void test_token(void);
+extern void test_sortkey(void);
 
 #endif							/* UNIT_H */
