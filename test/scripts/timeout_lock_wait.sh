@@ -69,9 +69,7 @@ show_log() { sed 's/^/    | /' "$WORK/$1.log"; }
 T0=$(date +%s)
 
 # --- setup ---------------------------------------------------------------------
-if ! psql_admin -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ||
-	! psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite" >/dev/null; then
+if ! fresh_db; then
 	fail "setup: could not create database $DB with convexlite"
 	exit 1
 fi

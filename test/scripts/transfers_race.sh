@@ -71,8 +71,7 @@ T0=$(date +%s)
 echo "transfers_race: database $DB, $CLIENTS clients, ${SECONDS_PER_RUN}s per isolation level"
 
 # --- setup ---------------------------------------------------------------------
-if ! psql_admin -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"; then
+if ! fresh_db no-extension; then
 	fail "setup: could not create database $DB"
 	exit 1
 fi
