@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(611);
+SELECT plan(627);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
