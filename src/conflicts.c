@@ -486,13 +486,17 @@ cvx_conflict_written_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *row
 	int		   *attnos = NULL;
 	int			buffer[32];
 	int			id_attno = 0;
+	int			inserted_attno = 0;
 
 	if (!write_locking() || nrows == 0 || rows == NULL)
 		return;
 	take(table->number, TABLE_KEY, LOCK_KIND_KEY, RowExclusiveLock);
 	if (table->nindexes > 0)
 		attnos = indexed_attnos(table, rows->tupdesc, buffer, lengthof(buffer));
-	if (kind != CVX_WRITE_INSERT)
+	/* an upsert (presence) says whether it inserted (realtime.c's column) */
+	if (kind == CVX_WRITE_INSERT)
+		inserted_attno = SPI_fnumber(rows->tupdesc, "cvx_inserted");
+	if (kind != CVX_WRITE_INSERT || inserted_attno > 0)
 	{
 		id_attno = SPI_fnumber(rows->tupdesc, "_id");
 		if (id_attno <= 0)
@@ -500,9 +504,12 @@ cvx_conflict_written_rows(CvxTable *table, CvxWriteKind kind, SPITupleTable *row
 	}
 	for (uint64 r = 0; r < nrows; r++)
 	{
-		if (id_attno > 0)
+		bool		isnull;
+
+		if (id_attno > 0 &&
+			(inserted_attno <= 0 ||
+			 !DatumGetBool(heap_getattr(rows->vals[r], inserted_attno, rows->tupdesc, &isnull))))
 		{
-			bool		isnull;
 			Datum		id = heap_getattr(rows->vals[r], id_attno, rows->tupdesc, &isnull);
 
 			if (!isnull)
