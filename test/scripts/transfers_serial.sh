@@ -10,7 +10,8 @@
 # each outcome in the same transaction (transfer_log).
 #
 # Checks after each run: pgbench saw no error at all (no 40001, no 40P01, no
-# client aborted); no balance is negative; every balance equals its start
+# client aborted; and after the three runs PostgreSQL's deadlock counter for the
+# database has not moved: no call waited for deadlock detection); no balance is negative; every balance equals its start
 # plus its ledger; the money is conserved, except what the seed's own code
 # creates on a transfer to the same account (it patches from, then writes
 # to's stale balance + amount: every serial order gives +amount, as Convex
@@ -148,9 +149,16 @@ EOF
 	echo "# $n accounts: $(q "SELECT string_agg(outcome || ' ' || c, ', ') FROM (SELECT outcome, count(*) c FROM transfer_log WHERE run = '$run' GROUP BY 1 ORDER BY 1) x"); $(grep -E '^tps' "$log")"
 }
 
+# deadlocks PostgreSQL detected in this database (its statistics are flushed
+# within a second of each transaction's end)
+deadlocks() { q "SELECT pg_stat_force_next_flush(); SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()" | tail -n 1; }
+DEADLOCKS0=$(deadlocks)
 run_accounts 2
 run_accounts 6
 run_accounts 100
+sleep 1
+check "no deadlock was ever detected: opposite-order transfers give their locks back instead of waiting" \
+	0 "$(($(deadlocks) - DEADLOCKS0))"
 check "some transfers were refused (Insufficient funds, Account not found)" t \
 	"$(q "SELECT count(DISTINCT outcome) = 3 FROM transfer_log")"
 
