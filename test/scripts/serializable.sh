@@ -24,7 +24,8 @@
 #                 every serial order gives).
 #   room limit    range phantom: post counts a room's notes with gt/lt on the
 #                 next index field and inserts only when fewer than 5.
-#                 Checker: exactly 5 notes per room, never more.
+#                 Checker: never more than 5 notes per room, numbered 0..n-1;
+#                 also at REPEATABLE READ and SERIALIZABLE (clients retrying).
 #   chains        read-only-then-write: step(pair, dir) reads both documents
 #                 of a pair, writes one of them from the other, and logs what
 #                 it read and wrote.  Checker: the precedence graph of the
@@ -287,6 +288,21 @@ check "room limit: no room has more than 5 notes" 0 \
 check "room limit: the notes of each room are numbered 0..n-1 (each post counted all before it)" 0 \
 	"$(q "SELECT count(*) FROM (SELECT room FROM convex.notes GROUP BY room HAVING count(DISTINCT n) <> count(*) OR max(n) <> count(*) - 1) r")"
 check "room limit: errors clients saw" 0 "$ERRORS"
+# the same at REPEATABLE READ and SERIALIZABLE, in rooms of their own, the
+# clients retrying the documented 40001
+base=100
+for level in "repeatable read" serializable; do
+	sed "s/random(1, 30)/random($((base + 1)), $((base + 30)))/" "$WORK/post.sql" >"$WORK/post_$base.sql"
+	bench "notes_$base" "$level" 20 "$WORK/post_$base.sql" -t 30
+	check "room limit, ${level^^}: no room has more than 5 notes, numbered 0..n-1" "0 0" \
+		"$(q "SELECT count(*) FILTER (WHERE c > 5) || ' ' || count(*) FILTER (WHERE d <> c OR m <> c - 1)
+		       FROM (SELECT room, count(*) c, count(DISTINCT n) d, max(n) m FROM convex.notes
+		              WHERE room BETWEEN $((base + 1)) AND $((base + 30)) GROUP BY room) r")"
+	check "room limit, ${level^^}: failed transactions after the client's retries, clients aborted" "0 0" "$FAILED $ABORTED"
+	check "room limit, ${level^^}: every error is a documented 40001" "" \
+		"$(grep -vE 'mutation notes:post conflicted with a concurrent transaction and cannot be retried inside this (REPEATABLE READ|SERIALIZABLE) transaction|could not serialize access due to' "$WORK/notes_$base.errors" | head -n 3)"
+	base=$((base + 100))
+done
 
 # --- read-only-then-write chains --------------------------------------------
 cat >"$WORK/step.sql" <<'EOF'
