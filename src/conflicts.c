@@ -28,17 +28,22 @@
  * A range read is coarser than Convex's (the whole eq prefix, whatever the
  * bounds or limit), never finer.
  *
- * No lock is waited for while the attempt holds others: every lock is
- * asked for with dontWait.  A refusal raises 40001 at once; the attempt's
+ * A lock is waited for only when every lock the attempt holds comes
+ * earlier in one global order (table, key, kind); otherwise it is asked
+ * for with dontWait, and a refusal raises 40001 at once.  The attempt's
  * subtransaction rolls back (its writes, row and heavyweight locks,
  * scheduled jobs, upload tokens, notifications) and the next attempt first
- * takes, waiting, in one fixed order, every lock the earlier attempts took
- * or were refused (the footprint it learned), then runs the mutation again.
+ * takes, waiting, in that order, every lock the earlier attempts took or
+ * were refused (the footprint it learned), then runs the mutation again.
  * Waiting in one global order while holding only locks earlier in that
- * order, against holders that never wait, cannot deadlock.  Waits
- * convexlite does not ask for itself (a row lock in a built-in UPDATE, the
- * handler's own SQL) are cut short by a short lock_timeout during all but
- * the last attempt, and retried after a random backoff.
+ * order cannot close a cycle, so no attempt waits for deadlock detection.
+ * Waits convexlite does not ask for itself (a row lock in a built-in
+ * UPDATE, the handler's own SQL) are cut short by a short lock_timeout
+ * during all but the last attempt, and retried after a random backoff.
+ *
+ * Writes outside any mutation (the ctx.db functions or a built-in's SQL
+ * function called directly) take the same write locks, waiting for them,
+ * since they cannot run again; reads outside a mutation take none.
  *
  * At REPEATABLE READ and SERIALIZABLE the transaction's snapshot is fixed:
  * each read is run a second time under the latest snapshot, and if the two
@@ -59,13 +64,13 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "storage/lmgr.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
-#include "storage/shmem.h"
-#include "port/atomics.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
@@ -105,11 +110,11 @@ static bool attempt_stale = false;	/* a read differs from the latest snapshot */
 static bool attempt_holds_locks = false;	/* attempt_last_tag is set */
 static LOCKTAG attempt_last_tag;	/* the last lock held, in the global order */
 static int	caller_lock_timeout = 0;	/* lock_timeout outside the attempts */
+static bool call_running = false;	/* cvx_run_attempts is running a call */
 static NeededLock *footprint = NULL;	/* every lock taken or refused so far */
-static bool call_running = false;
-static int	outside_locks = 0;	/* locks writes outside mutations took */	/* cvx_run_attempts is running a call */
 static int	footprint_count = 0;
 static int	footprint_size = 0;
+static int	outside_locks = 0;	/* locks writes outside mutations took */
 
 /*
  * Counts for convex_conflict_stats(): calls by attempts taken (1..5, 6+)
