@@ -805,6 +805,13 @@ attempts_reset(void)
 	attempt_stale = false;
 	call_running = false;
 	footprint_count = 0;
+	/* keep a small footprint array for the next call, not a large one */
+	if (footprint_size > 1024)
+	{
+		pfree(footprint);
+		footprint = NULL;
+		footprint_size = 0;
+	}
 }
 
 /*

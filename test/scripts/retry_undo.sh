@@ -15,6 +15,8 @@
 # Checks: the call returned without error; it took 2 attempts
 # (convex_conflict_stats); exactly one job, one upload token, one message,
 # one notification of it (a listening session), and the gate patched once.
+# Then gate:stubborn, whose handler catches every error (its conflict too),
+# conflicts the same way: it must be run again, not return its "caught".
 #
 # Uses PGHOST/PGPORT/PGUSER (a superuser); creates and drops database
 # convexlite_retry_undo.  PASS/FAIL per check; exit 1 on any failure.
@@ -48,6 +50,20 @@ BEGIN
     PERFORM convex_db_patch('gate', args->>'gate', jsonb_build_object('v', (gate->>'v')::int + 1));
     RETURN 'null';
 END $$;
+-- a handler that catches every error, its conflict included
+CREATE FUNCTION gate_stubborn(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    gate jsonb;
+BEGIN
+    BEGIN
+        gate := convex_db_get('gate', args->>'gate');
+        PERFORM convex_db_patch('gate', args->>'gate', jsonb_build_object('v', (gate->>'v')::int + 10));
+    EXCEPTION WHEN OTHERS THEN
+        RETURN '"caught"';
+    END;
+    RETURN '"done"';
+END $$;
+SELECT convex_define_mutation('gate:stubborn', 'gate_stubborn(jsonb)', '{"type": "any"}');
 SELECT convex_define_mutation('gate:peek', 'gate_peek(jsonb)', '{"type": "any"}');
 SELECT convex_define_mutation('gate:effects', 'gate_effects(jsonb)', '{"type": "any"}');
 EOF
@@ -84,6 +100,18 @@ check "one upload token" 1 "$(($(q "SELECT count(*) FROM convex._upload_tokens")
 check "one message from the nested runMutation" 1 "$(q "SELECT count(*) FROM convex.messages WHERE room_id = 'undo'")"
 check "one notification of it" 1 "$(grep -c 'payload ".*undo' "$WORK/listen.log")"
 check "the gate patched once" 1 "$(q "SELECT balance FROM (SELECT v AS balance FROM convex.gate) g")"
+
+# A handler that catches its own conflict does not escape it: the attempt
+# is run again, and the second one, after H, patches the gate.
+PGAPPNAME=undo_holder psql_db -c "BEGIN" \
+	-c "SELECT convex_mutation('gate:peek', jsonb_build_object('gate', '$GATE'))" \
+	-c "SELECT pg_sleep(1)" -c "COMMIT" >"$WORK/holder2.log" 2>&1 &
+HOLDER=$!
+wait_for "H to hold the gate again" \
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'undo_holder' AND query LIKE '%pg_sleep%')"
+check "a handler that catches its conflict is run again, not answered from the failed attempt" '"done" 11' \
+	"$(q "SELECT convex_mutation('gate:stubborn', jsonb_build_object('gate', '$GATE'))") $(q "SELECT v FROM convex.gate")"
+wait "$HOLDER"
 
 echo "retry_undo: $((CHECKS - FAILURES)) of $CHECKS checks passed"
 if [ "$FAILURES" -ne 0 ]; then
