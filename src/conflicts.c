@@ -910,8 +910,9 @@ cvx_run_attempts(const char *path, Jsonb *(*run) (void *), void *arg)
 			attempts_reset();
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("mutation %s still conflicted with concurrent mutations after %d attempts",
-							path, attempt),
+					 errmsg_plural("mutation %s still conflicted with concurrent mutations after %d attempt",
+								   "mutation %s still conflicted with concurrent mutations after %d attempts",
+								   attempt, path, attempt),
 					 errdetail("Last conflict: %s", failure->message),
 					 errhint("Retry the transaction; convexlite.mutation_retries sets how many times a call runs again.")));
 		}

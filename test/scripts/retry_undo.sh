@@ -113,6 +113,24 @@ check "a handler that catches its conflict is run again, not answered from the f
 	"$(q "SELECT convex_mutation('gate:stubborn', jsonb_build_object('gate', '$GATE'))") $(q "SELECT v FROM convex.gate")"
 wait "$HOLDER"
 
+# With convexlite.mutation_retries = 0 the same conflict is the client's:
+# 40001 naming the mutation and its one attempt.
+PGAPPNAME=undo_holder psql_db -c "BEGIN" \
+	-c "SELECT convex_mutation('gate:peek', jsonb_build_object('gate', '$GATE'))" \
+	-c "SELECT pg_sleep(1)" -c "COMMIT" >"$WORK/holder3.log" 2>&1 &
+HOLDER=$!
+wait_for "H to hold the gate a third time" \
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'undo_holder' AND query LIKE '%pg_sleep%')"
+PGOPTIONS="-c convexlite.mutation_retries=0" psql_db -At \
+	-c "\\set VERBOSITY verbose" \
+	-c "SELECT convex_mutation('gate:effects', jsonb_build_object('gate', '$GATE'))" >"$WORK/noretry.log" 2>&1
+check "mutation_retries = 0: the conflict reaches the client as 40001 after 1 attempt" \
+	"ERROR:  40001: mutation gate:effects still conflicted with concurrent mutations after 1 attempt" \
+	"$(grep -m1 '^ERROR' "$WORK/noretry.log")"
+wait "$HOLDER"
+check "mutation_retries = 0: nothing of the failed call remains (gate, messages)" "11 1" \
+	"$(q "SELECT v FROM convex.gate") $(q "SELECT count(*) FROM convex.messages WHERE room_id = 'undo'")"
+
 echo "retry_undo: $((CHECKS - FAILURES)) of $CHECKS checks passed"
 if [ "$FAILURES" -ne 0 ]; then
 	echo "retry_undo: FAIL"
