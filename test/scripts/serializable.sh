@@ -16,6 +16,8 @@
 #                 convexlite's, saying the mutation cannot be retried inside
 #                 the transaction, or (SERIALIZABLE) PostgreSQL's SSI failure
 #                 at commit.
+#   untagged      the same on a missing optional field (eq undefined), 20
+#                 groups: exactly one untagged document per group.
 #   on-call       write skew: goOffCall reads the doctors on call in a shift
 #                 (by_shift_on_call, eq on both fields) and takes itself off
 #                 only when at least two are on call.  Every doctor of 40
@@ -71,6 +73,27 @@ BEGIN
 END $$;
 SELECT convex_define_mutation('profiles:getOrCreate', 'get_or_create(jsonb)',
     '{"type": "object", "value": {"handle": {"fieldType": {"type": "string"}, "optional": false}}}', NULL);
+
+-- tags:claimUntagged: eq on a missing field ({"$undefined": null}), insert
+-- an untagged document of the group when there is none
+SELECT convex_define_table('tags', '{
+    "grp": {"fieldType": {"type": "number"}, "optional": false},
+    "tag": {"fieldType": {"type": "string"}, "optional": true}}',
+    '{"by_grp_tag": ["grp", "tag"]}');
+CREATE FUNCTION claim_untagged(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    existing jsonb;
+BEGIN
+    SELECT d INTO existing FROM convex_db_query('tags', 'by_grp_tag',
+        jsonb_build_object('grp', (args->>'grp')::int, 'tag', '{"$undefined": null}'::jsonb),
+        'asc', NULL, 1) AS d;
+    IF existing IS NOT NULL THEN
+        RETURN existing->'_id';
+    END IF;
+    RETURN to_jsonb(convex_db_insert('tags', jsonb_build_object('grp', (args->>'grp')::int)));
+END $$;
+SELECT convex_define_mutation('tags:claimUntagged', 'claim_untagged(jsonb)',
+    '{"type": "object", "value": {"grp": {"fieldType": {"type": "number"}, "optional": false}}}', NULL);
 
 -- doctors:goOffCall (write skew)
 SELECT convex_define_table('doctors', '{
@@ -256,6 +279,17 @@ for level in "read committed" "repeatable read" serializable; do
 	fi
 	check "getOrCreate, ${level^^}: no client aborted" "0 0" "$bench_hot_aborted $ABORTED"
 done
+
+# --- get-or-create on a missing field ----------------------------------------
+q "SELECT count(convex_db_insert('tags', jsonb_build_object('grp', g, 'tag', 'x'))) FROM generate_series(1, 20) g" >/dev/null
+cat >"$WORK/untagged.sql" <<'EOF'
+\set g random(1, 20)
+SELECT convex_mutation('tags' || ':claimUntagged', jsonb_build_object('grp', :g));
+EOF
+bench untagged "read committed" 1 "$WORK/untagged.sql" -t 20
+check "eq on a missing field: one untagged document per group (beside the tagged one)" "20 groups with 1" \
+	"$(q "SELECT count(*) || ' groups with ' || string_agg(DISTINCT c::text, ',') FROM (SELECT grp, count(*) FILTER (WHERE tag IS NULL) AS c FROM convex.tags GROUP BY grp) g")"
+check "eq on a missing field: errors clients saw" 0 "$ERRORS"
 
 # --- on-call write skew -----------------------------------------------------
 # 10 shifts of 3 doctors, calls for random doctors; then each doctor once more,
