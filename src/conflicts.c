@@ -563,55 +563,7 @@ cvx_conflict_needs_old_row(CvxTable *table, int ncolumns, const int *columns)
 	return false;
 }
 
-/* Are two result tuples the same row version's values? */
-static bool
-same_tuple(HeapTuple a, HeapTuple b)
-{
-	if (a->t_len != b->t_len || a->t_data->t_hoff != b->t_data->t_hoff)
-		return false;
-	return memcmp((char *) a->t_data + offsetof(HeapTupleHeaderData, t_bits),
-				  (char *) b->t_data + offsetof(HeapTupleHeaderData, t_bits),
-				  a->t_len - offsetof(HeapTupleHeaderData, t_bits)) == 0;
-}
-
-/*
- * After a read at REPEATABLE READ or SERIALIZABLE (its result in
- * SPI_tuptable): run the same statement under the latest snapshot.  The
- * read's locks keep its rows from changing now, so a difference means a
- * transaction that committed after this transaction's snapshot changed
- * them: the mutation cannot be made serializable inside this transaction.
- */
-void
-cvx_conflict_check_current(SPIPlanPtr plan, Datum *values, const char *nulls, long count)
-{
-	SPITupleTable *first = SPI_tuptable;
-	uint64		nfirst = SPI_processed;
-	bool		same;
-	int			rc;
-
-	if (!locking() || !IsolationUsesXactSnapshot())
-		return;
-	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot,
-							  false, false, count);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "convexlite: could not read again under the latest snapshot: %s",
-			 SPI_result_code_string(rc));
-	same = SPI_processed == nfirst;
-	for (uint64 r = 0; same && r < nfirst; r++)
-		same = same_tuple(first->vals[r], SPI_tuptable->vals[r]);
-	SPI_freetuptable(SPI_tuptable);
-	SPI_tuptable = first;
-	SPI_processed = nfirst;
-	if (!same)
-	{
-		attempt_stale = true;
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("convexlite: a mutation read documents that changed after this transaction's snapshot")));
-	}
-}
-
-/* The hash of a result tuple's values (as same_tuple compares them) */
+/* The hash of a result tuple's values: its null bitmap and data */
 static uint64
 tuple_hash(HeapTuple tuple)
 {
@@ -674,6 +626,31 @@ cvx_conflict_check_digest(SPIPlanPtr plan, Datum *values, const char *nulls,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("convexlite: a mutation read documents that changed after this transaction's snapshot")));
 	}
+}
+
+/*
+ * After a read at REPEATABLE READ or SERIALIZABLE (its result in
+ * SPI_tuptable, left there): run the same statement under the latest
+ * snapshot.  The read's locks keep its rows from changing now, so a
+ * difference means a transaction that committed after this transaction's
+ * snapshot changed them: the mutation cannot be made serializable inside
+ * this transaction.
+ */
+void
+cvx_conflict_check_current(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	SPITupleTable *first = SPI_tuptable;
+	uint64		nfirst = SPI_processed;
+	CvxReadDigest digest;
+
+	cvx_conflict_digest_start(&digest);
+	if (!digest.active)
+		return;
+	for (uint64 r = 0; r < nfirst; r++)
+		cvx_conflict_digest_add(&digest, first->vals[r]);
+	cvx_conflict_check_digest(plan, values, nulls, &digest);
+	SPI_tuptable = first;
+	SPI_processed = nfirst;
 }
 
 /* Order locks by tag, then mode */

@@ -337,7 +337,7 @@ extern void cvx_conflict_written_rows(CvxTable *table, CvxWriteKind kind,
 extern void cvx_conflict_old_row(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc);
 extern bool cvx_conflict_needs_old_row(CvxTable *table, int ncolumns, const int *columns);
 extern void cvx_conflict_check_current(SPIPlanPtr plan, Datum *values,
-									   const char *nulls, long count);
+									   const char *nulls);
 
 /* What a query read, to compare with the latest snapshot (REPEATABLE READ) */
 typedef struct CvxReadDigest

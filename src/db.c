@@ -337,7 +337,7 @@ cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: read from \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
-	cvx_conflict_check_current(get_plan(table, false), args, NULL, 1);
+	cvx_conflict_check_current(get_plan(table, false), args, NULL);
 	if (SPI_processed == 0)
 		return NULL;
 	cvx_count_row_read(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
