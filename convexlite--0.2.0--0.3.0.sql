@@ -134,3 +134,21 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Serializable mutations (conflicts.c): convex_mutation runs a conflicting
+-- mutation again by itself, up to convexlite.mutation_retries times.  These
+-- report how many attempts calls took (the README's "Concurrency" section).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION convex_conflict_stats() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_conflict_stats'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION convex_conflict_stats() IS
+    'Top-level mutation calls by the number of attempts they took, and those that failed with 40001';
+
+CREATE FUNCTION convex_conflict_stats_reset() RETURNS void
+    AS 'MODULE_PATHNAME', 'convex_conflict_stats_reset'
+    LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION convex_conflict_stats_reset() FROM PUBLIC;
+COMMENT ON FUNCTION convex_conflict_stats_reset() IS
+    'Set the counters of convex_conflict_stats() to zero';

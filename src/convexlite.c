@@ -21,6 +21,7 @@ _PG_init(void)
 	cvx_tables_init();
 	cvx_limits_init();
 	cvx_mutations_init();
+	cvx_conflicts_init();
 	cvx_storage_init();
 	cvx_realtime_init();
 	cvx_scheduler_init();

@@ -322,4 +322,34 @@ extern void cvx_notify_relay_nudge(void);
 extern void cvx_launcher_init(void);
 extern bool cvx_workers_must_leave(void);
 
+/* ---------------------------------------------------------------------
+ * conflicts.c: serializable mutations (conflict locks, attempts, retries)
+ * ---------------------------------------------------------------------
+ */
+extern void cvx_conflicts_init(void);
+extern Jsonb *cvx_run_attempts(const char *path, Jsonb *(*run) (void *), void *arg);
+extern void cvx_conflict_read_document(CvxTable *table, text *id);
+extern void cvx_conflict_read_range(CvxTable *table, int index, int neq,
+									const Datum *values, const char *nulls);
+extern void cvx_conflict_write_document(CvxTable *table, text *id);
+extern void cvx_conflict_written_rows(CvxTable *table, CvxWriteKind kind,
+									  SPITupleTable *rows, uint64 nrows);
+extern void cvx_conflict_old_row(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc);
+extern bool cvx_conflict_needs_old_row(CvxTable *table, int ncolumns, const int *columns);
+extern void cvx_conflict_check_current(SPIPlanPtr plan, Datum *values,
+									   const char *nulls);
+
+/* What a query read, to compare with the latest snapshot (REPEATABLE READ) */
+typedef struct CvxReadDigest
+{
+	bool		active;
+	uint64		rows;
+	uint64		hash;
+} CvxReadDigest;
+extern void cvx_conflict_digest_start(CvxReadDigest *digest);
+extern void cvx_conflict_digest_add(CvxReadDigest *digest, HeapTuple tuple);
+extern void cvx_conflict_check_digest(SPIPlanPtr plan, Datum *values, const char *nulls,
+									  CvxReadDigest *digest);
+extern void cvx_append_indexed_returning(StringInfo sql, CvxTable *table);
+
 #endif							/* CONVEXLITE_H */

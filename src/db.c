@@ -266,6 +266,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 			cvx_check_document_size(table->name, size);
 			cvx_count_write(size);
 		}
+		cvx_conflict_written_rows(table, kind, SPI_tuptable, SPI_processed);
 		cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
 		return SPI_processed;
 	}
@@ -281,6 +282,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		!(rc == SPI_OK_DELETE_RETURNING && kind == CVX_WRITE_DELETE))
 		elog(ERROR, "convexlite: write to \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
+	cvx_conflict_written_rows(table, kind, SPI_tuptable, SPI_processed);
 	cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
 	return SPI_processed;
 }
@@ -323,12 +325,19 @@ HeapTuple
 cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 {
 	Datum		args[1] = {PointerGetDatum(id)};
-	int			rc = cvx_execute(get_plan(table, for_update), args, NULL,
-								 false, 1);
+	int			rc;
 
+	/* inside a mutation a read takes the document's lock instead (conflicts.c) */
+	if (cvx_in_mutation())
+	{
+		cvx_conflict_read_document(table, id);
+		for_update = false;
+	}
+	rc = cvx_execute(get_plan(table, for_update), args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: read from \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
+	cvx_conflict_check_current(get_plan(table, false), args, NULL);
 	if (SPI_processed == 0)
 		return NULL;
 	cvx_count_row_read(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
@@ -342,6 +351,7 @@ cvx_db_delete_row(CvxTable *table, text *id)
 {
 	Datum		args[1] = {PointerGetDatum(id)};
 
+	cvx_conflict_write_document(table, id);
 	return cvx_write(table, CVX_WRITE_DELETE, delete_plan(table), args, NULL) > 0;
 }
 
@@ -549,6 +559,25 @@ push_document_fields(JsonbParseState **state, CvxTable *table, Jsonb *doc, Jsonb
 	}
 }
 
+/*
+ * Inside a mutation, before a document is rewritten: its lock, and when
+ * the write may change indexed columns (ncolumns of columns[]; 0: every
+ * column), the index keys of its stored values (conflicts.c).
+ */
+static void
+lock_for_write(CvxTable *table, text *id, int ncolumns, const int *columns)
+{
+	Datum		args[1] = {PointerGetDatum(id)};
+
+	cvx_conflict_write_document(table, id);
+	if (!cvx_conflict_needs_old_row(table, ncolumns, ncolumns > 0 ? columns : NULL))
+		return;
+	if (cvx_execute(get_plan(table, false), args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "convexlite: read from \"%s\" failed", table->name);
+	if (SPI_processed > 0)
+		cvx_conflict_old_row(table, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+}
+
 /* Write a whole new document body over an existing row, validated */
 static void
 write_document(CvxTable *table, text *id, Jsonb *document, const char *operation)
@@ -560,6 +589,7 @@ write_document(CvxTable *table, text *id, Jsonb *document, const char *operation
 	cvx_jsonb_value(document, &value);
 	cvx_check_document(table, &value, NULL);
 	cvx_document_to_row(table, &value, values, nulls);
+	lock_for_write(table, id, 0, NULL);
 	if (!update_row(table, id, values, nulls))
 		cvx_raise_missing_document(operation, text_to_cstring(id));
 }
@@ -742,6 +772,7 @@ patch_directly(CvxTable *table, text *id, Jsonb *patch)
 			cvx_field_datum(&table->columns[fields[i].column], &fields[i].value);
 	}
 	nulls[nfields + 1] = '\0';
+	lock_for_write(table, id, nfields, columns);
 	plan = patch_plan(table, nfields, columns);
 	if (plan == NULL)
 	{

@@ -1013,8 +1013,8 @@ check_call_args(const char *path, const MutationTarget *target, Jsonb *args,
  * and check its return value (fire_deferred: see run_registered).
  */
 static Jsonb *
-run_target(const char *path, const MutationTarget *target, Jsonb *args,
-		   bool fire_deferred)
+run_target_once(const char *path, const MutationTarget *target, Jsonb *args,
+				bool fire_deferred)
 {
 	Jsonb	   *result = NULL;
 	MemoryContext context = CurrentMemoryContext;
@@ -1055,6 +1055,40 @@ run_target(const char *path, const MutationTarget *target, Jsonb *args,
 			check_value(target->entry->returns, result, "ReturnsValidationError: ");
 	}
 	return result;
+}
+
+/* A call for cvx_run_attempts */
+typedef struct TargetCall
+{
+	const char *path;
+	const MutationTarget *target;
+	Jsonb	   *args;
+	bool		fire_deferred;
+} TargetCall;
+
+/* One attempt of a top-level call */
+static Jsonb *
+run_target_call(void *arg)
+{
+	TargetCall *call = arg;
+
+	return run_target_once(call->path, call->target, call->args, call->fire_deferred);
+}
+
+/*
+ * Run a mutation: a top-level call in attempts that conflicts undo and
+ * run again (conflicts.c); a nested call (ctx.runMutation) as part of its
+ * caller's attempt.
+ */
+static Jsonb *
+run_target(const char *path, const MutationTarget *target, Jsonb *args,
+		   bool fire_deferred)
+{
+	TargetCall	call = {path, target, args, fire_deferred};
+
+	if (cvx_mutation_depth() > 0)
+		return run_target_once(path, target, args, fire_deferred);
+	return cvx_run_attempts(path, run_target_call, &call);
 }
 
 /*

@@ -82,7 +82,7 @@ static SPIPlanPtr plans[NUM_PRESENCE_PLANS];
  * the _id and the filter column roomId; an upsert also tells whether it
  * inserted (a row it inserted has no xmax).
  */
-#define RETURNING_FOR_NOTIFY "RETURNING _id, room_id"
+#define RETURNING_FOR_NOTIFY "RETURNING _id, room_id, session_id, user_id"
 #define UPSERT_INSERTED ", (xmax OPERATOR(pg_catalog.=) 0) AS cvx_inserted"
 
 /* A presence statement, prepared once */

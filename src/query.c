@@ -219,6 +219,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	CvxValue	upper_value;
 	Portal		portal;
 	MemoryContext row_context;
+	CvxReadDigest digest;
 	static const char *const required[] = {"table_name", "index_name", "eq", "order_by"};
 
 	for (int i = 0; i < (int) lengthof(required); i++)
@@ -382,8 +383,12 @@ convex_db_query(PG_FUNCTION_ARGS)
 	if (empty)
 		return (Datum) 0;
 	cvx_spi_connect();
-	/* inside a mutation the documents read are locked, as convex_db_get does */
-	shape.lock = cvx_in_mutation();
+	/*
+	 * Inside a mutation the range read takes its key's lock first and reads
+	 * under a snapshot taken after it (conflicts.c).
+	 */
+	cvx_conflict_read_range(table, shape.index, shape.neq, values, nulls);
+	cvx_conflict_digest_start(&digest);
 	/*
 	 * Rows are fetched in batches through a cursor and each document is
 	 * built in a context reset after it: only the tuplestore, which spills
@@ -391,7 +396,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	 */
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
 										ALLOCSET_DEFAULT_SIZES);
-	portal = cvx_cursor_open(query_plan(table, &shape), values, nulls, !shape.lock);
+	portal = cvx_cursor_open(query_plan(table, &shape), values, nulls, !cvx_in_mutation());
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);
@@ -404,6 +409,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 			bool		isnull = false;
 
 			cvx_count_row_read(SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
+			cvx_conflict_digest_add(&digest, SPI_tuptable->vals[r]);
 			document = JsonbPGetDatum(cvx_row_to_document(table, SPI_tuptable->vals[r],
 														  SPI_tuptable->tupdesc));
 			MemoryContextSwitchTo(old_context);
@@ -414,6 +420,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(row_context);
+	cvx_conflict_check_digest(query_plan(table, &shape), values, nulls, &digest);
 	cvx_spi_finish();
 	return (Datum) 0;
 }

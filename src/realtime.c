@@ -90,7 +90,8 @@ cvx_describe_notify_fields(CvxTable *table, Jsonb *fields)
 
 /*
  * Append the RETURNING clause a write statement of this table needs for
- * its notifications: the _id and the filter columns.
+ * its notifications: the _id and the filter columns; then the indexed
+ * columns the write's conflict locks are keyed by (conflicts.c).
  */
 void
 cvx_append_notify_returning(StringInfo sql, CvxTable *table)
@@ -99,6 +100,7 @@ cvx_append_notify_returning(StringInfo sql, CvxTable *table)
 	for (int i = 0; i < table->nnotify_fields; i++)
 		appendStringInfo(sql, ", %s",
 						 quote_identifier(table->columns[table->notify_fields[i]].column));
+	cvx_append_indexed_returning(sql, table);
 }
 
 /*

@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(611);
+SELECT plan(627);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -196,6 +196,9 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex.index_key(boolean)',                           true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bigint)',                            true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bytea)',                             true, true,  true,  true,  true,  false, NULL),
+    -- attempts of mutation calls (README "Concurrency")
+    ('convex_conflict_stats()',                             true, true,  true,  true,  true,  false, NULL),
+    ('convex_conflict_stats_reset()',                       true, false, false, false, false, false, NULL),
     -- pg_cron set-up (PL/pgSQL, runs as its caller, pins its own path)
     ('convex_schedule_jobs()',                              true, false, false, false, false, false, 'pg_catalog, pg_temp');
 
@@ -324,6 +327,7 @@ INSERT INTO regress_cvxm.expected_settings VALUES
     ('convexlite.max_args_size', 'superuser'), ('convexlite.max_return_size', 'superuser'),
     ('convexlite.max_document_size', 'superuser'), ('convexlite.max_functions_scheduled', 'superuser'),
     ('convexlite.mutation_timeout', 'superuser'),
+    ('convexlite.mutation_retries', 'superuser'), ('convexlite.conflict_lock_timeout', 'superuser'),
     ('convexlite.upload_url_ttl', 'superuser'), ('convexlite.url', 'superuser'),
     ('convexlite.notify', 'superuser'), ('convexlite.notify_relay', 'superuser'),
     ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster');

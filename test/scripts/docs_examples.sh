@@ -34,9 +34,7 @@ roles_now() { psql_admin -At -c "SELECT rolname FROM pg_roles ORDER BY 1"; }
 for chapter in "${chapters[@]}"; do
 	name=$(basename "$chapter" .md)
 	roles_before=$(roles_now)
-	if ! psql_admin -c "SET client_min_messages = warning" \
-		-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ||
-		! psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite"; then
+	if ! fresh_db; then
 		fail "$name: could not create database $DB with convexlite"
 		continue
 	fi

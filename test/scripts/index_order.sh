@@ -44,9 +44,7 @@ if [ "$installed" != "$CONVEX_VERSION" ]; then
 	fi
 fi
 
-if ! psql_admin -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ||
-	! psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite"; then
+if ! fresh_db; then
 	fail "setup: could not create database $DB with convexlite"
 	exit 1
 fi

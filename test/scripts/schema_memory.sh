@@ -27,9 +27,7 @@ DB=convexlite_schema_memory
 # shellcheck source=test/scripts/lib/checks.sh
 . "$(dirname "$0")/lib/checks.sh"
 
-if ! "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ||
-	! psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite"; then
+if ! fresh_db; then
 	fail "setup: could not create database $DB with convexlite"
 	exit 1
 fi

@@ -2,7 +2,7 @@
 # test/scripts/lib/checks.sh: what the script tests share.  Source it after
 # setting DB (the database the test creates and drops) and, optionally,
 # ROLE (a role to drop at exit).  Provides PSQL_BIN, PGBENCH, WORK (a
-# scratch directory), psql_db/psql_admin/q, PASS/FAIL bookkeeping in CHECKS
+# scratch directory), psql_db/psql_admin/q, fresh_db, PASS/FAIL bookkeeping in CHECKS
 # and FAILURES (report.sh), wait_for, wait_server, the helpers of scripts that
 # run their own cluster, and check_client_errors; cleanup at exit drops DB
 # (and ROLE) and WORK.
@@ -21,6 +21,16 @@ psql_db() { "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 psql_admin() { "$PSQL_BIN" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 # q SQL: one value from the test database (as the superuser)
 q() { psql_db -At -c "$1"; }
+
+# fresh_db [no-extension]: drop and create $DB, then CREATE EXTENSION
+# convexlite in it (not with no-extension); fails when either fails (the
+# caller says what)
+fresh_db() {
+	psql_admin -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" || return 1
+	[ "${1:-}" = no-extension ] && return 0
+	psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION convexlite" >/dev/null
+}
 
 # wait_for DESCRIPTION SQL: poll (up to 10 s) until SQL returns t
 wait_for() {

@@ -83,16 +83,16 @@ SELECT convex_define_table('job_docs', '{"key": {"fieldType": {"type": "string"}
 SELECT count(convex_db_insert('accounts', jsonb_build_object('n', i, 'balance', 1000000)))
   FROM generate_series(1, 20) AS i;
 
--- transferFunds, locking the two accounts in id order (no deadlocks)
+-- transferFunds in the seed's order (get from, get to): opposite-order pairs
+-- conflict, and convex_mutation runs the loser again (a retry storm under
+-- the crashes; README "Concurrency")
 CREATE FUNCTION wl_transfer(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     from_id text := args->>'fromId';
     to_id text := args->>'toId';
     amount float8 := (args->>'amount')::float8;
-    first_doc jsonb := convex_db_get('accounts', least(from_id, to_id));
-    second_doc jsonb := convex_db_get('accounts', greatest(from_id, to_id));
-    from_doc jsonb := CASE WHEN from_id < to_id THEN first_doc ELSE second_doc END;
-    to_doc jsonb := CASE WHEN from_id < to_id THEN second_doc ELSE first_doc END;
+    from_doc jsonb := convex_db_get('accounts', from_id);
+    to_doc jsonb := convex_db_get('accounts', to_id);
 BEGIN
     IF from_doc IS NULL OR to_doc IS NULL THEN RAISE EXCEPTION 'Account not found'; END IF;
     IF (from_doc->>'balance')::float8 < amount THEN RETURN '"insufficient"'; END IF;
