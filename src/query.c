@@ -45,7 +45,6 @@ typedef struct QueryShape
 	Bound		lower;			/* gt / gte */
 	Bound		upper;			/* lt / lte */
 	bool		descending;
-	bool		lock;			/* FOR UPDATE: the query runs inside a mutation */
 } QueryShape;
 
 /* Is the shape's i-th key an index field stored as convex.index_key? */
@@ -134,8 +133,6 @@ query_plan(CvxTable *table, const QueryShape *shape)
 						 shape->descending ? " DESC" : "");
 	argtypes[nargs++] = INT8OID;
 	appendStringInfo(&sql, " LIMIT $%d", nargs);
-	if (shape->lock)
-		appendStringInfoString(&sql, " FOR UPDATE");
 
 	plan = cvx_prepare(sql.data, nargs, argtypes);
 	pfree(sql.data);
