@@ -117,6 +117,7 @@ extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
  * ---------------------------------------------------------------------
  */
 extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr cvx_prepare_indexed(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr cvx_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs,
 							   Oid *argtypes);
 
@@ -131,6 +132,8 @@ extern int	cvx_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	cvx_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls,
 							   bool read_only, long count);
+extern Portal cvx_cursor_open_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
+									  bool read_only);
 extern Portal cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls,
 							  bool read_only);
 extern int	cvx_execute_once(const char *sql, bool read_only);

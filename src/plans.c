@@ -21,7 +21,10 @@
 #include "convexlite.h"
 
 #include "catalog/namespace.h"
+#include "executor/spi_priv.h"
+#include "nodes/parsenodes.h"
 #include "utils/guc.h"
+#include "utils/plancache.h"
 
 /* pg_catalog only: no caller schema, no temp schema */
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
@@ -34,6 +37,27 @@ cvx_prepare(const char *sql, int nargs, Oid *argtypes)
 
 	PushOverrideSearchPath(&pinned_search_path);
 	plan = SPI_prepare(sql, nargs, argtypes);
+	PopOverrideSearchPath();
+	if (plan == NULL)
+		elog(ERROR, "convexlite: could not prepare \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "convexlite: could not keep plan for \"%s\"", sql);
+	return plan;
+}
+
+/*
+ * Prepare and keep an index query: always run with its generic plan (one
+ * plan for every call, never planned again per call), which
+ * cvx_cursor_open_indexed builds with sequential scans off.
+ */
+SPIPlanPtr
+cvx_prepare_indexed(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	PopOverrideSearchPath();
 	if (plan == NULL)
 		elog(ERROR, "convexlite: could not prepare \"%s\": %s",
@@ -100,6 +124,48 @@ cvx_cursor_open(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_onl
 	PushOverrideSearchPath(&pinned_search_path);
 	portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
 	PopOverrideSearchPath();
+	return portal;
+}
+
+/*
+ * Will running this kept statement plan it?  True until its generic plan
+ * is built, and again after an invalidation (DDL, ANALYZE).  The plan
+ * cache checks validity again once it holds its locks, so a plan
+ * invalidated in between is rebuilt with the session's settings; that
+ * plan lasts only until the next invalidation.
+ */
+static bool
+needs_planning(SPIPlanPtr plan)
+{
+	CachedPlanSource *source;
+
+	if (plan->magic != _SPI_PLAN_MAGIC || list_length(plan->plancache_list) != 1)
+		return true;
+	source = linitial(plan->plancache_list);
+	return !source->is_valid || source->gplan == NULL || !source->gplan->is_valid;
+}
+
+/*
+ * Open a cursor on an index query (cvx_prepare_indexed).  When the call
+ * plans it, sequential scans are off: a plan made while the table was
+ * empty (a seq scan and a sort are then cheapest) would otherwise scan
+ * the whole table on every call for as long as the plan is kept, however
+ * large the table grows.  Every index query orders by an index, so an
+ * index scan is always possible.  Calls that reuse the plan pay nothing.
+ */
+Portal
+cvx_cursor_open_indexed(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	int			guc_level;
+	Portal		portal;
+
+	if (!needs_planning(plan))
+		return cvx_cursor_open(plan, values, nulls, read_only);
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	portal = cvx_cursor_open(plan, values, nulls, read_only);
+	AtEOXact_GUC(true, guc_level);
 	return portal;
 }
 

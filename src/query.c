@@ -134,7 +134,7 @@ query_plan(CvxTable *table, const QueryShape *shape)
 	argtypes[nargs++] = INT8OID;
 	appendStringInfo(&sql, " LIMIT $%d", nargs);
 
-	plan = cvx_prepare(sql.data, nargs, argtypes);
+	plan = cvx_prepare_indexed(sql.data, nargs, argtypes);
 	pfree(sql.data);
 	/* remembered in the table set's memory, in a bounded LRU (plans.c) */
 	cvx_plan_cache_add(&table->query_plans, shape, sizeof(QueryShape), plan,
@@ -393,7 +393,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	 */
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
 										ALLOCSET_DEFAULT_SIZES);
-	portal = cvx_cursor_open(query_plan(table, &shape), values, nulls, !cvx_in_mutation());
+	portal = cvx_cursor_open_indexed(query_plan(table, &shape), values, nulls, !cvx_in_mutation());
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);
