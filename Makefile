@@ -61,8 +61,8 @@ bench:
 	bash bench/run.sh
 
 # Longer reliability runs than make test's: the soak with 16 clients for
-# STRESS_SECONDS (default 600) and more crash rounds (test/scripts/soak.sh,
-# test/scripts/crash.sh on a throwaway cluster).
+# STRESS_SECONDS (default 600), more crash rounds and longer failovers
+# (test/scripts/soak.sh, crash.sh, failover.sh on throwaway clusters).
 stress:
 	bash scripts/stress.sh
 

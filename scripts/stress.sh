@@ -10,7 +10,10 @@
 #   crash   test/scripts/crash.sh with STRESS_CRASH_ROUNDS rounds (default 12;
 #           make test runs 4), alternating pg_ctl stop -m immediate and
 #           kill -9 of a client backend
-# Exits 1 if either fails.  Their settings (SOAK_*, CRASH_*) pass through.
+#   failover  test/scripts/failover.sh STRESS_FAILOVER_RUNS times (default
+#           3) with STRESS_FAILOVER_SECONDS of load before the primary is
+#           killed (default 30; make test runs it once with 5)
+# Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*) pass through.
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -27,5 +30,9 @@ cvx_step "Soak: ${STRESS_SECONDS:-600}s"
 SOAK_SECONDS=${STRESS_SECONDS:-600} test/scripts/soak.sh || status=1
 cvx_step "Crash: ${STRESS_CRASH_ROUNDS:-12} rounds"
 CRASH_ROUNDS=${STRESS_CRASH_ROUNDS:-12} test/scripts/crash.sh || status=1
+for run in $(seq "${STRESS_FAILOVER_RUNS:-3}"); do
+	cvx_step "Failover $run: ${STRESS_FAILOVER_SECONDS:-30}s of load, then kill -9 of the primary"
+	FAILOVER_LOAD_SECONDS=${STRESS_FAILOVER_SECONDS:-30} test/scripts/failover.sh || status=1
+done
 if [ "$status" = 0 ]; then cvx_ok "stress: passed"; else cvx_err "stress: FAILED"; fi
 exit "$status"

@@ -117,6 +117,7 @@ extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
  * ---------------------------------------------------------------------
  */
 extern SPIPlanPtr cvx_prepare(const char *sql, int nargs, Oid *argtypes);
+extern void cvx_require_primary(const char *action, const char *object);
 extern SPIPlanPtr cvx_prepare_indexed(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr cvx_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs,
 							   Oid *argtypes);

@@ -14,6 +14,7 @@
 
 #include "access/detoast.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -242,6 +243,31 @@ execute_write(CvxTable *table, SPIPlanPtr plan, Datum *values, const char *nulls
  * _id and filter columns of its rows).  Runs a prepared
  * INSERT/UPDATE/DELETE and returns the rows it touched.
  */
+/*
+ * Refuse a write on a hot standby, saying so: PostgreSQL's own error
+ * names only the statement ("cannot execute INSERT in a read-only
+ * transaction").  `action` is what was asked for ("run mutation"),
+ * `object` its name or NULL.  Free on a primary (RecoveryInProgress
+ * answers from a backend-local flag once recovery is over).
+ */
+void
+cvx_require_primary(const char *action, const char *object)
+{
+	if (likely(!RecoveryInProgress()))
+		return;
+	if (object != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("convexlite cannot %s \"%s\" on a standby server", action, object),
+				 errdetail("This server is a hot standby (in recovery): it is read-only."),
+				 errhint("Call mutations on the primary; a standby serves reads (ctx.db reads, queries, convex_storage_get).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("convexlite cannot %s on a standby server", action),
+			 errdetail("This server is a hot standby (in recovery): it is read-only."),
+			 errhint("Call mutations on the primary; a standby serves reads (ctx.db reads, queries, convex_storage_get).")));
+}
+
 uint64
 cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		  Datum *values, const char *nulls)
@@ -251,6 +277,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 	Size		size;
 	int			rc;
 
+	cvx_require_primary("write table", table->name);
 	if (kind == CVX_WRITE_PATCH)
 	{
 		/* the new document's size is known once the row is written */

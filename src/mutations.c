@@ -1171,6 +1171,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	path_text = PG_GETARG_TEXT_PP(0);
 	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
 	path = text_to_cstring(path_text);
+	cvx_require_primary("run mutation", path);
 	args = PG_GETARG_JSONB_P(1);
 
 	/* Convex's order: visibility, argument size, argument validator */

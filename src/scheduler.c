@@ -155,6 +155,7 @@ schedule(double when, FunctionCallInfo fcinfo)
 	text	   *id;
 
 	cvx_require_argument(fcinfo, 1, "path");
+	cvx_require_primary("schedule a function", NULL);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

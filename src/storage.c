@@ -206,6 +206,7 @@ cvx_storage_generate_upload_url(void)
 	text	   *url;
 	int			rc;
 
+	cvx_require_primary("issue an upload URL", NULL);
 	cvx_random_bytes(random_bytes, sizeof(random_bytes));
 	cvx_token_encode(random_bytes, token);
 	url = cstring_to_text(psprintf("%s%s%s", site_base(), CVX_UPLOAD_PATH, token));
@@ -391,6 +392,7 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 	pg_cryptohash_ctx *sha;
 	Oid			blob;
 
+	cvx_require_primary("store an upload", NULL);
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -502,6 +504,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 
+	cvx_require_primary("store an upload", NULL);
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -737,6 +740,7 @@ cvx_storage_delete(text *storage_id)
 	Oid			blob;
 	int			rc;
 
+	cvx_require_primary("delete a stored file", NULL);
 	values[0] = PointerGetDatum(storage_id);
 	cvx_spi_connect();
 	rc = cvx_execute_by_key(cvx_kept_plan(&storage_delete_plan,
