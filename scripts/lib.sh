@@ -48,7 +48,8 @@ export PG_CONFIG
 CVX_DEPS_BUILD=(build-essential pkg-config "postgresql-$CVX_PG_MAJOR" "postgresql-client-$CVX_PG_MAJOR"
 	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev "postgresql-$CVX_PG_MAJOR-cron")
 CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
-	clang-14 libclang-rt-14-dev valgrind python3)
+	clang-14 libclang-rt-14-dev valgrind python3
+	pg-auto-failover-cli "postgresql-$CVX_PG_MAJOR-auto-failover")
 
 : "${CVX_PRELOAD:=pg_cron,convexlite}"
 : "${CVX_PG_OS_USER:=postgres}"

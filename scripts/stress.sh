@@ -13,6 +13,8 @@
 #   failover  test/scripts/failover.sh STRESS_FAILOVER_RUNS times (default
 #           3) with STRESS_FAILOVER_SECONDS of load before the primary is
 #           killed (default 30; make test runs it once with 5)
+#   auto_failover  test/stress/auto_failover.sh: the same with pg_auto_failover
+#           (pg_autoctl: a monitor and two nodes) promoting the secondary
 # Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*) pass through.
 set -uo pipefail
 
@@ -34,5 +36,7 @@ for run in $(seq "${STRESS_FAILOVER_RUNS:-3}"); do
 	cvx_step "Failover $run: ${STRESS_FAILOVER_SECONDS:-30}s of load, then kill -9 of the primary"
 	FAILOVER_LOAD_SECONDS=${STRESS_FAILOVER_SECONDS:-30} test/scripts/failover.sh || status=1
 done
+cvx_step "Failover with pg_auto_failover"
+test/stress/auto_failover.sh || status=1
 if [ "$status" = 0 ]; then cvx_ok "stress: passed"; else cvx_err "stress: FAILED"; fi
 exit "$status"
