@@ -79,8 +79,13 @@ cleanup() {
 	sleep 1
 	for dir in "$D/node2" "$D/node1" "$D/monitor"; do
 		[ -f "$dir/postmaster.pid" ] && cvx_as_pg "$BIN/pg_ctl" -D "$dir" -m immediate stop >/dev/null 2>&1
-		pid=$(keeper_pid "$dir")
-		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	done
+	# every pg_autoctl process of this run (keepers and their sub-processes,
+	# which outlive a killed keeper), found by the environment it was given
+	for proc in /proc/[0-9]*; do
+		if tr '\0' '\n' <"$proc/environ" 2>/dev/null | grep -qx "XDG_CONFIG_HOME=$D/xdg-config"; then
+			kill -9 "${proc#/proc/}" 2>/dev/null
+		fi
 	done
 	rm -rf "$D" "$WORK"
 }
