@@ -83,7 +83,7 @@ cleanup() {
 	# every pg_autoctl process of this run (keepers and their sub-processes,
 	# which outlive a killed keeper), found by the environment it was given
 	for proc in /proc/[0-9]*; do
-		if tr '\0' '\n' <"$proc/environ" 2>/dev/null | grep -qx "XDG_CONFIG_HOME=$D/xdg-config"; then
+		if { tr '\0' '\n' <"$proc/environ"; } 2>/dev/null | grep -qx "XDG_CONFIG_HOME=$D/xdg-config"; then
 			kill -9 "${proc#/proc/}" 2>/dev/null
 		fi
 	done
