@@ -152,3 +152,25 @@ CREATE FUNCTION convex_conflict_stats_reset() RETURNS void
 REVOKE ALL ON FUNCTION convex_conflict_stats_reset() FROM PUBLIC;
 COMMENT ON FUNCTION convex_conflict_stats_reset() IS
     'Set the counters of convex_conflict_stats() to zero';
+
+-- ---------------------------------------------------------------------------
+-- Identity and errors as Convex has them (issue 17 part 4, issue 18 items
+-- 1-4 and 8; docs/identity-and-errors.md, docs/drivers.md).
+-- ---------------------------------------------------------------------------
+
+-- ctx.auth.getUserIdentity(): Convex's UserIdentity of the signed-in user
+-- (from convexlite.user_id or request.jwt.claims), NULL when signed out.
+-- Not SECURITY DEFINER: it reads only the caller's own settings.
+CREATE FUNCTION convex_auth_identity() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_auth_identity'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION convex_auth_identity() IS
+    'ctx.auth.getUserIdentity(): Convex''s UserIdentity of the signed-in user, or NULL';
+
+-- The one way to say who the user is from a driver: transaction-local, so
+-- it takes a bound parameter and is safe behind a transaction-mode pooler.
+CREATE FUNCTION convex_set_user(user_id text) RETURNS void
+    AS 'MODULE_PATHNAME', 'convex_set_user'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_set_user(text) IS
+    'Sign a user in (an Id<"users">) for the rest of the current transaction; NULL or '''' signs out';

@@ -292,6 +292,7 @@ extern const char *const cvx_files_remove_args;
  */
 extern void cvx_storage_init(void);
 extern text *cvx_storage_generate_upload_url(void);
+extern char *cvx_site_url(void);
 extern void cvx_storage_delete(text *storage_id);
 
 /* ---------------------------------------------------------------------

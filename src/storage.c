@@ -121,6 +121,13 @@ site_base(void)
 	return pnstrdup(base, len);
 }
 
+/* convexlite.url without trailing slashes, for other files (auth.c) */
+char *
+cvx_site_url(void)
+{
+	return site_base();
+}
+
 /* ---------------------------------------------------------------------
  * SHA-256
  * ---------------------------------------------------------------------
