@@ -174,3 +174,11 @@ CREATE FUNCTION convex_set_user(user_id text) RETURNS void
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_set_user(text) IS
     'Sign a user in (an Id<"users">) for the rest of the current transaction; NULL or '''' signs out';
+
+-- throw new ConvexError(data) from a handler: the same SQLSTATE, message and
+-- JSON DETAIL as the built-ins' UNAUTHORIZED.  Anyone may raise one.
+CREATE FUNCTION convex_error(data jsonb) RETURNS void
+    AS 'MODULE_PATHNAME', 'convex_error'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_error(jsonb) IS
+    'throw new ConvexError(data): SQLSTATE 42501 for code UNAUTHORIZED, else P0001; DETAIL is the data as JSON';

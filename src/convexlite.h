@@ -192,6 +192,7 @@ extern void cvx_raise_validation_error(const char *prefix,
 									   int sqlstate) pg_attribute_noreturn();
 extern void cvx_raise_convex_error(const char *code,
 								   const char *message) pg_attribute_noreturn();
+extern bool cvx_is_convex_error(const ErrorData *edata);
 extern void cvx_raise_missing_document(const char *operation,
 									   const char *id) pg_attribute_noreturn();
 extern char *cvx_clip_name(const char *name, size_t len);
