@@ -11,7 +11,7 @@
  * empty, or a JSON object without a "sub" key.  Everything else that is
  * set must name a valid Id<"users">: a "sub" that is null, not a string,
  * empty or empty before its '|', and claims that are not a JSON object,
- * are errors (28000), never "signed out".
+ * are errors (42501, code INVALID_IDENTITY), never "signed out".
  *
  *-------------------------------------------------------------------------
  */
@@ -63,25 +63,25 @@ refuse_claims(CvxClaimsStatus status)
 			break;
 		case CVX_CLAIMS_BAD_SUBJECT:
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 					 errmsg("the sub claim in request.jwt.claims is not a string"),
 					 errhint("Leave the sub claim out for no user.")));
 			break;
 		case CVX_CLAIMS_EMPTY_SUBJECT:
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 					 errmsg("the sub claim in request.jwt.claims names no user"),
 					 errdetail("The part of sub before the first \"|\" is empty."),
 					 errhint("Leave the sub claim out for no user.")));
 			break;
 		case CVX_CLAIMS_TOO_LONG:
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 					 errmsg("the sub claim in request.jwt.claims is not a valid Id<\"users\">")));
 			break;
 		case CVX_CLAIMS_BAD_JSON:
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 					 errmsg("request.jwt.claims is not a JSON object")));
 			break;
 	}
@@ -137,7 +137,7 @@ cvx_auth_user_id(void)
 	users = cvx_table_by_name("users", 5);
 	if (users == NULL || !cvx_id_is_for_table(user_id, len, users))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 				 errmsg("%s is not a valid Id<\"users\">: \"%.*s\"",
 						source, (int) Min(len, 64), user_id),
 				 errhint("Set it to the _id of a document in convex.users, or to '' for no user.")));
@@ -266,7 +266,7 @@ identity_from_claims(const char *text)
 	Assert(sub != NULL && sub->type == jbvString);
 	if (iss != NULL && iss->type != jbvString)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), cvx_errcode_name("INVALID_IDENTITY"),
 				 errmsg("the iss claim in request.jwt.claims is not a string"),
 				 errhint("Leave the iss claim out for tokens issued at convexlite.url.")));
 	if (iss != NULL)

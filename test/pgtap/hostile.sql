@@ -511,7 +511,7 @@ VALUES ('convex_mutation messages:send', '$ field', 'args with "$x": the value r
         '22023', :'alice', '{ArgumentValidationError%}');
 
 ------------------------------------------------------------------------
--- 2. Identity: hostile convexlite.user_id and request.jwt.claims (28000)
+-- 2. Identity: hostile convexlite.user_id and request.jwt.claims (42501 INVALID_IDENTITY)
 ------------------------------------------------------------------------
 
 CREATE TABLE regress_cvx_hostile.bad_users (label text, uid text, claims text);
@@ -531,7 +531,7 @@ INSERT INTO regress_cvx_hostile.bad_users VALUES
     ('claims with an object sub', NULL, '{"sub": {"id": "' || :'alice' || '"}}'),
     ('claims with a lone surrogate', NULL, '{"sub": "\ud800"}');
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, uid, claims)
-SELECT c.fn, 'hostile identity', u.label, c.sql, '28000', coalesce(u.uid, ''), u.claims
+SELECT c.fn, 'hostile identity', u.label, c.sql, '42501', coalesce(u.uid, ''), u.claims
   FROM regress_cvx_hostile.bad_users u
  CROSS JOIN (VALUES
     ('convex_auth_user_id', 'SELECT convex_auth_user_id()'),
@@ -892,9 +892,9 @@ INSERT INTO regress_cvx_hostile.bad_urls VALUES
     ('10k characters', 'bad upload URL', :'url_base' || repeat('a', 10000), '22023'),
     ('trailing space', 'bad upload URL', :'url' || ' ', '22023'),
     ('SQL injection', 'bad upload URL', :'url_base' || ''' OR 1=1; --', '22023'),
-    ('forged (never handed out)', 'forged token', :'forged_url', '28000'),
-    ('already used', 'used token', :'used_url', '28000'),
-    ('expired', 'expired token', :'expired_url', '28000');
+    ('forged (never handed out)', 'forged token', :'forged_url', '22023'),
+    ('already used', 'used token', :'used_url', '55000'),
+    ('expired', 'expired token', :'expired_url', '55000');
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
 SELECT c.fn, u.kind, 'url ' || u.label, format(c.tmpl, u.v, :'my_lo'), u.state
   FROM regress_cvx_hostile.bad_urls u

@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(627);
+SELECT plan(645);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -189,6 +189,10 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- helpers
     ('convex_id_table(text)',                               true, true,  true,  true,  true,  false, NULL),
     ('convex_auth_user_id()',                               true, true,  true,  true,  true,  false, NULL),
+    -- identity and errors (docs/identity-and-errors.md): anyone, the caller's rights
+    ('convex_auth_identity()',                              true, true,  true,  true,  true,  false, NULL),
+    ('convex_set_user(text)',                               true, true,  true,  true,  true,  false, NULL),
+    ('convex_error(jsonb)',                                 true, true,  true,  true,  true,  false, NULL),
     -- index keys: pure, evaluated by index expressions as whoever writes
     ('convex.index_key(jsonb)',                             true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(text)',                              true, true,  true,  true,  true,  false, NULL),
@@ -361,7 +365,7 @@ RESET ROLE;
 
 ------------------------------------------------------------------------
 -- 4. Identity: whoever can set convexlite.user_id (or request.jwt.claims)
---    is that user; a malformed one is refused (28000)
+--    is that user; a malformed one is refused (42501 INVALID_IDENTITY)
 ------------------------------------------------------------------------
 
 SELECT convex_db_insert('users', '{"name": "Alice"}') AS alice \gset
@@ -374,10 +378,10 @@ SELECT is(convex_auth_user_id(), :'bob',
 SELECT lives_ok($$SELECT convex_users_update_profile('{"name": "Bob (set by someone else)"}')$$,
                 'trust model: … and may update that user''s profile');
 SELECT set_config('convexlite.user_id', 'not-an-id', true) \g /dev/null
-SELECT throws_ok('SELECT convex_auth_user_id()', '28000', NULL,
-                 'a malformed convexlite.user_id is refused (28000), never anonymous');
-SELECT throws_ok($$SELECT convex_messages_send('{"roomId": "r", "content": "c", "userName": "u"}')$$, '28000', NULL,
-                 'a mutation under a malformed convexlite.user_id is refused (28000)');
+SELECT throws_ok('SELECT convex_auth_user_id()', '42501', NULL,
+                 'a malformed convexlite.user_id is refused (42501 INVALID_IDENTITY), never anonymous');
+SELECT throws_ok($$SELECT convex_messages_send('{"roomId": "r", "content": "c", "userName": "u"}')$$, '42501', NULL,
+                 'a mutation under a malformed convexlite.user_id is refused (42501 INVALID_IDENTITY)');
 SELECT set_config('convexlite.user_id', :'alice', true) \g /dev/null
 SELECT set_config('request.jwt.claims', json_build_object('sub', :'bob' || '|session-1')::text, true) \g /dev/null
 SELECT is(convex_auth_user_id(), :'alice', 'convexlite.user_id wins over request.jwt.claims');
@@ -385,8 +389,8 @@ SELECT set_config('convexlite.user_id', '', true) \g /dev/null
 SELECT is(convex_auth_user_id(), :'bob',
           'trust model: any role may set request.jwt.claims too; its sub (up to |) is the user');
 SELECT set_config('request.jwt.claims', '{"sub": "mallory|x"}', true) \g /dev/null
-SELECT throws_ok('SELECT convex_auth_user_id()', '28000', NULL,
-                 'a sub claim that is not an Id<"users"> is refused (28000)');
+SELECT throws_ok('SELECT convex_auth_user_id()', '42501', NULL,
+                 'a sub claim that is not an Id<"users"> is refused (42501 INVALID_IDENTITY)');
 SELECT set_config('request.jwt.claims', '{"role": "web_anon"}', true) \g /dev/null
 SELECT is(convex_auth_user_id(), NULL, 'claims without sub: not signed in');
 SELECT set_config('request.jwt.claims', '', true) \g /dev/null

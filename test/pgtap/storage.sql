@@ -238,10 +238,10 @@ SELECT convex_storage_upload(:'u1', 'first'::bytea) AS r1 \gset
 SELECT is(:'r1'::jsonb - 'storageId', '{}'::jsonb, 'an upload returns {"storageId": ...} and nothing else');
 SELECT is(regress_cvx_tap.token_used(:'u1'), true, 'the upload marked its URL used');
 SELECT regress_cvx_tap.counts() AS counts_after \gset
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u1', 'again'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u1', 'again'), '55000',
     'this upload URL has already been used', 'an upload URL is single-use');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea, %L)', :'u1', 'again', 'text/plain'),
-    '28000', 'this upload URL has already been used', 'an upload URL is single-use, whatever the content type');
+    '55000', 'this upload URL has already been used', 'an upload URL is single-use, whatever the content type');
 SELECT is(regress_cvx_tap.counts(), :'counts_after', 'a refused reuse stored nothing (no _storage row, no large object)');
 
 -- Forged and malformed URLs (u2's token, altered; u2 itself stays unused)
@@ -249,10 +249,10 @@ SELECT regress_cvx_tap.token_of(:'u2') AS tok2 \gset
 SELECT 'http://127.0.0.1:3210/api/storage/upload?token=' AS up \gset
 SELECT regress_cvx_tap.counts() AS counts_before \gset
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
-        :'up' || regress_cvx_tap.token_for(decode(md5('forged'), 'hex')), 'x'), '28000',
+        :'up' || regress_cvx_tap.token_for(decode(md5('forged'), 'hex')), 'x'), '22023',
     'this upload URL is not valid', 'a well-formed token that was never issued is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
-        :'up' || repeat('0', 36), 'x'), '28000',
+        :'up' || repeat('0', 36), 'x'), '22023',
     'this upload URL is not valid', 'the all-zero token (its checksum matches) is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
         :'up' || left(:'tok2', 34), 'x'), '22023',
@@ -319,14 +319,14 @@ SET LOCAL convexlite.upload_url_ttl = 1;
 SELECT convex_files_generate_upload_url() AS u_exp \gset
 SET LOCAL convexlite.upload_url_ttl = DEFAULT;
 SELECT pg_sleep(0.01) \g /dev/null
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '55000',
     'this upload URL has expired', 'an upload URL past convexlite.upload_url_ttl is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '55000',
     'this upload URL has expired', 'it stays expired (the refused try did not count as a use)');
 SELECT convex_files_generate_upload_url() AS u_exp2 \gset
 UPDATE convex._upload_tokens SET expires_at = regress_cvx_tap.now_ms() - 1
  WHERE token_hash = regress_cvx_tap.token_key(:'u_exp2');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp2', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp2', 'late'), '55000',
     'this upload URL has expired', 'a URL whose expiry has passed is refused');
 
 ------------------------------------------------------------------------
@@ -510,7 +510,7 @@ SELECT ok(convex_storage_upload(:'u_rb', 'second try'::bytea) ? 'storageId', 'th
 SAVEPOINT rb_url;
 SELECT convex_files_generate_upload_url() AS u_gone \gset
 ROLLBACK TO SAVEPOINT rb_url;
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_gone', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_gone', 'x'), '22023',
     'this upload URL is not valid', 'a URL whose generateUploadUrl was rolled back is not valid');
 
 ------------------------------------------------------------------------
@@ -592,9 +592,9 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L
     'large object 4000000000 does not exist', 'a client passing a large object that does not exist is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid, %L)', :'u_c', :lo_c, repeat('a', 1025)),
     '22023', 'content_type is too long (1025 bytes, at most 1024)', 'oid upload: the content type rules hold');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u1', :lo_c), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u1', :lo_c), '55000',
     'this upload URL has already been used', 'oid upload: a used URL is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_exp', :lo_c), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_exp', :lo_c), '55000',
     'this upload URL has expired', 'oid upload: an expired URL is refused');
 SELECT current_user AS user_after_refusals \gset
 RESET ROLE;
@@ -1125,9 +1125,9 @@ SELECT ok(regress_cvx_tap.token_used(:'t_expired') IS NULL, 'cleanup forgets an 
 SELECT ok(regress_cvx_tap.token_used(:'t_expired_used') IS NULL, 'and an expired used one');
 SELECT is(regress_cvx_tap.token_used(:'t_live'), false, 'it keeps a live unused one');
 SELECT is(regress_cvx_tap.token_used(:'t_live_used'), true, 'and a live used one');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_live_used', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_live_used', 'x'), '55000',
     'this upload URL has already been used', 'a used URL is still refused after cleanup');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_expired', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_expired', 'x'), '22023',
     'this upload URL %', 'an expired URL is still refused after cleanup forgot it');
 SELECT ok(convex_storage_upload(:'t_live', 'x'::bytea) ? 'storageId', 'the live URL still works after cleanup');
 

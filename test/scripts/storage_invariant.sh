@@ -377,13 +377,13 @@ BEGIN
     RETURN fid;
 END \$\$;
 
--- a used upload URL must be refused (28000)
+-- a used upload URL must be refused (55000 UPLOAD_URL_USED)
 CREATE FUNCTION op_url_spent(url text) RETURNS void
 LANGUAGE plpgsql AS \$\$
 BEGIN
     PERFORM convex_storage_upload(url, '\x00'::bytea);
     PERFORM violation('a used upload URL worked again', url);
-EXCEPTION WHEN invalid_authorization_specification THEN
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
     INSERT INTO ops (kind) VALUES ('url_spent');
 END \$\$;
 
