@@ -217,3 +217,15 @@ END;
 $$;
 REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
 
+
+-- Without pg_cron nothing runs convexlite's cleanups: say so with a WARNING
+-- (CREATE EXTENSION and ALTER EXTENSION swallow the NOTICE of the 0.1.0
+-- script), naming the jobs and how to run them.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE WARNING 'convexlite: pg_cron is not installed in database %, so these jobs are not scheduled: presence.cleanup (every minute), scheduler retention and due jobs (every minute), storage cleanup (every 5 minutes)', pg_catalog.current_database()
+            USING HINT = 'Install pg_cron in this database (shared_preload_libraries, cron.database_name, CREATE EXTENSION pg_cron) and run SELECT convex_schedule_jobs(); or run SELECT convex_presence_cleanup(''{}''); SELECT convex_scheduler_cleanup(604800000); CALL convex_scheduler_run_due(1000); every minute and SELECT convex_storage_cleanup(86400000); every 5 minutes from another scheduler.';
+    END IF;
+END;
+$$;
