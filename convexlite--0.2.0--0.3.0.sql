@@ -229,3 +229,21 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- Every public function callable with untyped bound parameters (what
+-- node-postgres, psycopg 3, asyncpg, pgx and JDBC send by default): no two
+-- functions of one name may both match the same number of unknown-typed
+-- arguments.  convex_storage_upload(text, bytea, text) and
+-- convex_storage_upload(text, oid, text) did (42725 "function ... is not
+-- unique"), so the large-object upload gets a name of its own and
+-- convex_storage_upload is the bytea upload only.  A caller of the oid form
+-- renames the call: convex_storage_upload(url, lo) becomes
+-- convex_storage_upload_large_object(url, lo).
+DROP FUNCTION convex_storage_upload(text, oid, text);
+CREATE FUNCTION convex_storage_upload_large_object(upload_url text, large_object oid,
+                                                   content_type text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_storage_upload_large_object'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_storage_upload_large_object(text, oid, text) IS
+    'upload a large object the caller owns (copied into a blob, then unlinked) -> {"storageId": …}';

@@ -491,7 +491,7 @@ copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 }
 
 /*
- * convex_storage_upload(upload_url, data oid, content_type): the
+ * convex_storage_upload_large_object(upload_url, large_object, content_type): the
  * streaming upload.  The caller wrote the file into a large object of its
  * own (lo_import, lo_write); convexlite copies it, a chunk at a time,
  * into a new large object of its own while hashing it, and unlinks the

@@ -900,7 +900,7 @@ SELECT c.fn, u.kind, 'url ' || u.label, format(c.tmpl, u.v, :'my_lo'), u.state
   FROM regress_cvx_hostile.bad_urls u
  CROSS JOIN (VALUES
     ('convex_storage_upload(bytea)', $$SELECT convex_storage_upload(%L, '\x6869'::bytea, 'text/plain')$$),
-    ('convex_storage_upload(oid)', $$SELECT convex_storage_upload(%L, %s::oid, 'text/plain')$$)) AS c(fn, tmpl)
+    ('convex_storage_upload_large_object', $$SELECT convex_storage_upload_large_object(%L, %s::oid, 'text/plain')$$)) AS c(fn, tmpl)
  ORDER BY c.fn, u.label;
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, role)
 SELECT c.fn, t.kind, t.label, format(c.tmpl, :'url', t.ct, :'my_lo'), t.state, NULL
@@ -912,19 +912,19 @@ SELECT c.fn, t.kind, t.label, format(c.tmpl, :'url', t.ct, :'my_lo'), t.state, N
     ('control character', 'content_type with DEL', quote_literal(E'text/plain\x7f'), '22023')) AS t(kind, label, ct, state)
  CROSS JOIN (VALUES
     ('convex_storage_upload(bytea)', $$SELECT convex_storage_upload(%L, '\x6869'::bytea, %s)$$),
-    ('convex_storage_upload(oid)', $$SELECT convex_storage_upload(%L, %3$s::oid, %2$s)$$)) AS c(fn, tmpl);
+    ('convex_storage_upload_large_object', $$SELECT convex_storage_upload_large_object(%L, %3$s::oid, %2$s)$$)) AS c(fn, tmpl);
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, role)
 SELECT fn, kind, label, sql, state, role
   FROM (VALUES
     ('convex_storage_upload(bytea)', 'SQL NULL', 'url NULL', $$SELECT convex_storage_upload(NULL, '\x6869'::bytea)$$, '22004', NULL::text),
     ('convex_storage_upload(bytea)', 'SQL NULL', 'data NULL', format($$SELECT convex_storage_upload(%L, NULL::bytea)$$, :'url'), '22004', NULL),
-    ('convex_storage_upload(oid)', 'SQL NULL', 'oid NULL', format($$SELECT convex_storage_upload(%L, NULL::oid)$$, :'url'), '22004', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object that does not exist', format($$SELECT convex_storage_upload(%L, 4294967295::oid)$$, :'url'), '42704', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'large object 0', format($$SELECT convex_storage_upload(%L, 0::oid)$$, :'url'), '42704', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'the large object of a blob', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'blob_lo'), '55000', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object of the caller''s, bad url', format($$SELECT convex_storage_upload('x', %s::oid)$$, :'nobody_lo'), '22023', 'regress_hostile_nobody'),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object of another role''s', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'my_lo'), '42501', 'regress_hostile_nobody'),
-    ('convex_storage_upload(oid)', 'forged id', 'the large object of a blob, as an ordinary role', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'blob_lo'), '42501', 'regress_hostile_nobody')
+    ('convex_storage_upload_large_object', 'SQL NULL', 'oid NULL', format($$SELECT convex_storage_upload_large_object(%L, NULL::oid)$$, :'url'), '22004', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object that does not exist', format($$SELECT convex_storage_upload_large_object(%L, 4294967295::oid)$$, :'url'), '42704', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'large object 0', format($$SELECT convex_storage_upload_large_object(%L, 0::oid)$$, :'url'), '42704', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'the large object of a blob', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'blob_lo'), '55000', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object of the caller''s, bad url', format($$SELECT convex_storage_upload_large_object('x', %s::oid)$$, :'nobody_lo'), '22023', 'regress_hostile_nobody'),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object of another role''s', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'my_lo'), '42501', 'regress_hostile_nobody'),
+    ('convex_storage_upload_large_object', 'forged id', 'the large object of a blob, as an ordinary role', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'blob_lo'), '42501', 'regress_hostile_nobody')
   ) AS t(fn, kind, label, sql, state, role);
 
 -- Storage ids: malformed and forged (22023); a missing blob for delete (P0002).

@@ -153,7 +153,7 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_files_remove(jsonb)',                          true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_upload(text,bytea,text)',              true, true,  true,  true,  true,  true,  'per statement'),
     -- runs as its caller (who must own the large object), copies as the owner
-    ('convex_storage_upload(text,oid,text)',                true, true,  true,  true,  true,  false, NULL),
+    ('convex_storage_upload_large_object(text,oid,text)',   true, true,  true,  true,  true,  false, NULL),
     ('convex_storage_get(text)',                            true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_get(text,bigint,integer)',             true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_get_url(text)',                        true, true,  true,  true,  true,  true,  'per statement'),
@@ -422,7 +422,7 @@ SELECT throws_ok(format(q, :'blob'), '42501', NULL, 'an ordinary role cannot ' |
                ('SELECT lo_open(%s, 131072)', 'open a blob for writing (INV_WRITE)'),
                ('SELECT lo_put(%s, 0, ''\x00'')', 'lo_put into a blob'),
                ('SELECT lo_unlink(%s)', 'lo_unlink a blob')) AS t(q, what);
-SELECT throws_ok(format('SELECT convex_storage_upload(convex_files_generate_upload_url(), %s::oid)', :'blob'),
+SELECT throws_ok(format('SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), %s::oid)', :'blob'),
                  '42501', NULL, 'an ordinary role cannot take over a blob by passing its oid to the upload');
 RESET ROLE;
 SET ROLE regress_cvxm_owner;
@@ -758,7 +758,7 @@ SELECT regress_cvxm.try('usr: files.remove',
     pg_catalog.format('SELECT convex_files_remove(%L)',
         pg_catalog.json_build_object('fileId', :'trap_file', 'sessionId', 'trap-tab'))) \g /dev/null
 SELECT regress_cvxm.try('usr: storage upload (large object)',
-    pg_catalog.format('SELECT convex_storage_upload(convex_files_generate_upload_url(), %s::oid)', :'user_lo'))
+    pg_catalog.format('SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), %s::oid)', :'user_lo'))
     \g /dev/null
 SELECT regress_cvxm.try('usr: convex_mutation (built-in)',
     $$SELECT convex_mutation('messages:send', '{"roomId": "trap", "content": "c2", "userName": "u"}')$$) \g /dev/null

@@ -309,7 +309,7 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(NU
     'upload_url must not be NULL', 'a NULL upload URL is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, NULL::bytea)', :'u2'), '22004',
     'data must not be NULL', 'NULL data (bytea) is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, NULL::oid)', :'u2'), '22004',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, NULL::oid)', :'u2'), '22004',
     'data must not be NULL', 'NULL data (large object) is refused');
 SELECT is(regress_cvx_tap.counts(), :'counts_before', 'the refused uploads stored nothing');
 SELECT is(regress_cvx_tap.token_used(:'u2'), false, 'none of them used the URL they were made from');
@@ -521,26 +521,26 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L
 SELECT lo_from_bytea(0, 'superuser data'::bytea) AS lo_su \gset
 GRANT SELECT ON LARGE OBJECT :lo_su TO PUBLIC;
 GRANT SELECT, UPDATE ON LARGE OBJECT :lo_su TO regress_storage_other;
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo_su, 'text/x-su')->>'storageId' AS s_su \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo_su, 'text/x-su')->>'storageId' AS s_su \gset
 SELECT isnt(regress_cvx_tap.blob_of(:'s_su'), :lo_su::oid,
             'oid upload: the large object is copied into a new blob, not taken over');
 SELECT is((SELECT (size, sha256, content_type)::text FROM convex._storage WHERE _id = :'s_su'),
           (14::float8, encode(sha256('superuser data'::bytea), 'base64'), 'text/x-su')::text,
           'oid upload: size, sha256 and content type');
 SELECT is(regress_cvx_tap.lo_grantees(regress_cvx_tap.blob_of(:'s_su')), '{}'::text[], 'oid upload: the grants to PUBLIC and to another role do not reach the blob');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)',
         convex_files_generate_upload_url(), regress_cvx_tap.blob_of(:'s_su')), '55000',
     format('large object %s is already stored as %s', regress_cvx_tap.blob_of(:'s_su'), :'s_su'),
     'a superuser passing a large object that is already a blob is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)',
         convex_files_generate_upload_url(), :lo_hello), '55000',
     format('large object %s is already stored as %s', :lo_hello, :'s_hello'),
     'so is a blob uploaded as bytea');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, 4000000000::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, 4000000000::oid)',
         convex_files_generate_upload_url()), '42704',
     'large object 4000000000 does not exist', 'a large object that does not exist is refused');
 SELECT lo_create(0) AS lo_empty \gset
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo_empty)->>'storageId' AS s_lo_empty \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo_empty)->>'storageId' AS s_lo_empty \gset
 SELECT is((SELECT (size, sha256)::text FROM convex._storage WHERE _id = :'s_lo_empty'),
           (0::float8, encode(sha256(''::bytea), 'base64'))::text, 'an empty large object uploads as an empty blob');
 
@@ -561,7 +561,7 @@ SELECT (SELECT lomacl::text FROM pg_largeobject_metadata WHERE oid = :lo_c) AS a
 -- Rolled back: the large object is the client's again, as it was
 SAVEPOINT rb_oid;
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_rb_c \gset
+SELECT convex_storage_upload_large_object(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_rb_c \gset
 RESET ROLE;
 SELECT coalesce(regress_cvx_tap.lo_owner(:lo_c)::regrole::text, 'gone') AS owner_in_sp \gset
 ROLLBACK TO SAVEPOINT rb_oid;
@@ -582,19 +582,19 @@ SELECT is(regress_cvx_tap.token_used(:'u_c'), false, 'the URL is unused again');
 -- Refusals for a client
 SELECT lo_from_bytea(0, 'not yours'::bytea) AS lo_notyours, regress_cvx_tap.counts() AS counts_before \gset
 SET ROLE regress_storage_user;
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_c', :lo_notyours), '42501',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_c', :lo_notyours), '42501',
     format('must be owner of large object %s to upload it', :lo_notyours),
     'a client cannot upload a large object it does not own');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_c', :lo_hello), '42501',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_c', :lo_hello), '42501',
     format('must be owner of large object %s to upload it', :lo_hello),
     'a client passing a blob is refused as not its owner (the blob''s id is not revealed)');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, 4000000000::oid)', :'u_c'), '42704',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, 4000000000::oid)', :'u_c'), '42704',
     'large object 4000000000 does not exist', 'a client passing a large object that does not exist is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid, %L)', :'u_c', :lo_c, repeat('a', 1025)),
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid, %L)', :'u_c', :lo_c, repeat('a', 1025)),
     '22023', 'content_type is too long (1025 bytes, at most 1024)', 'oid upload: the content type rules hold');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u1', :lo_c), '55000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u1', :lo_c), '55000',
     'this upload URL has already been used', 'oid upload: a used URL is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_exp', :lo_c), '55000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_exp', :lo_c), '55000',
     'this upload URL has expired', 'oid upload: an expired URL is refused');
 SELECT current_user AS user_after_refusals \gset
 RESET ROLE;
@@ -607,7 +607,7 @@ SELECT is(regress_cvx_tap.counts(), :'counts_before', 'the refused oid uploads s
 
 -- The upload
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_c, current_user AS user_after_upload \gset
+SELECT convex_storage_upload_large_object(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_c, current_user AS user_after_upload \gset
 RESET ROLE;
 SELECT is(:'user_after_upload'::text, 'regress_storage_user', 'after an oid upload the client is still itself');
 SELECT regress_cvx_tap.blob_of(:'s_c') AS blob_c \gset
@@ -649,7 +649,7 @@ SELECT lo_from_bytea(0, 'original content'::bytea) AS lo_fd, convex_files_genera
 RESET ROLE;
 SAVEPOINT in_place;
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_fd \gset
+SELECT convex_storage_upload_large_object(:'u_fd', :lo_fd)->>'storageId' AS s_fd \gset
 RESET ROLE;
 SELECT blob AS fd_blob FROM convex._storage WHERE _id = :'s_fd' \gset
 ROLLBACK TO SAVEPOINT in_place;
@@ -661,7 +661,7 @@ SELECT isnt(:'fd_blob'::oid, :'lo_fd'::oid,
 SAVEPOINT same_statement;
 SET ROLE regress_storage_user;
 WITH w AS MATERIALIZED (SELECT lo_put(:lo_fd, 16, ' and more'::bytea))
-SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_same FROM w \gset
+SELECT convex_storage_upload_large_object(:'u_fd', :lo_fd)->>'storageId' AS s_same FROM w \gset
 RESET ROLE;
 SELECT (SELECT encode(lo_get(blob), 'escape') FROM convex._storage WHERE _id = :'s_same') AS same_bytes_now,
        (SELECT sha256 || ' ' || size FROM convex._storage WHERE _id = :'s_same') AS same_recorded,
@@ -976,7 +976,7 @@ BEGIN
     END;
     BEGIN
         url := convex_files_generate_upload_url();
-        lo_id := convex_storage_upload(url, current_setting('regress.lo_evil')::oid) ->> 'storageId';
+        lo_id := convex_storage_upload_large_object(url, current_setting('regress.lo_evil')::oid) ->> 'storageId';
         INSERT INTO pg_temp.hostile VALUES ('oid upload', lo_id);
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO pg_temp.hostile VALUES ('oid upload', 'ERROR ' || SQLSTATE || ': ' || SQLERRM);
