@@ -247,3 +247,73 @@ AS 'MODULE_PATHNAME', 'convex_storage_upload_large_object'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_storage_upload_large_object(text, oid, text) IS
     'upload a large object the caller owns (copied into a blob, then unlinked) -> {"storageId": …}';
+
+-- Roles in one place (docs/identity-and-errors.md, "Roles"): grant a role
+-- exactly what one of the three roles of a deployment needs, and list it.
+--   'app'            the application server's login role: EXECUTE on every
+--                    function the extension opens to PUBLIC (so PUBLIC can
+--                    then be revoked), schema convex's helpers aside
+--   'handler_owner'  the owner of registered handlers: the app's functions,
+--                    ctx.db (convex_db_*), ctx.scheduler (run_after, run_at,
+--                    cancel), ctx.storage's generateUploadUrl and delete;
+--                    table privileges on the application tables its handlers
+--                    use are granted one by one (never convexlite's own)
+--   'operator'       maintenance and internal mutations: convex_internal_mutation,
+--                    the cleanups, convex_scheduler_run_due, the conflict counters
+-- The app's set is read from pg_init_privs, so functions added later that
+-- the extension opens to PUBLIC are in it.  SECURITY INVOKER: the caller
+-- needs the grant option (the extension's owner, a superuser).
+CREATE FUNCTION convex_grant_role(role_name text, kind text)
+RETURNS SETOF regprocedure
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn regprocedure;
+BEGIN
+    IF role_name IS NULL OR kind IS NULL THEN
+        RAISE EXCEPTION 'role_name and kind must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = '{"code": "NULL_ARGUMENT"}';
+    END IF;
+    IF kind NOT IN ('app', 'handler_owner', 'operator') THEN
+        RAISE EXCEPTION 'kind must be ''app'', ''handler_owner'' or ''operator'', not %', quote_literal(kind)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"code": "INVALID_ARGUMENT"}';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+        RAISE EXCEPTION 'role % does not exist', quote_ident(role_name)
+            USING ERRCODE = 'undefined_object', DETAIL = '{"code": "NOT_FOUND"}';
+    END IF;
+    FOR fn IN
+        SELECT p.oid::regprocedure
+          FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'convexlite'
+          JOIN pg_namespace n ON n.oid = p.pronamespace
+          LEFT JOIN pg_init_privs i ON i.classoid = 'pg_proc'::regclass AND i.objoid = p.oid AND i.objsubid = 0
+         WHERE n.nspname <> 'convex'
+           AND p.proname <> 'convex_grant_role'
+           AND CASE kind
+               WHEN 'operator' THEN
+                   p.proname IN ('convex_internal_mutation', 'convex_presence_cleanup', 'convex_storage_cleanup',
+                                 'convex_scheduler_cleanup', 'convex_scheduler_run_due',
+                                 'convex_conflict_stats', 'convex_conflict_stats_reset')
+               ELSE
+                   -- opened to PUBLIC by the extension
+                   (i.initprivs IS NULL OR EXISTS (SELECT 1 FROM aclexplode(i.initprivs) a
+                                                   WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+                   OR (kind = 'handler_owner' AND
+                       (p.proname LIKE 'convex\_db\_%'
+                        OR p.proname IN ('convex_scheduler_run_after', 'convex_scheduler_run_at',
+                                         'convex_scheduler_cancel', 'convex_storage_generate_upload_url',
+                                         'convex_storage_delete')))
+               END
+         ORDER BY p.proname, p.oid
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', fn, role_name);
+        RETURN NEXT fn;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION convex_grant_role(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION convex_grant_role(text, text) IS
+    'grant a role what the app''s login role, a handler owner or the operator needs (kind app, handler_owner, operator); returns the functions';
