@@ -213,7 +213,7 @@ DECLARE
     b oid;
     in_place bool;
 BEGIN
-    sid := convex_storage_upload(convex_files_generate_upload_url(), lo, 'application/x-test') ->> 'storageId';
+    sid := convex_storage_upload_large_object(convex_files_generate_upload_url(), lo, 'application/x-test') ->> 'storageId';
     b := stored_blob(sid);
     in_place := b IS NOT DISTINCT FROM lo;
     IF in_place THEN
@@ -403,7 +403,7 @@ BEGIN
             PERFORM convex_files_remove(jsonb_build_object('fileId', f.file_id, 'sessionId', f.session));
         END IF;
         IF l.lo IS NOT NULL THEN
-            PERFORM convex_storage_upload(convex_files_generate_upload_url(), l.lo);
+            PERFORM convex_storage_upload_large_object(convex_files_generate_upload_url(), l.lo);
         END IF;
         RAISE EXCEPTION 'forced' USING ERRCODE = 'P0101';
     EXCEPTION WHEN SQLSTATE 'P0101' THEN NULL;
