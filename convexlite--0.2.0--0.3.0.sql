@@ -152,3 +152,168 @@ CREATE FUNCTION convex_conflict_stats_reset() RETURNS void
 REVOKE ALL ON FUNCTION convex_conflict_stats_reset() FROM PUBLIC;
 COMMENT ON FUNCTION convex_conflict_stats_reset() IS
     'Set the counters of convex_conflict_stats() to zero';
+
+-- ---------------------------------------------------------------------------
+-- Identity and errors as Convex has them (issue 17 part 4, issue 18 items
+-- 1-4 and 8; docs/identity-and-errors.md, docs/drivers.md).
+-- ---------------------------------------------------------------------------
+
+-- ctx.auth.getUserIdentity(): Convex's UserIdentity of the signed-in user
+-- (from convexlite.user_id or request.jwt.claims), NULL when signed out.
+-- Not SECURITY DEFINER: it reads only the caller's own settings.
+CREATE FUNCTION convex_auth_identity() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_auth_identity'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION convex_auth_identity() IS
+    'ctx.auth.getUserIdentity(): Convex''s UserIdentity of the signed-in user, or NULL';
+
+-- The one way to say who the user is from a driver: transaction-local, so
+-- it takes a bound parameter and is safe behind a transaction-mode pooler.
+CREATE FUNCTION convex_set_user(user_id text) RETURNS void
+    AS 'MODULE_PATHNAME', 'convex_set_user'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_set_user(text) IS
+    'Sign a user in (an Id<"users">) for the rest of the current transaction; NULL or '''' signs out';
+
+-- throw new ConvexError(data) from a handler: the same SQLSTATE, message and
+-- JSON DETAIL as the built-ins' UNAUTHORIZED.  Anyone may raise one.
+CREATE FUNCTION convex_error(data jsonb) RETURNS void
+    AS 'MODULE_PATHNAME', 'convex_error'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_error(jsonb) IS
+    'throw new ConvexError(data): SQLSTATE 42501 for code UNAUTHORIZED, else P0001; DETAIL is the data as JSON';
+
+-- Every convexlite error carries a JSON DETAIL with a stable "code" (the C
+-- code does it centrally, errors.c); the one error raised in PL/pgSQL gets
+-- its DETAIL here.  Same function as above otherwise.
+CREATE OR REPLACE FUNCTION convex_schedule_jobs()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ext_schema name;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = '{"code": "PG_CRON_NOT_INSTALLED"}',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, run CREATE EXTENSION pg_cron, then SELECT convex_schedule_jobs().';
+    END IF;
+    SELECT n.nspname INTO ext_schema
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'convexlite';
+    PERFORM cron.schedule('convexlite-presence-cleanup', '* * * * *',
+                          format('SELECT %I.convex_presence_cleanup(''{}''::pg_catalog.jsonb)', ext_schema));
+    PERFORM cron.schedule('convexlite-storage-cleanup', '*/5 * * * *',
+                          format('SELECT %I.convex_storage_cleanup(86400000::pg_catalog.float8)', ext_schema));
+    PERFORM cron.schedule('convexlite-scheduler-cleanup', '* * * * *',
+                          format('SELECT %I.convex_scheduler_cleanup(604800000::pg_catalog.float8)', ext_schema));
+    -- the background worker runs jobs as they fall due; this is the
+    -- fallback for servers without it (and harmless beside it)
+    PERFORM cron.schedule('convexlite-scheduler-run-due', '* * * * *',
+                          format('CALL %I.convex_scheduler_run_due(1000::pg_catalog.int4)', ext_schema));
+END;
+$$;
+REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
+
+
+-- Without pg_cron nothing runs convexlite's cleanups: say so with a WARNING
+-- (CREATE EXTENSION and ALTER EXTENSION swallow the NOTICE of the 0.1.0
+-- script), naming the jobs and how to run them.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE WARNING 'convexlite: pg_cron is not installed in database %, so these jobs are not scheduled: presence.cleanup (every minute), scheduler retention and due jobs (every minute), storage cleanup (every 5 minutes)', pg_catalog.current_database()
+            USING HINT = 'Install pg_cron in this database (shared_preload_libraries, cron.database_name, CREATE EXTENSION pg_cron) and run SELECT convex_schedule_jobs(); or run SELECT convex_presence_cleanup(''{}''); SELECT convex_scheduler_cleanup(604800000); CALL convex_scheduler_run_due(1000); every minute and SELECT convex_storage_cleanup(86400000); every 5 minutes from another scheduler.';
+    END IF;
+END;
+$$;
+
+-- Every public function callable with untyped bound parameters (what
+-- node-postgres, psycopg 3, asyncpg, pgx and JDBC send by default): no two
+-- functions of one name may both match the same number of unknown-typed
+-- arguments.  convex_storage_upload(text, bytea, text) and
+-- convex_storage_upload(text, oid, text) did (42725 "function ... is not
+-- unique"), so the large-object upload gets a name of its own and
+-- convex_storage_upload is the bytea upload only.  A caller of the oid form
+-- renames the call: convex_storage_upload(url, lo) becomes
+-- convex_storage_upload_large_object(url, lo).
+DROP FUNCTION convex_storage_upload(text, oid, text);
+CREATE FUNCTION convex_storage_upload_large_object(upload_url text, large_object oid,
+                                                   content_type text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_storage_upload_large_object'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_storage_upload_large_object(text, oid, text) IS
+    'upload a large object the caller owns (copied into a blob, then unlinked) -> {"storageId": …}';
+
+-- Roles in one place (docs/identity-and-errors.md, "Roles"): grant a role
+-- exactly what one of the three roles of a deployment needs, and list it.
+--   'app'            the application server's login role: EXECUTE on every
+--                    function the extension opens to PUBLIC (so PUBLIC can
+--                    then be revoked), schema convex's helpers aside
+--   'handler_owner'  the owner of registered handlers: the app's functions,
+--                    ctx.db (convex_db_*), ctx.scheduler (run_after, run_at,
+--                    cancel), ctx.storage's generateUploadUrl and delete;
+--                    table privileges on the application tables its handlers
+--                    use are granted one by one (never convexlite's own)
+--   'operator'       maintenance and internal mutations: convex_internal_mutation,
+--                    the cleanups, convex_scheduler_run_due, the conflict counters
+-- The app's set is read from pg_init_privs, so functions added later that
+-- the extension opens to PUBLIC are in it.  SECURITY INVOKER: the caller
+-- needs the grant option (the extension's owner, a superuser).
+CREATE FUNCTION convex_grant_role(role_name text, kind text)
+RETURNS SETOF regprocedure
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn regprocedure;
+BEGIN
+    IF role_name IS NULL OR kind IS NULL THEN
+        RAISE EXCEPTION 'role_name and kind must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = '{"code": "NULL_ARGUMENT"}';
+    END IF;
+    IF kind NOT IN ('app', 'handler_owner', 'operator') THEN
+        RAISE EXCEPTION 'kind must be ''app'', ''handler_owner'' or ''operator'', not %', quote_literal(kind)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = '{"code": "INVALID_ARGUMENT"}';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+        RAISE EXCEPTION 'role % does not exist', quote_ident(role_name)
+            USING ERRCODE = 'undefined_object', DETAIL = '{"code": "NOT_FOUND"}';
+    END IF;
+    FOR fn IN
+        SELECT p.oid::regprocedure
+          FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'convexlite'
+          JOIN pg_namespace n ON n.oid = p.pronamespace
+          LEFT JOIN pg_init_privs i ON i.classoid = 'pg_proc'::regclass AND i.objoid = p.oid AND i.objsubid = 0
+         WHERE n.nspname <> 'convex'
+           AND p.proname <> 'convex_grant_role'
+           AND CASE kind
+               WHEN 'operator' THEN
+                   p.proname IN ('convex_internal_mutation', 'convex_presence_cleanup', 'convex_storage_cleanup',
+                                 'convex_scheduler_cleanup', 'convex_scheduler_run_due',
+                                 'convex_conflict_stats', 'convex_conflict_stats_reset')
+               ELSE
+                   -- opened to PUBLIC by the extension
+                   (i.initprivs IS NULL OR EXISTS (SELECT 1 FROM aclexplode(i.initprivs) a
+                                                   WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+                   OR (kind = 'handler_owner' AND
+                       (p.proname LIKE 'convex\_db\_%'
+                        OR p.proname IN ('convex_scheduler_run_after', 'convex_scheduler_run_at',
+                                         'convex_scheduler_cancel', 'convex_storage_generate_upload_url',
+                                         'convex_storage_delete')))
+               END
+         ORDER BY p.proname, p.oid
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', fn, role_name);
+        RETURN NEXT fn;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION convex_grant_role(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION convex_grant_role(text, text) IS
+    'grant a role what the app''s login role, a handler owner or the operator needs (kind app, handler_owner, operator); returns the functions';

@@ -196,9 +196,46 @@ extern void cvx_raise_validation_error(const char *prefix,
 									   int sqlstate) pg_attribute_noreturn();
 extern void cvx_raise_convex_error(const char *code,
 								   const char *message) pg_attribute_noreturn();
+extern bool cvx_is_convex_error(const ErrorData *edata);
 extern void cvx_raise_missing_document(const char *operation,
 									   const char *id) pg_attribute_noreturn();
 extern char *cvx_clip_name(const char *name, size_t len);
+
+/*
+ * Every convexlite error carries a JSON DETAIL with a stable "code".
+ *
+ * This header is included by every server file, and it wraps PostgreSQL's
+ * ereport (and so elog): each report calls cvx_err_begin first and
+ * cvx_err_finish last.  At ERROR and above, finish sets the DETAIL to a
+ * JSON object: {"code": ...} plus "detail" with the text an errdetail()
+ * gave.  The code is the one named with cvx_errcode_name("NAME") inside the
+ * ereport, else the one errors.c's table gives the report's SQLSTATE.  A
+ * report whose whole DETAIL is already such an object (ConvexError,
+ * validation errors) passes it with cvx_errdetail_json.  Reports below
+ * ERROR (LOG, WARNING, NOTICE) are left as they are.  Nothing else is
+ * needed in an ereport: write it as usual.
+ */
+extern void cvx_err_begin(int elevel);
+extern int	cvx_err_finish(void);
+extern int	cvx_errcode_name(const char *code);
+extern int	cvx_errdetail(const char *fmt,...) pg_attribute_printf(1, 2);
+extern int	cvx_errdetail_json(const char *json);
+extern const char *cvx_sqlstate_code(int sqlerrcode);
+
+#undef ereport_domain
+#define ereport_domain(elevel, domain, ...)	\
+	do { \
+		pg_prevent_errno_in_scope(); \
+		if (__builtin_constant_p(elevel) && (elevel) >= ERROR ? \
+			errstart_cold(elevel, domain) : \
+			errstart(elevel, domain)) \
+			cvx_err_begin(elevel), __VA_ARGS__, cvx_err_finish(), \
+				errfinish(__FILE__, __LINE__, PG_FUNCNAME_MACRO); \
+		if (__builtin_constant_p(elevel) && (elevel) >= ERROR) \
+			pg_unreachable(); \
+	} while(0)
+#define errdetail(...) cvx_errdetail(__VA_ARGS__)
+#define errdetail_internal(...) cvx_errdetail(__VA_ARGS__)
 extern void cvx_require_argument(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* ---------------------------------------------------------------------
@@ -296,6 +333,7 @@ extern const char *const cvx_files_remove_args;
  */
 extern void cvx_storage_init(void);
 extern text *cvx_storage_generate_upload_url(void);
+extern char *cvx_site_url(void);
 extern void cvx_storage_delete(text *storage_id);
 
 /* ---------------------------------------------------------------------

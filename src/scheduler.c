@@ -351,6 +351,9 @@ run_job(const char *path, Jsonb *args, char **error, bool *canceled)
 		}
 		*canceled = failure->sqlerrcode == ERRCODE_QUERY_CANCELED;
 		message = failure->message != NULL ? failure->message : "unknown error";
+		/* a ConvexError keeps its data: "ConvexError: <message>\n<data as JSON>" */
+		if (cvx_is_convex_error(failure) && failure->detail != NULL)
+			message = psprintf("ConvexError: %s\n%s", message, failure->detail);
 		/* at most MAX_ERROR_LENGTH bytes, never half a character */
 		*error = pnstrdup(message, pg_mbcliplen(message, strlen(message), MAX_ERROR_LENGTH));
 		FreeErrorData(failure);

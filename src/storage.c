@@ -121,6 +121,13 @@ site_base(void)
 	return pnstrdup(base, len);
 }
 
+/* convexlite.url without trailing slashes, for other files (auth.c) */
+char *
+cvx_site_url(void)
+{
+	return site_base();
+}
+
 /* ---------------------------------------------------------------------
  * SHA-256
  * ---------------------------------------------------------------------
@@ -226,12 +233,17 @@ cvx_storage_generate_upload_url(void)
 	return url;
 }
 
-/* An error about an upload URL that does not authorize an upload (28000) */
+/*
+ * An error about an upload URL that does not authorize an upload: 22023
+ * UPLOAD_URL_INVALID for one never handed out, 55000 UPLOAD_URL_USED or
+ * UPLOAD_URL_EXPIRED for one that was (never class 28, which drivers take
+ * for connection trouble).
+ */
 static void
-refuse_upload_url(const char *message)
+refuse_upload_url(int sqlstate, const char *code, const char *message)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			(errcode(sqlstate), cvx_errcode_name(code),
 			 errmsg("%s", message),
 			 errhint("Get a new upload URL from files:generateUploadUrl.")));
 }
@@ -255,6 +267,7 @@ use_upload_url(text *url)
 	if (status != CVX_TOKEN_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 cvx_errcode_name("UPLOAD_URL_INVALID"),
 				 errmsg("invalid upload URL: %s", cvx_token_status_reason(status)),
 				 errhint("Upload URLs come from files:generateUploadUrl and end in /api/storage/upload?token=<36 hex digits>.")));
 	key[0] = PointerGetDatum(token_key(random_bytes));
@@ -275,13 +288,16 @@ use_upload_url(text *url)
 								   "WHERE token_hash OPERATOR(pg_catalog.=) $1", 1, argtypes),
 						 key, NULL, true, 1);
 		if (rc == SPI_OK_SELECT && SPI_processed > 0)
-			refuse_upload_url("this upload URL has already been used");
-		refuse_upload_url("this upload URL is not valid");
+			refuse_upload_url(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "UPLOAD_URL_USED",
+							  "this upload URL has already been used");
+		refuse_upload_url(ERRCODE_INVALID_PARAMETER_VALUE, "UPLOAD_URL_INVALID",
+						  "this upload URL is not valid");
 	}
 	expires_at = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull || !(expires_at > cvx_date_now()))
-		refuse_upload_url("this upload URL has expired");
+		refuse_upload_url(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "UPLOAD_URL_EXPIRED",
+						  "this upload URL has expired");
 }
 
 /* ---------------------------------------------------------------------
@@ -477,7 +493,7 @@ copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 }
 
 /*
- * convex_storage_upload(upload_url, data oid, content_type): the
+ * convex_storage_upload_large_object(upload_url, large_object, content_type): the
  * streaming upload.  The caller wrote the file into a large object of its
  * own (lo_import, lo_write); convexlite copies it, a chunk at a time,
  * into a new large object of its own while hashing it, and unlinks the

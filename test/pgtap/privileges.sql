@@ -189,7 +189,7 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY['EX
                ('convex_files_save_file', ARRAY['jsonb']),
                ('convex_files_remove', ARRAY['jsonb']),
                ('convex_storage_upload', ARRAY['text', 'bytea', 'text']),
-               ('convex_storage_upload', ARRAY['text', 'oid', 'text']),
+               ('convex_storage_upload_large_object', ARRAY['text', 'oid', 'text']),
                ('convex_storage_get', ARRAY['text']),
                ('convex_storage_get', ARRAY['text', 'bigint', 'integer']),
                ('convex_storage_get_url', ARRAY['text']),
@@ -357,7 +357,7 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                 'convex_storage_get(text,bigint,integer)', 'convex_storage_get_metadata(text)',
                 'convex_storage_get_url(text)', 'convex_storage_upload(text,bytea,text)'],
           'no C SECURITY DEFINER function besides the seed app''s mutations, ctx.storage''s and the scheduler cleanup');
-SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload(text,oid,text)'),
+SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload_large_object(text,oid,text)'),
           false, 'the large-object upload runs as its caller (who must own the large object)');
 SELECT is(ARRAY(SELECT proname::text FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'
