@@ -208,6 +208,8 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
+extern void cvx_push_row_fields(JsonbParseState **state, CvxTable *table,
+								HeapTuple tuple, TupleDesc tupdesc);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
@@ -259,6 +261,12 @@ extern int64 cvx_read_allowance(void);
 extern void cvx_count_read(Size bytes);
 extern void cvx_count_write(Size bytes);
 extern void cvx_count_scheduled(void);
+extern void cvx_query_enter(void);
+extern void cvx_query_leave(void);
+extern bool cvx_in_query(void);
+extern bool cvx_mutation_running(void);
+extern bool cvx_reads_share_snapshot(void);
+extern void cvx_refuse_in_query(const char *operation);
 extern void cvx_check_document_size(const char *table_name, Size bytes);
 extern void cvx_check_args_size(const char *path, Size bytes);
 extern void cvx_check_return_size(const char *path, Size bytes);
@@ -287,12 +295,32 @@ extern const char *const cvx_files_remove_args;
 
 
 /* ---------------------------------------------------------------------
+ * reads.c: what the seed app's built-in queries share
+ * ---------------------------------------------------------------------
+ */
+typedef void (*CvxDocumentExtra) (JsonbParseState **state, CvxTable *table,
+								  HeapTuple tuple, TupleDesc tupdesc, void *arg);
+extern Datum cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
+								   Jsonb *(*body) (FunctionCallInfo fcinfo));
+extern Jsonb *cvx_jsonb_null(void);
+extern void cvx_check_query_returns(const CvxValidator *validator, Jsonb *result);
+extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
+									   const char *eq_column, const char *condition,
+									   int nargs, Oid *argtypes);
+extern void cvx_push_index_range(JsonbParseState **state, CvxTable *table,
+								 const char *index_name, SPIPlanPtr plan,
+								 Datum *values, const char *nulls,
+								 CvxDocumentExtra extra, void *arg);
+extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
+
+/* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs
  * ---------------------------------------------------------------------
  */
 extern void cvx_storage_init(void);
 extern text *cvx_storage_generate_upload_url(void);
 extern void cvx_storage_delete(text *storage_id);
+extern text *cvx_storage_url(text *id);
 
 /* ---------------------------------------------------------------------
  * scheduler.c and scheduler_worker.c: ctx.scheduler and its worker

@@ -255,22 +255,36 @@ Jsonb *
 cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 {
 	JsonbParseState *state = NULL;
-	JsonbValue	jbv;
 	JsonbValue *result;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	cvx_push_row_fields(&state, table, tuple, tupdesc);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+/*
+ * Push a row's fields (keys and values, as cvx_row_to_document) into an
+ * object being built in *state: how a list of documents is built as one
+ * jsonb without a jsonb per document.
+ */
+void
+cvx_push_row_fields(JsonbParseState **state, CvxTable *table, HeapTuple tuple,
+					TupleDesc tupdesc)
+{
+	JsonbValue	jbv;
 	bool		isnull;
 	Datum		datum;
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-
-	cvx_push_key(&state, "_id");
+	cvx_push_key(state, "_id");
 	datum = SPI_getbinval(tuple, tupdesc, 1, &isnull);
 	jbv.type = jbvString;
 	jbv.val.string.val = TextDatumGetCString(datum);
 	jbv.val.string.len = (int) strlen(jbv.val.string.val);
-	pushJsonbValue(&state, WJB_VALUE, &jbv);
+	pushJsonbValue(state, WJB_VALUE, &jbv);
 
-	cvx_push_key(&state, "_creationTime");
-	push_float8(&state, DatumGetFloat8(SPI_getbinval(tuple, tupdesc, 2, &isnull)));
+	cvx_push_key(state, "_creationTime");
+	push_float8(state, DatumGetFloat8(SPI_getbinval(tuple, tupdesc, 2, &isnull)));
 
 	for (int i = 0; i < table->ncolumns; i++)
 	{
@@ -279,7 +293,7 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 		datum = SPI_getbinval(tuple, tupdesc, i + 3, &isnull);
 		if (isnull)
 			continue;
-		cvx_push_key(&state, column->field->name);
+		cvx_push_key(state, column->field->name);
 		switch (column->type)
 		{
 			case CVX_COL_TEXT:
@@ -289,16 +303,16 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 					jbv.type = jbvString;
 					jbv.val.string.val = VARDATA_ANY(value);
 					jbv.val.string.len = (int) VARSIZE_ANY_EXHDR(value);
-					pushJsonbValue(&state, WJB_VALUE, &jbv);
+					pushJsonbValue(state, WJB_VALUE, &jbv);
 					break;
 				}
 			case CVX_COL_FLOAT8:
-				push_float8(&state, DatumGetFloat8(datum));
+				push_float8(state, DatumGetFloat8(datum));
 				break;
 			case CVX_COL_BOOL:
 				jbv.type = jbvBool;
 				jbv.val.boolean = DatumGetBool(datum);
-				pushJsonbValue(&state, WJB_VALUE, &jbv);
+				pushJsonbValue(state, WJB_VALUE, &jbv);
 				break;
 			case CVX_COL_INT8:
 				{
@@ -307,24 +321,22 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 
 					for (int b = 0; b < 8; b++)
 						le[b] = (uint8) (((uint64) i) >> (8 * b));
-					push_encoded(&state, "$integer", (const char *) le, 8);
+					push_encoded(state, "$integer", (const char *) le, 8);
 					break;
 				}
 			case CVX_COL_BYTEA:
 				{
 					bytea	   *b = DatumGetByteaPP(datum);
 
-					push_encoded(&state, "$bytes", VARDATA_ANY(b),
+					push_encoded(state, "$bytes", VARDATA_ANY(b),
 								 (int) VARSIZE_ANY_EXHDR(b));
 					break;
 				}
 			case CVX_COL_JSONB:
-				push_jsonb(&state, DatumGetJsonbP(datum));
+				push_jsonb(state, DatumGetJsonbP(datum));
 				break;
 		}
 	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
 }
 
 /* Put a string argument, if present, into its column's slot (else NULL) */
