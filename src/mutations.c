@@ -325,13 +325,15 @@ sandbox_object_access(ObjectAccessType access, Oid class_id, Oid object_id,
 		previous_object_access_hook(access, class_id, object_id, sub_id, arg);
 
 	/*
-	 * A query creates nothing: PostgreSQL's read-only transaction refuses
-	 * DDL and DML, but lets lo_create / lo_import make a large object.
+	 * A query creates and drops nothing: PostgreSQL's read-only transaction
+	 * refuses DDL and DML, but lets lo_create / lo_import make a large
+	 * object and lo_unlink drop one.
 	 */
-	if (access == OAT_POST_CREATE && sub_id == 0 && cvx_in_query())
+	if ((access == OAT_POST_CREATE || access == OAT_DROP) && sub_id == 0 && cvx_in_query())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("a query cannot create %s: queries are read-only",
+				 errmsg("a query cannot %s %s: queries are read-only",
+						access == OAT_DROP ? "drop" : "create",
 						class_id == LargeObjectRelationId ? "large objects" : "database objects"),
 				 errhint("Write in a mutation (convex_mutation), not in a query.")));
 	/* every call runs sandboxed for as long as cvx_in_mutation() says */
