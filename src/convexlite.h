@@ -210,6 +210,12 @@ extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
 extern void cvx_push_row_fields(JsonbParseState **state, CvxTable *table,
 								HeapTuple tuple, TupleDesc tupdesc);
+/* document keys besides the columns (cvx_document_key_order) */
+#define CVX_KEY_ID (-2)
+#define CVX_KEY_CREATION_TIME (-1)
+extern void cvx_document_key_order(CvxTable *table, int *order);
+extern void cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
+								const Datum *values, const bool *nulls);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
@@ -234,6 +240,7 @@ extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
 extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
+extern Size cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls);
 extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------

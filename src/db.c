@@ -174,6 +174,18 @@ written_size(SPIPlanPtr plan, Datum *values, const char *nulls)
 	return size;
 }
 
+/* The same measure for a row's deformed values */
+Size
+cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls)
+{
+	Size		size = 0;
+
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (!nulls[i])
+			size += value_size(TupleDescAttr(tupdesc, i)->atttypid, values[i]);
+	return size;
+}
+
 /* The same measure for a whole stored row (what reads and patches count) */
 Size
 cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)

@@ -18,6 +18,7 @@
  */
 #include "convexlite.h"
 
+#include "access/htup_details.h"
 #include "utils/builtins.h"
 
 /*
@@ -139,6 +140,9 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const char *index
 	SPITupleTable *rows;
 	uint64		nrows;
 	int			rc;
+	int		   *order;
+	Datum	   *row_values;
+	bool	   *row_nulls;
 
 	/* inside a mutation: the key's lock first (conflicts.c) */
 	cvx_conflict_read_range(table, index, 1, values, nulls);
@@ -152,11 +156,24 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const char *index
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
 	cvx_conflict_check_current(plan, values, nulls);
+	if (nrows == 0)
+		return;
+
+	/*
+	 * Each row deformed once; its keys pushed in jsonb's order, so that no
+	 * document's keys need sorting when it ends.
+	 */
+	order = palloc(sizeof(int) * (table->ncolumns + 2));
+	cvx_document_key_order(table, order);
+	row_values = palloc(sizeof(Datum) * rows->tupdesc->natts);
+	row_nulls = palloc(sizeof(bool) * rows->tupdesc->natts);
 	for (uint64 r = 0; r < nrows; r++)
 	{
-		cvx_count_row_read(rows->vals[r], rows->tupdesc);
+		heap_deform_tuple(rows->vals[r], rows->tupdesc, row_values, row_nulls);
+		if (cvx_in_mutation())
+			cvx_count_read(cvx_values_size(rows->tupdesc, row_values, row_nulls));
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		cvx_push_row_fields(state, table, rows->vals[r], rows->tupdesc);
+		cvx_push_row_values(state, table, order, row_values, row_nulls);
 		if (extra != NULL)
 			extra(state, table, rows->vals[r], rows->tupdesc, arg);
 		pushJsonbValue(state, WJB_END_OBJECT, NULL);
