@@ -19,7 +19,8 @@
 #   plpgsql        plain.messages_list / plain.presence_list (bench/peers.sql) over
 #                  copies of the same rows in plain.messages / plain.presence
 # Targets: convexlite <= 1.3x the floor's time per call, >= 1.5x faster than the
-# PL/pgSQL peer.  The script also checks that convexlite and the peer return the
+# PL/pgSQL peer.  Then each variant BENCH_READ_BATCH times in one statement
+# (median of 3): the server's own time per call, without the wire.  The script also checks that convexlite and the peer return the
 # same JSON, and that each convexlite call is one index scan of by_room and no
 # sequential scan (pg_stat_user_indexes / pg_stat_user_tables over 100 calls).
 #
@@ -35,7 +36,8 @@
 # Environment: BENCH_CLUSTER (default benchr), BENCH_PORT (default 54338),
 #   BENCH_DB (default: the cluster's cron database), BENCH_OUT,
 #   BENCH_READ_SECONDS (default 5), BENCH_READ_ROUNDS (default 3),
-#   BENCH_READ_MESSAGES (default 1000000), BENCH_READ_SESSIONS (default 100000).
+#   BENCH_READ_MESSAGES (default 1000000), BENCH_READ_SESSIONS (default 100000),
+#   BENCH_READ_BATCH (calls in the one-statement runs, default 1000).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -233,6 +235,39 @@ for w in messages presence; do
 	done
 done
 
+# ---------------------------------------------------------------------------
+# In one statement: BATCH calls, the server's time per call without the wire
+# (no output conversion: the floor only reads its rows)
+
+BATCH=${BENCH_READ_BATCH:-1000}
+N=$BATCH
+batch_statement() { # WORKLOAD VARIANT
+	local room='{"roomId": "measured"}'
+	case $1:$2 in
+	messages:convexlite) echo "SELECT count(convex_messages_list('$room')) FROM generate_series(1, $N)" ;;
+	messages:convex_query) echo "SELECT count(convex_query('messages:list', '$room')) FROM generate_series(1, $N)" ;;
+	messages:plpgsql) echo "SELECT count(plain.messages_list('$room')) FROM generate_series(1, $N)" ;;
+	messages:floor) echo "SELECT count(*) FROM generate_series(1, $N) g, LATERAL (SELECT _id, _creation_time, room_id, user_id,
+		content, user_name, session_id FROM convex.messages WHERE room_id = 'measured' AND g > 0 ORDER BY _creation_time) x" ;;
+	presence:convexlite) echo "SELECT count(convex_presence_list('$room')) FROM generate_series(1, $N)" ;;
+	presence:convex_query) echo "SELECT count(convex_query('presence:list', '$room')) FROM generate_series(1, $N)" ;;
+	presence:plpgsql) echo "SELECT count(plain.presence_list('$room')) FROM generate_series(1, $N)" ;;
+	presence:floor) echo "SELECT count(*) FROM generate_series(1, $N) g, LATERAL (SELECT _id, _creation_time, room_id, user_id,
+		session_id, data, last_seen FROM convex.presence WHERE room_id = 'measured' AND g > 0
+		AND floor(date_part('epoch', clock_timestamp()) * 1000) - last_seen < 30000 ORDER BY _creation_time) x" ;;
+	esac
+}
+printf 'workload\tvariant\tms\n' >"$workdir/batch.tsv"
+for w in messages presence; do
+	cvx_step "In one statement: $w.list, $BATCH calls, median of 3"
+	for v in "${VARIANTS[@]}"; do
+		ms=$(PGOPTIONS='-c convexlite.mutation_timeout=0' median_ms "$(batch_statement "$w" "$v");")
+		printf '%s\t%s\t%s\n' "$w" "$v" "$ms" >>"$workdir/batch.tsv"
+		printf '    %-9s %-13s %9.1f ms  %8.2f us/call\n' "$w" "$v" "$ms" "$(per_call "$ms")"
+		kv "${w}_${v}_batch_us" "$(per_call "$ms")"
+	done
+done
+
 # median tps of a workload's variant, and the time per call it means
 median_tps() { awk -F'\t' -v w="$1" -v v="$2" '$1 == w && $2 == v { print $4 }' "$workdir/runs.tsv" | sort -g |
 	awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -267,9 +302,22 @@ for w in messages presence; do
 	kv "${w}_faster_than_peer" "$x_peer"
 	verdict=$(awk -v f="$x_floor" -v p="$x_peer" 'BEGIN { print (f <= 1.3 && p >= 1.5) ? "met" : "NOT met" }')
 	kv "${w}_targets" "$verdict"
-	printf '\n%s.list: convexlite takes %sx the floor'"'"'s time per call (target <= 1.3) and is %sx faster than the PL/pgSQL peer (target >= 1.5): targets %s.\n' \
-		"$w" "$x_floor" "$x_peer" "$verdict" >>"$md"
+	printf -- '- %s.list: convexlite takes %sx the floor'"'"'s time per call (target <= 1.3) and is %sx faster than the PL/pgSQL peer (target >= 1.5): targets %s.\n' \
+		"$w" "$x_floor" "$x_peer" "$verdict" >>"$workdir/verdicts.md"
 done
+printf '\n' >>"$md"
+cat "$workdir/verdicts.md" >>"$md"
+{
+	printf '\nIn one statement (%s calls, median of 3; the server'"'"'s time per call, no output conversion; the floor reads its rows and builds no JSON):\n\n' "$BATCH"
+	printf '| query | variant | us/call | peer / this |\n|---|---|---:|---:|\n'
+	for w in messages presence; do
+		peer_ms=$(awk -F'\t' -v w="$w" '$1 == w && $2 == "plpgsql" { print $3 }' "$workdir/batch.tsv")
+		for v in "${VARIANTS[@]}"; do
+			ms=$(awk -F'\t' -v w="$w" -v v="$v" '$1 == w && $2 == v { print $3 }' "$workdir/batch.tsv")
+			printf '| %s.list | %s | %s | %s |\n' "$w" "$v" "$(per_call "$ms")" "$(ratio "$peer_ms" "$ms")"
+		done
+	done
+} >>"$md"
 kv duration_s "$(($(date +%s) - T_START))"
 
 cp "$md" "$OUT_DIR/reads.md"
