@@ -179,6 +179,17 @@ SELECT (SELECT count(*) FROM convex.messages WHERE room_id = 'q-w') AS messages,
        current_setting('transaction_read_only') AS read_only_after;
 
 --
+-- ctx.runQuery from a mutation, at READ COMMITTED and REPEATABLE READ
+--
+CREATE FUNCTION regress_list_in_mutation(args jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT convex_query('messages:list', '{"roomId": "q-room"}') $$;
+SELECT convex_define_mutation('rooms:listInMutation', 'regress_list_in_mutation(jsonb)', '{"type": "any"}');
+SELECT regress_strip(convex_mutation('rooms:listInMutation', '{}')) AS in_mutation;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT convex_mutation('rooms:listInMutation', '{}') = convex_messages_list('{"roomId": "q-room"}') AS same_at_repeatable_read;
+COMMIT;
+
+--
 -- Internal queries
 --
 SELECT convex_define_query('rooms:sizeInternal', 'regress_room_size(jsonb)', '{"type": "any"}', NULL, true);

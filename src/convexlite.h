@@ -306,17 +306,30 @@ extern const char *const cvx_files_remove_args;
  * ---------------------------------------------------------------------
  */
 typedef void (*CvxDocumentExtra) (JsonbParseState **state, CvxTable *table,
-								  HeapTuple tuple, TupleDesc tupdesc, void *arg);
+								  const Datum *values, const bool *nulls, void *arg);
+/* An index read of a built-in query: eq on the index's first field */
+typedef struct CvxIndexRead
+{
+	const char *index;			/* the catalog's name, e.g. "by_room" */
+	const char *relation_index; /* its relation in schema convex, e.g. "messages_by_room" */
+	Oid			equal_proc;		/* the = of the first column, e.g. F_TEXTEQ */
+	Datum		values[2];		/* the eq value, then the statement's other parameter */
+	/* rows to keep, from their values (NULL: all), and its argument */
+	bool		(*keep) (CvxTable *table, const Datum *values, const bool *nulls, void *arg);
+	void	   *keep_arg;
+} CvxIndexRead;
 extern Datum cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
 								   Jsonb *(*body) (FunctionCallInfo fcinfo));
 extern Jsonb *cvx_jsonb_null(void);
+extern MemoryContext cvx_reads_context_begin(bool *used);
+extern Jsonb *cvx_reads_context_end(MemoryContext context, bool used, Jsonb *result,
+									MemoryContext dest);
 extern void cvx_check_query_returns(const CvxValidator *validator, Jsonb *result);
 extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
 									   const char *eq_column, const char *condition,
 									   int nargs, Oid *argtypes);
 extern void cvx_push_index_range(JsonbParseState **state, CvxTable *table,
-								 const char *index_name, SPIPlanPtr plan,
-								 Datum *values, const char *nulls,
+								 const CvxIndexRead *read, SPIPlanPtr plan,
 								 CvxDocumentExtra extra, void *arg);
 extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
 

@@ -15,6 +15,7 @@
 #include "convexlite.h"
 
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 
 PG_FUNCTION_INFO_V1(convex_files_generate_upload_url);
 PG_FUNCTION_INFO_V1(convex_files_save_file);
@@ -187,13 +188,11 @@ convex_files_get_url(PG_FUNCTION_ARGS)
 
 /* files.list's url field of each file: ctx.storage.getUrl(file.storageId) */
 static void
-push_file_url(JsonbParseState **state, CvxTable *table, HeapTuple tuple,
-			  TupleDesc tupdesc, void *arg)
+push_file_url(JsonbParseState **state, CvxTable *table, const Datum *values,
+			  const bool *nulls, void *arg)
 {
-	bool		isnull;
-	Datum		storage_id = SPI_getbinval(tuple, tupdesc,
-										   cvx_column_index(table, "storageId") + 3, &isnull);
-	text	   *url = cvx_storage_url(DatumGetTextPP(storage_id));
+	int			storage_id = *(const int *) arg;
+	text	   *url = cvx_storage_url(DatumGetTextPP(values[storage_id]));
 	JsonbValue	jbv;
 
 	cvx_push_key(state, "url");
@@ -216,39 +215,47 @@ static Jsonb *
 files_list(FunctionCallInfo fcinfo)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
 	CvxValue	args;
 	CvxValue	session_id;
 	CvxTable   *files;
 	text	   *user_id;
-	Datum		values[1];
 	Oid			argtypes[1] = {TEXTOID};
 	JsonbParseState *state = NULL;
 	Jsonb	   *result;
+	int			storage_id;
 
 	cvx_read_args(fcinfo, &list_validator, list_args, &args);
 	user_id = cvx_auth_user_id();
 	files = cvx_builtin_table("files");
 
+	storage_id = cvx_column_index(files, "storageId") + 2;
 	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	if (user_id != NULL)
 	{
-		values[0] = PointerGetDatum(user_id);
-		cvx_push_index_range(&state, files, "by_user",
+		CvxIndexRead read = {"by_user", "files_by_user", F_TEXTEQ, {PointerGetDatum(user_id), 0}, NULL, NULL};
+
+		cvx_push_index_range(&state, files, &read,
 							 cvx_index_range_plan(&list_by_user_plan, files, "user_id", NULL,
 												  1, argtypes),
-							 values, NULL, push_file_url, NULL);
+							 push_file_url, &storage_id);
 	}
 	else if (cvx_args_field(&args, "sessionId", &session_id) &&
 			 session_id.type == CVX_T_STRING && session_id.len > 0)
 	{
-		values[0] = PointerGetDatum(cvx_value_text(&session_id));
-		cvx_push_index_range(&state, files, "by_session",
+		CvxIndexRead read = {"by_session", "files_by_session", F_TEXTEQ,
+		{PointerGetDatum(cvx_value_text(&session_id)), 0}, NULL, NULL};
+
+		cvx_push_index_range(&state, files, &read,
 							 cvx_index_range_plan(&list_by_session_plan, files, "session_id", NULL,
 												  1, argtypes),
-							 values, NULL, push_file_url, NULL);
+							 push_file_url, &storage_id);
 	}
-	result = cvx_finish_array(&state, caller_context);
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
 	cvx_spi_finish();
 	return result;
 }

@@ -10,6 +10,7 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 
 PG_FUNCTION_INFO_V1(convex_messages_send);
 PG_FUNCTION_INFO_V1(convex_messages_remove);
@@ -149,6 +150,8 @@ static Jsonb *
 messages_list(FunctionCallInfo fcinfo)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
 	CvxValue	args;
 	CvxValue	room;
 	CvxTable   *messages;
@@ -156,18 +159,22 @@ messages_list(FunctionCallInfo fcinfo)
 	Oid			argtypes[1] = {TEXTOID};
 	JsonbParseState *state = NULL;
 	Jsonb	   *result;
+	CvxIndexRead read = {"by_room", "messages_by_room", F_TEXTEQ, {0, 0}, NULL, NULL};
 
 	cvx_read_args(fcinfo, &list_validator, list_args, &args);
 	(void) cvx_args_field(&args, "roomId", &room);
 	values[0] = PointerGetDatum(cvx_value_text(&room));
 	messages = cvx_builtin_table("messages");
 
+	read.values[0] = values[0];
 	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	cvx_push_index_range(&state, messages, "by_room",
+	cvx_push_index_range(&state, messages, &read,
 						 cvx_index_range_plan(&list_plan, messages, "room_id", NULL, 1, argtypes),
-						 values, NULL, NULL, NULL);
-	result = cvx_finish_array(&state, caller_context);
+						 NULL, NULL);
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
 	cvx_spi_finish();
 	return result;
 }

@@ -19,6 +19,7 @@
 #include "convexlite.h"
 
 #include "catalog/pg_type.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(convex_presence_update);
@@ -278,6 +279,23 @@ static const char *const list_args =
 static CvxValidator *list_validator = NULL;
 static SPIPlanPtr list_plan = NULL;
 
+/* presence.list's clock and where lastSeen is among a document's values */
+typedef struct FreshPresence
+{
+	double		now;
+	int			last_seen;
+} FreshPresence;
+
+/* Is a presence entry fresh: now - lastSeen < PRESENCE_TIMEOUT, as the seed filters? */
+static bool
+presence_is_fresh(CvxTable *table, const Datum *values, const bool *nulls, void *arg)
+{
+	FreshPresence *fresh = arg;
+
+	return !nulls[fresh->last_seen] &&
+		fresh->now - DatumGetFloat8(values[fresh->last_seen]) < PRESENCE_TIMEOUT_MS;
+}
+
 /*
  * presence.list: the room's presence by index by_room, keeping only the
  * entries the seed keeps, now - lastSeen < PRESENCE_TIMEOUT (the same
@@ -289,6 +307,8 @@ static Jsonb *
 presence_list(FunctionCallInfo fcinfo)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
 	CvxValue	args;
 	CvxValue	room;
 	CvxTable   *presence;
@@ -296,6 +316,8 @@ presence_list(FunctionCallInfo fcinfo)
 	Oid			argtypes[2] = {TEXTOID, FLOAT8OID};
 	JsonbParseState *state = NULL;
 	Jsonb	   *result;
+	FreshPresence fresh;
+	CvxIndexRead read = {"by_room", "presence_by_room", F_TEXTEQ, {0, 0}, presence_is_fresh, &fresh};
 
 	cvx_read_args(fcinfo, &list_validator, list_args, &args);
 	(void) cvx_args_field(&args, "roomId", &room);
@@ -303,16 +325,22 @@ presence_list(FunctionCallInfo fcinfo)
 	values[1] = Float8GetDatum(cvx_date_now());
 	presence = cvx_builtin_table("presence");
 
+	fresh.now = DatumGetFloat8(values[1]);
+	fresh.last_seen = cvx_column_index(presence, "lastSeen") + 2;
+	read.values[0] = values[0];
+	read.values[1] = values[1];
 	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	cvx_push_index_range(&state, presence, "by_room",
+	cvx_push_index_range(&state, presence, &read,
 						 cvx_index_range_plan(&list_plan, presence, "room_id",
 											  "($2 OPERATOR(pg_catalog.-) last_seen) "
 											  "OPERATOR(pg_catalog.<) " CppAsString2(PRESENCE_TIMEOUT_MS)
 											  "::pg_catalog.float8",
 											  2, argtypes),
-						 values, NULL, NULL, NULL);
-	result = cvx_finish_array(&state, caller_context);
+						 NULL, NULL);
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
 	cvx_spi_finish();
 	return result;
 }

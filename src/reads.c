@@ -18,8 +18,24 @@
  */
 #include "convexlite.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/tuptable.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+/* The reads context (cvx_reads_context_begin) and whether a call uses it */
+static MemoryContext reads_context = NULL;
+static bool reads_context_busy = false;
 
 /*
  * Run a built-in query's body as a query call and return its result;
@@ -41,6 +57,7 @@ cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
+		reads_context_busy = false;
 		cvx_query_leave();
 		if (cvx_call_abort())
 		{
@@ -54,6 +71,56 @@ cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
 	cvx_call_leave();
 	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
 	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * The memory a built-in query builds its documents in: kept for the
+ * backend's life and reset after each call, with a first block large
+ * enough for a room's documents, so that a call neither grows nor trims
+ * the process heap (malloc and page faults were a fifth of a call).
+ */
+
+#define READS_CONTEXT_BLOCK (1024 * 1024)
+
+/*
+ * Switch to the reads context (reset, then returned to at
+ * cvx_reads_context_end); a call nested in another keeps the current one.
+ * Returns the context to go back to.
+ */
+MemoryContext
+cvx_reads_context_begin(bool *used)
+{
+	*used = false;
+	if (reads_context_busy)
+		return CurrentMemoryContext;
+	if (reads_context == NULL)
+		reads_context = AllocSetContextCreate(TopMemoryContext, "convexlite reads",
+											  READS_CONTEXT_BLOCK, READS_CONTEXT_BLOCK,
+											  8 * READS_CONTEXT_BLOCK);
+	MemoryContextReset(reads_context);
+	reads_context_busy = true;
+	*used = true;
+	return MemoryContextSwitchTo(reads_context);
+}
+
+/*
+ * Back to context (what cvx_reads_context_begin returned), with result
+ * copied into dest; the reads context is reset.  After an error the next
+ * call resets it.
+ */
+Jsonb *
+cvx_reads_context_end(MemoryContext context, bool used, Jsonb *result, MemoryContext dest)
+{
+	Jsonb	   *copy = MemoryContextAlloc(dest, VARSIZE(result));
+
+	memcpy(copy, result, VARSIZE(result));
+	MemoryContextSwitchTo(context);
+	if (used)
+	{
+		MemoryContextReset(reads_context);
+		reads_context_busy = false;
+	}
+	return copy;
 }
 
 /* The JSON null, as a query's result */
@@ -122,62 +189,173 @@ index_position(CvxTable *table, const char *index_name)
 	return -1;					/* not reached */
 }
 
+/* Push one document from its values (cvx_push_row_values' layout) */
+static void
+push_document(JsonbParseState **state, CvxTable *table, const int *order,
+			  const Datum *values, const bool *nulls, CvxDocumentExtra extra, void *arg)
+{
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	cvx_push_row_values(state, table, order, values, nulls);
+	if (extra != NULL)
+		extra(state, table, values, nulls, arg);
+	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
 /*
- * ctx.db.query(table).withIndex(index_name, q => q.eq(first field,
- * values[0])).collect(), with plan (cvx_index_range_plan; its parameters
- * values/nulls, the first being the eq value): push each document into
- * *state, an array being built, and when extra is given, let it add
- * fields to each document.  The caller is connected to SPI and builds its
- * result before SPI_finish (the documents point into the rows).
+ * The SPI path of cvx_push_index_range, for a mutation at REPEATABLE READ
+ * or SERIALIZABLE: the read is run again under the latest snapshot and
+ * compared (conflicts.c), which needs the statement.  The statement
+ * returns the documents' columns in cvx_push_row_values' layout.
  */
-void
-cvx_push_index_range(JsonbParseState **state, CvxTable *table, const char *index_name,
-					 SPIPlanPtr plan, Datum *values, const char *nulls,
+static void
+push_index_range_spi(JsonbParseState **state, CvxTable *table, const int *order,
+					 const CvxIndexRead *read, SPIPlanPtr plan,
 					 CvxDocumentExtra extra, void *arg)
 {
-	int			index = index_position(table, index_name);
-	long		count = 0;
+	long		count = (long) Min(cvx_read_allowance() + 1, (int64) LONG_MAX);
 	SPITupleTable *rows;
 	uint64		nrows;
-	int			rc;
-	int		   *order;
 	Datum	   *row_values;
 	bool	   *row_nulls;
+	int			rc;
 
-	/* inside a mutation: the key's lock first (conflicts.c) */
-	cvx_conflict_read_range(table, index, 1, values, nulls);
-	/* inside a call, one row beyond the read limit is enough to pass it */
-	if (cvx_in_mutation())
-		count = (long) Min(cvx_read_allowance() + 1, (int64) LONG_MAX);
-	rc = cvx_execute(plan, values, nulls, !cvx_mutation_running(), count);
+	rc = cvx_execute(plan, (Datum *) read->values, NULL, false, count);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: read from \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
-	cvx_conflict_check_current(plan, values, nulls);
-	if (nrows == 0)
-		return;
-
-	/*
-	 * Each row deformed once; its keys pushed in jsonb's order, so that no
-	 * document's keys need sorting when it ends.
-	 */
-	order = palloc(sizeof(int) * (table->ncolumns + 2));
-	cvx_document_key_order(table, order);
+	cvx_conflict_check_current(plan, (Datum *) read->values, NULL);
 	row_values = palloc(sizeof(Datum) * rows->tupdesc->natts);
 	row_nulls = palloc(sizeof(bool) * rows->tupdesc->natts);
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		heap_deform_tuple(rows->vals[r], rows->tupdesc, row_values, row_nulls);
-		if (cvx_in_mutation())
-			cvx_count_read(cvx_values_size(rows->tupdesc, row_values, row_nulls));
-		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		cvx_push_row_values(state, table, order, row_values, row_nulls);
-		if (extra != NULL)
-			extra(state, table, rows->vals[r], rows->tupdesc, arg);
-		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+		cvx_count_read(cvx_values_size(rows->tupdesc, row_values, row_nulls));
+		push_document(state, table, order, row_values, row_nulls, extra, arg);
 	}
+}
+
+/*
+ * ctx.db.query(table).withIndex(read->index, q => q.eq(first field,
+ * read->values[0])).collect(), keeping the rows read->keep accepts: push
+ * each document into *state, an array being built, and when extra is
+ * given, let it add fields to each document.  plan is the same read as a
+ * statement (cvx_index_range_plan, parameters read->values), run only in
+ * a mutation at REPEATABLE READ or above.  The caller is connected to
+ * SPI and builds its result before SPI_finish (the documents point into
+ * the rows, which live in the caller's memory context until then).
+ *
+ * Otherwise the rows come from one ordered scan of the index relation
+ * read->relation_index (eq on its first column), no planner, executor,
+ * sort or SPI tuple copies: inside a query, under the active snapshot
+ * (the query's); inside a mutation, after the key's conflict lock, under
+ * a new snapshot of the transaction (as SPI's non-read-only reads).
+ */
+void
+cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRead *read,
+					 SPIPlanPtr plan, CvxDocumentExtra extra, void *arg)
+{
+	int			index = index_position(table, read->index);
+	int			natts = table->ncolumns + 2;
+	int		   *order = palloc(sizeof(int) * natts);
+	int		   *attnums = palloc(sizeof(int) * natts);
+	Oid			namespace = get_namespace_oid(CVX_SCHEMA, false);
+	Oid			indexrelid;
+	Relation	heap;
+	Relation	irel;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	Datum	   *raw_values;
+	bool	   *raw_nulls;
+	bool		pushed_snapshot = false;
+	int64		allowance = -1;
+	int64		nread = 0;
+
+	/* keys pushed in jsonb's order: no document's keys need sorting when it ends */
+	cvx_document_key_order(table, order);
+
+	/* inside a mutation: the key's lock first (conflicts.c) */
+	cvx_conflict_read_range(table, index, 1, read->values, NULL);
+	if (cvx_mutation_running() && IsolationUsesXactSnapshot())
+	{
+		push_index_range_spi(state, table, order, read, plan, extra, arg);
+		return;
+	}
+
+	indexrelid = get_relname_relid(read->relation_index, namespace);
+	if (!OidIsValid(indexrelid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index %s.%s does not exist", CVX_SCHEMA, read->relation_index),
+				 errhint("Run ALTER EXTENSION convexlite UPDATE.")));
+	heap = table_open(table->relid, AccessShareLock);
+	irel = index_open(indexrelid, AccessShareLock);
+	if (irel->rd_index->indrelid != table->relid)
+		elog(ERROR, "convexlite: index %s is not on table %s", read->relation_index, table->name);
+
+	/* where each value of cvx_push_row_values' layout is in the relation */
+	attnums[0] = get_attnum(table->relid, "_id");
+	attnums[1] = get_attnum(table->relid, "_creation_time");
+	for (int i = 0; i < table->ncolumns; i++)
+		attnums[i + 2] = get_attnum(table->relid, table->columns[i].column);
+	for (int i = 0; i < natts; i++)
+		if (attnums[i] == InvalidAttrNumber || attnums[i] > RelationGetDescr(heap)->natts)
+			elog(ERROR, "convexlite: table %s lacks a column its catalog lists", table->name);
+
+	if (cvx_mutation_running())
+	{
+		/* a read of a mutation sees everything committed before its lock */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed_snapshot = true;
+	}
+	if (cvx_in_mutation())
+		allowance = cvx_read_allowance();
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   irel->rd_indcollation[0], read->equal_proc, read->values[0]);
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, irel, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	raw_values = palloc(sizeof(Datum) * RelationGetDescr(heap)->natts);
+	raw_nulls = palloc(sizeof(bool) * RelationGetDescr(heap)->natts);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		/* the document points into its row: a copy that outlives the slot */
+		HeapTuple	tuple = ExecCopySlotHeapTuple(slot);
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+
+		heap_deform_tuple(tuple, RelationGetDescr(heap), raw_values, raw_nulls);
+		for (int i = 0; i < natts; i++)
+		{
+			values[i] = raw_values[attnums[i] - 1];
+			nulls[i] = raw_nulls[attnums[i] - 1];
+		}
+		if (read->keep != NULL && !read->keep(table, values, nulls, read->keep_arg))
+		{
+			heap_freetuple(tuple);
+			pfree(values);
+			pfree(nulls);
+			continue;
+		}
+		if (allowance >= 0)
+		{
+			/* counted as the statement's rows are; one beyond the limit fails */
+			if (++nread > allowance + 1)
+				break;
+			cvx_count_read(cvx_values_size(RelationGetDescr(heap), raw_values, raw_nulls));
+		}
+		push_document(state, table, order, values, nulls, extra, arg);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	if (pushed_snapshot)
+		PopActiveSnapshot();
+	index_close(irel, AccessShareLock);
+	table_close(heap, AccessShareLock);
 }
 
 /*

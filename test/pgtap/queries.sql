@@ -27,7 +27,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(121);
+SELECT plan(122);
 SET LOCAL client_min_messages = warning;
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
 CREATE SCHEMA regress_cvx_tap;
@@ -379,6 +379,17 @@ SELECT is(convex_query('locks:query', jsonb_build_object('user', :'ann')), '{"re
 ROLLBACK TO SAVEPOINT locks;
 SELECT is(convex_mutation('locks:mutation', jsonb_build_object('user', :'ann')) -> 'inner', '{"read": 4, "locks": 3}',
           'ctx.runQuery inside a mutation takes the lock of each read (messages by_room, presence by_room, the user)');
+
+-- ctx.runQuery's reads in a mutation (a fresh snapshot after each lock)
+-- return what the query returns at top level (sql/queries.sql does the
+-- same at REPEATABLE READ, where each read is checked against the latest
+-- snapshot through its statement)
+CREATE FUNCTION public.m_list(args jsonb) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT convex_query('messages:list', '{"roomId": "lobby"}')
+$$;
+SELECT convex_define_mutation('locks:list', 'public.m_list(jsonb)', '{"type": "any"}');
+SELECT is(convex_mutation('locks:list', '{}'), convex_messages_list('{"roomId": "lobby"}'),
+          'ctx.runQuery in a mutation returns what the query returns at top level');
 
 ------------------------------------------------------------------------
 -- 5. Ordinary roles: every query, no table
