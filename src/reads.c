@@ -3,7 +3,7 @@
  * reads.c
  *	  What the seed app's built-in queries share: running one as a query
  *	  call, reading an index range into a JSON array of documents with one
- *	  kept statement, and checking a query's return value.
+ *	  ordered index scan, and checking a query's return value.
  *
  * A built-in query is a query call whether it is called through
  * convex_query or as its own SQL function: it spends the call's read
