@@ -317,3 +317,100 @@ $$;
 REVOKE ALL ON FUNCTION convex_grant_role(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION convex_grant_role(text, text) IS
     'grant a role what the app''s login role, a handler owner or the operator needs (kind app, handler_owner, operator); returns the functions';
+-- Reads (issue 17 parts 1 and 2, docs/queries.md): the seed app's queries
+-- as C built-ins, registered queries, and convex_query / ctx.runQuery.
+-- ---------------------------------------------------------------------------
+
+-- The seed's presence.list reads index by_room and files.list index
+-- by_session (convex/schema.ts); 0.2.0 had neither.  Neither column ever
+-- changes, so heartbeats stay HOT updates.  Listed in the catalog too, so
+-- that a read of them inside a mutation takes its conflict lock and every
+-- write the matching key lock (conflicts.c).
+CREATE INDEX presence_by_room ON convex.presence (room_id, _creation_time);
+CREATE INDEX files_by_session ON convex.files (session_id, _creation_time)
+    WHERE session_id IS NOT NULL;
+UPDATE convex._tables SET indexes = indexes || '{"by_room": ["roomId"]}'
+ WHERE name = 'presence' AND is_builtin;
+UPDATE convex._tables SET indexes = indexes || '{"by_session": ["sessionId"]}'
+ WHERE name = 'files' AND is_builtin;
+
+-- A registered function is a mutation or a query; existing ones are
+-- mutations.
+ALTER TABLE convex._functions
+    ADD COLUMN kind text NOT NULL DEFAULT 'mutation'
+    CONSTRAINT _functions_kind CHECK (kind IN ('mutation', 'query'));
+COMMENT ON TABLE convex._functions IS 'convexlite mutations and queries registered with convex_define_mutation and convex_define_query';
+
+-- The seed app's queries.  Like the seed's mutations they run with the
+-- extension owner's rights (SECURITY DEFINER) and read only through their
+-- kept statements, so ordinary roles can read what the app shows without
+-- any right on the tables.
+CREATE FUNCTION convex_users_current()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_users_current'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_users_current() IS 'users.current: the signed-in user''s document, or null';
+
+CREATE FUNCTION convex_users_get(args jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_users_get'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_users_get(jsonb) IS 'users.get: {userId} -> {_id, name?, image?} or null';
+
+CREATE FUNCTION convex_messages_list(args jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_messages_list'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_messages_list(jsonb) IS 'messages.list: {roomId} -> the room''s messages, oldest first';
+
+CREATE FUNCTION convex_presence_list(args jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_presence_list'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_presence_list(jsonb) IS 'presence.list: {roomId} -> the room''s presence seen within 30 s';
+
+CREATE FUNCTION convex_files_get_url(args jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_files_get_url'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_files_get_url(jsonb) IS 'files.getUrl: {storageId} -> the file''s URL or null';
+
+CREATE FUNCTION convex_files_list(args jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_files_list'
+LANGUAGE C STABLE SECURITY DEFINER;
+COMMENT ON FUNCTION convex_files_list(jsonb) IS 'files.list: {sessionId?} -> the signed-in user''s (else the session''s) files, each with its url';
+
+-- Registered queries: query() / internalQuery().  The handler is a STABLE
+-- f(args jsonb) RETURNS jsonb that runs as its owner, read-only.
+CREATE FUNCTION convex_define_query(path text, handler regprocedure, args jsonb,
+                                    returns jsonb DEFAULT NULL, internal boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_define_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_define_query(text, regprocedure, jsonb, jsonb, boolean) IS 'query() / internalQuery(): register a STABLE handler f(args jsonb) RETURNS jsonb under a Convex path';
+REVOKE ALL ON FUNCTION convex_define_query(text, regprocedure, jsonb, jsonb, boolean) FROM PUBLIC;
+
+CREATE FUNCTION convex_drop_query(path text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'convex_drop_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_drop_query(text) IS 'forget a registered query';
+REVOKE ALL ON FUNCTION convex_drop_query(text) FROM PUBLIC;
+
+-- Run a query by path (ctx.runQuery inside a handler): the seed's
+-- (messages:list, ...) and registered ones; internal ones only from
+-- inside a mutation or query, or for roles with EXECUTE on
+-- convex_internal_query (or convex_internal_mutation).
+CREATE FUNCTION convex_query(path text, args jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_query(text, jsonb) IS 'run a query by Convex path, e.g. messages:list; also ctx.runQuery';
+
+CREATE FUNCTION convex_internal_query(path text, args jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_internal_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_internal_query(text, jsonb) IS 'run any query, internal ones included (for roles granted EXECUTE)';
+REVOKE ALL ON FUNCTION convex_internal_query(text, jsonb) FROM PUBLIC;

@@ -101,6 +101,10 @@ INSERT INTO plain._validators VALUES
     "fromId": {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
     "toId": {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
     "amount": {"fieldType": {"type": "number"}, "optional": false}}}'),
+('messages:list', '{"type": "object", "value": {
+    "roomId": {"fieldType": {"type": "string"}, "optional": false}}}'),
+('presence:list', '{"type": "object", "value": {
+    "roomId": {"fieldType": {"type": "string"}, "optional": false}}}'),
 ('channels:sendMessage', '{"type": "object", "value": {
     "channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false},
     "content": {"fieldType": {"type": "string"}, "optional": false}}}');
@@ -654,4 +658,43 @@ BEGIN
         UPDATE plain.accounts SET balance = balance - r.amount WHERE _id = r.plain_from;
         UPDATE plain.accounts SET balance = balance + r.amount WHERE _id = r.plain_to;
     END LOOP;
+END $$;
+
+------------------------------------------------------------------------
+-- Reads (bench/reads.sh): messages.list and presence.list as a user would
+-- write them in PL/pgSQL, over plain.messages / plain.presence (copies of
+-- convexlite's rows): the same args check, the room's documents in
+-- by_room order as one JSON array with Convex's keys (absent optional
+-- fields left out), presence only when now - lastSeen < 30 s.  The
+-- floors are the plain SELECTs of the same rows (bench/reads.sh).
+------------------------------------------------------------------------
+CREATE FUNCTION plain.messages_list(args jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF args IS NULL OR jsonb_typeof(args) <> 'object'
+       OR jsonb_typeof(args -> 'roomId') IS DISTINCT FROM 'string'
+       OR args - 'roomId' <> '{}'::jsonb THEN
+        PERFORM plain.invalid_args('messages:list', args);
+    END IF;
+    RETURN coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                        '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'userId', user_id,
+                        'content', content, 'userName', user_name, 'sessionId', session_id))
+                        ORDER BY _creation_time)
+                       FROM plain.messages WHERE room_id = args ->> 'roomId'), '[]');
+END $$;
+
+CREATE FUNCTION plain.presence_list(args jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    now double precision := plain.date_now();
+BEGIN
+    IF args IS NULL OR jsonb_typeof(args) <> 'object'
+       OR jsonb_typeof(args -> 'roomId') IS DISTINCT FROM 'string'
+       OR args - 'roomId' <> '{}'::jsonb THEN
+        PERFORM plain.invalid_args('presence:list', args);
+    END IF;
+    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'data', data,
+                        'lastSeen', last_seen)
+                        || jsonb_strip_nulls(jsonb_build_object('userId', user_id, 'sessionId', session_id))
+                        ORDER BY _creation_time)
+                       FROM plain.presence WHERE room_id = args ->> 'roomId' AND now - last_seen < 30000), '[]');
 END $$;

@@ -249,6 +249,14 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
+extern void cvx_push_row_fields(JsonbParseState **state, CvxTable *table,
+								HeapTuple tuple, TupleDesc tupdesc);
+/* document keys besides the columns (cvx_document_key_order) */
+#define CVX_KEY_ID (-2)
+#define CVX_KEY_CREATION_TIME (-1)
+extern void cvx_document_key_order(CvxTable *table, int *order);
+extern void cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
+								const Datum *values, const bool *nulls);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
@@ -273,6 +281,7 @@ extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
 extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
+extern Size cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls);
 extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------
@@ -300,6 +309,12 @@ extern int64 cvx_read_allowance(void);
 extern void cvx_count_read(Size bytes);
 extern void cvx_count_write(Size bytes);
 extern void cvx_count_scheduled(void);
+extern void cvx_query_enter(void);
+extern void cvx_query_leave(void);
+extern bool cvx_in_query(void);
+extern bool cvx_mutation_running(void);
+extern bool cvx_reads_share_snapshot(void);
+extern void cvx_refuse_in_query(const char *operation);
 extern void cvx_check_document_size(const char *table_name, Size bytes);
 extern void cvx_check_args_size(const char *path, Size bytes);
 extern void cvx_check_return_size(const char *path, Size bytes);
@@ -328,6 +343,38 @@ extern const char *const cvx_files_remove_args;
 
 
 /* ---------------------------------------------------------------------
+ * reads.c: what the seed app's built-in queries share
+ * ---------------------------------------------------------------------
+ */
+typedef void (*CvxDocumentExtra) (JsonbParseState **state, CvxTable *table,
+								  const Datum *values, const bool *nulls, void *arg);
+/* An index read of a built-in query: eq on the index's first field */
+typedef struct CvxIndexRead
+{
+	const char *index;			/* the catalog's name, e.g. "by_room" */
+	const char *relation_index; /* its relation in schema convex, e.g. "messages_by_room" */
+	Oid			equal_proc;		/* the = of the first column, e.g. F_TEXTEQ */
+	Datum		values[2];		/* the eq value, then the statement's other parameter */
+	/* rows to keep, from their values (NULL: all), and its argument */
+	bool		(*keep) (CvxTable *table, const Datum *values, const bool *nulls, void *arg);
+	void	   *keep_arg;
+} CvxIndexRead;
+extern Datum cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
+								   Jsonb *(*body) (FunctionCallInfo fcinfo));
+extern Jsonb *cvx_jsonb_null(void);
+extern MemoryContext cvx_reads_context_begin(bool *used);
+extern Jsonb *cvx_reads_context_end(MemoryContext context, bool used, Jsonb *result,
+									MemoryContext dest);
+extern void cvx_check_query_returns(const CvxValidator *validator, Jsonb *result);
+extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
+									   const char *eq_column, const char *condition,
+									   int nargs, Oid *argtypes);
+extern void cvx_push_index_range(JsonbParseState **state, CvxTable *table,
+								 const CvxIndexRead *read, SPIPlanPtr plan,
+								 CvxDocumentExtra extra, void *arg);
+extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
+
+/* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs
  * ---------------------------------------------------------------------
  */
@@ -335,6 +382,7 @@ extern void cvx_storage_init(void);
 extern text *cvx_storage_generate_upload_url(void);
 extern char *cvx_site_url(void);
 extern void cvx_storage_delete(text *storage_id);
+extern text *cvx_storage_url(text *id);
 
 /* ---------------------------------------------------------------------
  * scheduler.c and scheduler_worker.c: ctx.scheduler and its worker

@@ -393,7 +393,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	 */
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
 										ALLOCSET_DEFAULT_SIZES);
-	portal = cvx_cursor_open_indexed(query_plan(table, &shape), values, nulls, !cvx_in_mutation());
+	portal = cvx_cursor_open_indexed(query_plan(table, &shape), values, nulls, !cvx_mutation_running());
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);

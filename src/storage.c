@@ -214,6 +214,7 @@ cvx_storage_generate_upload_url(void)
 	int			rc;
 
 	cvx_require_primary("issue an upload URL", NULL);
+	cvx_refuse_in_query("ctx.storage.generateUploadUrl");
 	cvx_random_bytes(random_bytes, sizeof(random_bytes));
 	cvx_token_encode(random_bytes, token);
 	url = cstring_to_text(psprintf("%s%s%s", site_base(), CVX_UPLOAD_PATH, token));
@@ -409,6 +410,7 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 	Oid			blob;
 
 	cvx_require_primary("store an upload", NULL);
+	cvx_refuse_in_query("storage upload");
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -521,6 +523,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	Datum		values[1];
 
 	cvx_require_primary("store an upload", NULL);
+	cvx_refuse_in_query("storage upload");
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -669,7 +672,20 @@ convex_storage_get_range(PG_FUNCTION_ARGS)
 Datum
 convex_storage_get_url(PG_FUNCTION_ARGS)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "storage.getUrl");
+	text	   *url = cvx_storage_url(storage_id_argument(fcinfo, 0, "storage.getUrl"));
+
+	if (url == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(url);
+}
+
+/*
+ * ctx.storage.getUrl(id) for C callers: the URL in the caller's memory
+ * context, or NULL when the blob does not exist.
+ */
+text *
+cvx_storage_url(text *id)
+{
 	bool		found;
 	char	   *base = site_base();
 
@@ -677,9 +693,8 @@ convex_storage_get_url(PG_FUNCTION_ARGS)
 	found = find_storage_row(id);
 	cvx_spi_finish();
 	if (!found)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/api/storage/%s", base,
-											  text_to_cstring(id))));
+		return NULL;
+	return cstring_to_text(psprintf("%s/api/storage/%s", base, text_to_cstring(id)));
 }
 
 /*
@@ -757,6 +772,7 @@ cvx_storage_delete(text *storage_id)
 	int			rc;
 
 	cvx_require_primary("delete a stored file", NULL);
+	cvx_refuse_in_query("ctx.storage.delete");
 	values[0] = PointerGetDatum(storage_id);
 	cvx_spi_connect();
 	rc = cvx_execute_by_key(cvx_kept_plan(&storage_delete_plan,

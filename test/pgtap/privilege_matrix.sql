@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(808);
+SELECT plan(898);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -179,6 +179,19 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- (built-ins) or the handler's owner (registered) for the call only
     ('convex_mutation(text,jsonb)',                         true, true,  true,  true,  true,  false, NULL),
     ('convex_internal_mutation(text,jsonb)',                true, false, true,  false, false, false, NULL),
+    -- the seed's queries (docs/queries.md): everyone, read-only
+    ('convex_users_current()',                              true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_users_get(jsonb)',                             true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_messages_list(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_presence_list(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_files_get_url(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_files_list(jsonb)',                            true, true,  true,  true,  true,  true,  'per statement'),
+    -- registered queries, as registered mutations
+    ('convex_define_query(text,regprocedure,jsonb,jsonb,boolean)',
+                                                            true, false, false, false, false, false, NULL),
+    ('convex_drop_query(text)',                             true, false, false, false, false, false, NULL),
+    ('convex_query(text,jsonb)',                            true, true,  true,  true,  true,  false, NULL),
+    ('convex_internal_query(text,jsonb)',                   true, false, false, false, false, false, NULL),
     -- ctx.scheduler (the job row is written as the schema owner, inside)
     ('convex_scheduler_run_after(double precision,text,jsonb)',
                                                             true, true,  false, false, false, false, NULL),
