@@ -82,6 +82,7 @@ typedef struct CvxTable
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
+	List	   *builder_plans;	/* query_builder.c's kept statements (LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
 	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
 	/* realtime.c: the filter columns a notification carries (catalog's notify) */
@@ -351,5 +352,22 @@ extern void cvx_conflict_digest_add(CvxReadDigest *digest, HeapTuple tuple);
 extern void cvx_conflict_check_digest(SPIPlanPtr plan, Datum *values, const char *nulls,
 									  CvxReadDigest *digest);
 extern void cvx_append_indexed_returning(StringInfo sql, CvxTable *table);
+
+/* ---------------------------------------------------------------------
+ * query_filter.c: the query builder's filter expressions as SQL
+ * ---------------------------------------------------------------------
+ */
+
+/* Parameters of a statement being written: $1 … $n */
+typedef struct CvxSqlParams
+{
+	int			n;
+	int			cap;
+	Datum	   *values;
+	char	   *nulls;			/* ' ' or 'n', NUL-terminated */
+	Oid		   *types;
+} CvxSqlParams;
+extern int	cvx_sql_param(CvxSqlParams *params, Oid type, Datum value, bool isnull);
+extern char *cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params);
 
 #endif							/* CONVEXLITE_H */

@@ -289,6 +289,7 @@ free_table_set(CvxTableSet *set)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
 		cvx_plan_cache_free(&table->query_plans);
+		cvx_plan_cache_free(&table->builder_plans);
 		cvx_plan_cache_free(&table->patch_plans);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);
