@@ -187,9 +187,10 @@ COMMENT ON FUNCTION convex_db_paginate(jsonb, jsonb) IS 'ctx.db.query(…).pagin
 COMMENT ON FUNCTION convex_db_count(jsonb) IS 'How many documents ctx.db.query(…) returns';
 
 -- What the translated filters call: a typed column as Convex JSON, the
--- backend's arithmetic and "as a Boolean" (EvalError otherwise).  STABLE,
--- not IMMUTABLE: an expression of literals alone is then never folded
--- (and its EvalError raised) while planning, only when a row reaches it.
+-- backend's arithmetic and "as a Boolean" (EvalError otherwise).  The
+-- three that can raise are VOLATILE: never folded while planning, and
+-- evaluated only on rows the statement returns (after its sort), one row
+-- fetched at a time, so an EvalError comes only from a row Convex reaches.
 CREATE FUNCTION convex.filter_value(text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'convex_filter_value_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION convex.filter_value(double precision) RETURNS jsonb
@@ -201,8 +202,8 @@ CREATE FUNCTION convex.filter_value(bigint) RETURNS jsonb
 CREATE FUNCTION convex.filter_value(bytea) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'convex_filter_value_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION convex.filter_arith(integer, jsonb, jsonb) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'convex_filter_arith' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'convex_filter_arith' LANGUAGE C VOLATILE PARALLEL SAFE;
 CREATE FUNCTION convex.filter_neg(jsonb) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'convex_filter_neg' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'convex_filter_neg' LANGUAGE C VOLATILE PARALLEL SAFE;
 CREATE FUNCTION convex.filter_boolean(jsonb) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'convex_filter_boolean' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'convex_filter_boolean' LANGUAGE C VOLATILE PARALLEL SAFE;

@@ -368,6 +368,7 @@ typedef struct CvxSqlParams
 	Oid		   *types;
 } CvxSqlParams;
 extern int	cvx_sql_param(CvxSqlParams *params, Oid type, Datum value, bool isnull);
-extern char *cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params);
+extern char *cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params,
+							bool *may_raise);
 
 #endif							/* CONVEXLITE_H */

@@ -113,6 +113,7 @@ typedef struct Builder
 	Operator	ops[MAX_OPERATORS];
 	int			nfilters;
 	char	   *filters[MAX_OPERATORS];
+	bool		may_raise;		/* a filter can raise an EvalError */
 	uint64		hash;			/* of the query's JSON, for cursors */
 } Builder;
 
@@ -441,8 +442,11 @@ parse_operators(Builder *b, JsonbValue *operators)
 			bad_query("Invalid query: %s", "each operator is {\"filter\": expression} or {\"limit\": n}");
 		if ((value = object_get(op->val.binary.data, "filter")) != NULL)
 		{
+			bool		may_raise;
+
 			b->ops[b->nops].is_limit = false;
-			b->filters[b->nfilters++] = cvx_filter_sql(b->table, value, &b->params);
+			b->filters[b->nfilters++] = cvx_filter_sql(b->table, value, &b->params, &may_raise);
+			b->may_raise |= may_raise;
 		}
 		else if ((value = object_get(op->val.binary.data, "limit")) != NULL)
 		{
@@ -725,7 +729,8 @@ run_query(Builder *b, Run *run)
 	CvxReadDigest digest;
 	bool		stopped = false;	/* stopped before the range ended */
 	int			filter_attno = 3 + b->table->ncolumns;
-	long		batch = 16;
+	/* rows that may raise are fetched one at a time: none evaluated early */
+	long		batch = b->may_raise ? 1 : 16;
 	MemoryContext caller;
 
 	run->scanned = run->emitted = 0;
@@ -777,7 +782,8 @@ run_query(Builder *b, Run *run)
 			run->done = true;
 			break;
 		}
-		batch = Min(batch * 4, BUILDER_BATCH_ROWS);
+		if (!b->may_raise)
+			batch = Min(batch * 4, BUILDER_BATCH_ROWS);
 		for (r = 0; r < SPI_processed && !stopped; r++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[r];

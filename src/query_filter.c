@@ -42,6 +42,9 @@ PG_FUNCTION_INFO_V1(convex_filter_arith);
 PG_FUNCTION_INFO_V1(convex_filter_neg);
 PG_FUNCTION_INFO_V1(convex_filter_boolean);
 
+/* Set while translating when the SQL calls a function that can raise */
+static bool translation_may_raise = false;
+
 /* Deepest expression nesting accepted (Convex values nest at most 64) */
 #define MAX_FILTER_DEPTH 64
 
@@ -107,6 +110,7 @@ as_condition(const FilterSql *e)
 {
 	if (e->type == BOOLOID && e->notnull)
 		return e->sql;
+	translation_may_raise = true;
 	return psprintf("%s.filter_boolean(%s)", CVX_SCHEMA, as_json(e));
 }
 
@@ -325,6 +329,7 @@ translate_expr(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params, in
 		if (strcmp(op, arithmetic[i].name) == 0)
 		{
 			operands(table, &args, op, params, depth, &l, &r);
+			translation_may_raise = true;
 			out->sql = psprintf("%s.filter_arith(%s, %s, %s)", CVX_SCHEMA, arithmetic[i].sql,
 								as_json(&l), as_json(&r));
 			out->type = JSONBOID;
@@ -336,6 +341,7 @@ translate_expr(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params, in
 		translate_expr(table, &args, params, depth + 1, &l);
 		if (op[2] == 'e')
 		{
+			translation_may_raise = true;
 			out->sql = psprintf("%s.filter_neg(%s)", CVX_SCHEMA, as_json(&l));
 			out->type = JSONBOID;
 		}
@@ -383,15 +389,23 @@ translate_expr(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params, in
 /*
  * A filter expression as a SQL condition over the table's row (columns by
  * name), its literals appended to params.  Never NULL; raises the
- * backend's EvalErrors where Convex does.
+ * backend's EvalErrors where Convex does.  *may_raise: the condition calls
+ * a function that can raise (arithmetic, a value used as a boolean); those
+ * functions are VOLATILE, so the planner evaluates them only on rows the
+ * statement returns (after any sort), and the caller fetches such rows one
+ * at a time, so that no row Convex would not reach is evaluated.
  */
 char *
-cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params)
+cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params, bool *may_raise)
 {
 	FilterSql	e;
+	char	   *sql;
 
+	translation_may_raise = false;
 	translate_expr(table, expr, params, 0, &e);
-	return as_condition(&e);
+	sql = as_condition(&e);
+	*may_raise = translation_may_raise;
+	return sql;
 }
 
 /* ---------------------------------------------------------------------
@@ -436,6 +450,9 @@ float64_jsonb(double d)
 		uint8		le[8];
 		uint64		bits;
 
+		/* one NaN, the quiet 0x7ff8…, as convexlite stores every NaN */
+		if (isnan(d))
+			d = get_float8_nan();
 		memcpy(&bits, &d, sizeof(bits));
 		for (int b = 0; b < 8; b++)
 			le[b] = (uint8) (bits >> (8 * b));
