@@ -430,5 +430,6 @@ EOF
 	include "$OUT/presence.md" "Presence: HOT heartbeats, table size, cleanup under a storm" "bench/presence.sh"
 	include "$OUT/memory.md" "Memory: one backend over many mutations" "bench/memory.sh"
 	include "$OUT/contention.md" "Contention: transfers and get-or-create against hand-ordered locks" "bench/contention.sh"
+	include "$OUT/builder.md" "Query builder: a paginated room and a filtered query" "bench/builder.sh"
 } >"$RESULTS"
 printf 'report.sh: wrote %s%s\n' "$RESULTS" "$([ -f "$CHART" ] && [ ${#panels[@]} -gt 0 ] && printf ' and %s' "$CHART")"

@@ -18,7 +18,8 @@
 # (bench/wire/<workload>.<peer>.sql), then uploads (bench/storage.sh),
 # scheduler (bench/scheduler.sh), presence and memory (bench/presence.sh,
 # bench/memory.sh, when they exist), and contended mutations against
-# hand-ordered locks (bench/contention.sh).  Raw results go to bench/out/ (emptied
+# hand-ordered locks (bench/contention.sh), and the query builder's reads
+# (bench/builder.sh).  Raw results go to bench/out/ (emptied
 # first); bench/report.sh then writes bench/RESULTS.md and bench/throughput.png
 # from bench/out alone.
 #
@@ -68,7 +69,7 @@ for c in $BENCH_CLIENTS; do
 	case $c in '' | *[!0-9]* | 0) cvx_die "BENCH_CLIENTS must list positive integers, not '$c'" ;; esac
 done
 
-ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention"
+ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention builder"
 ONLY=" ${BENCH_ONLY//,/ } "
 for w in $ONLY; do
 	case " $ALL_WORKLOADS " in *" $w "*) ;; *) cvx_die "BENCH_ONLY: unknown workload '$w' (known: $ALL_WORKLOADS)" ;; esac
@@ -453,6 +454,7 @@ other scheduler scheduler.sh "$BENCH_SCHEDULER_RUNS" "$BENCH_SCHEDULER_JOBS"
 other presence presence.sh
 other memory memory.sh
 other contention contention.sh
+other builder builder.sh
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"

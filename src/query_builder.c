@@ -114,6 +114,7 @@ typedef struct Builder
 	int			nfilters;
 	char	   *filters[MAX_OPERATORS];
 	bool		may_raise;		/* a filter can raise an EvalError */
+	bool		pushdown;		/* this run's filters are in the WHERE clause */
 	uint64		hash;			/* of the query's JSON, for cursors */
 } Builder;
 
@@ -502,7 +503,7 @@ query_sql(Builder *b, Run *run, int limit_param)
 	appendStringInfoString(&sql, "SELECT _id, _creation_time");
 	for (int i = 0; i < table->ncolumns; i++)
 		appendStringInfo(&sql, ", %s", quote_identifier(table->columns[i].column));
-	if (b->nfilters > 0)
+	if (b->nfilters > 0 && !b->pushdown)
 	{
 		appendStringInfoString(&sql, ", CASE");
 		for (int f = 0; f < b->nfilters; f++)
@@ -518,6 +519,9 @@ query_sql(Builder *b, Run *run, int limit_param)
 	if (b->upper != NO_BOUND)
 		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.%s) %s", b->keys[b->neq].expr,
 						 b->upper == INCLUSIVE_BOUND ? "<=" : "<", key_with(b, b->neq, b->upper_param));
+	if (b->pushdown)
+		for (int f = 0; f < b->nfilters; f++)
+			appendStringInfo(&sql, " AND %s", b->filters[f]);
 	if (run->has_cursor)
 	{
 		/* (keys after the eq prefix, _id) after the position, in order */
@@ -743,13 +747,28 @@ run_query(Builder *b, Run *run)
 			run->continue_cursor = NULL;
 		return;
 	}
+	/*
+	 * Outside a mutation nothing counts the documents scanned: filters that
+	 * cannot raise and come before every limit (the usual .filter().take())
+	 * then go into the WHERE clause, where PostgreSQL evaluates them on the
+	 * index scan, and the statement's LIMIT is the query's.
+	 */
+	b->pushdown = b->nfilters > 0 && !b->may_raise && run->max_scan < 0 && !cvx_in_mutation();
+	for (int i = 0, seen_limit = 0; i < b->nops && b->pushdown; i++)
+	{
+		if (b->ops[i].is_limit)
+			seen_limit = 1;
+		else if (seen_limit)
+			b->pushdown = false;
+	}
 	/* rows to fetch at most: limits before any filter, want, maximumRowsRead */
 	for (int i = 0; i < b->nops && b->ops[i].is_limit; i++)
 		limit = limit < 0 ? b->ops[i].limit : Min(limit, b->ops[i].limit);
-	if (b->nfilters == 0)
+	if (b->nfilters == 0 || b->pushdown)
 	{
 		for (int i = 0; i < b->nops; i++)
-			limit = limit < 0 ? b->ops[i].limit : Min(limit, b->ops[i].limit);
+			if (b->ops[i].is_limit)
+				limit = limit < 0 ? b->ops[i].limit : Min(limit, b->ops[i].limit);
 		if (run->want >= 0)
 			limit = limit < 0 ? run->want : Min(limit, run->want);
 	}
@@ -794,7 +813,7 @@ run_query(Builder *b, Run *run)
 			cvx_count_row_read(tuple, SPI_tuptable->tupdesc);
 			cvx_conflict_digest_add(&digest, tuple);
 			run->scanned++;
-			if (b->nfilters > 0)
+			if (b->nfilters > 0 && !b->pushdown)
 				failed = DatumGetInt32(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
 													 filter_attno, &isnull));
 			for (int i = 0, f = 0; i < b->nops && passes; i++)
