@@ -161,3 +161,36 @@ SELECT convex_db_paginate(pg_temp.q('{"type": "IndexRange", "indexName": "qb_ite
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
   FROM pg_proc p WHERE p.proname IN ('convex_db_select', 'convex_db_first', 'convex_db_unique', 'convex_db_paginate', 'convex_db_count')
   ORDER BY 1;
+
+-- withIndex on nested field paths: convex_define_table indexes "a.b"
+SELECT convex_define_table('qb_nested',
+  '{"author": {"fieldType": {"type": "object", "value": {
+        "name": {"fieldType": {"type": "string"}, "optional": false},
+        "org": {"fieldType": {"type": "object", "value": {"id": {"fieldType": {"type": "number"}, "optional": false}}}, "optional": true}}},
+      "optional": false},
+    "title": {"fieldType": {"type": "string"}, "optional": false}}',
+  '{"by_author_name": ["author.name"], "by_org": ["author.org.id", "title"]}') > 10004 AS defined;
+SELECT count(convex_db_insert('qb_nested', jsonb_build_object('title', 't' || i,
+  'author', jsonb_build_object('name', 'n' || (i % 3)) || CASE WHEN i % 2 = 0 THEN jsonb_build_object('org', jsonb_build_object('id', i % 4)) ELSE '{}' END)))
+  FROM generate_series(1, 12) AS i;
+SELECT pg_get_indexdef('convex.qb_nested__by_org'::regclass) AS nested_index;
+SELECT string_agg(d ->> 'title', ',') AS author_n1 FROM convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_author_name", "order": "asc",
+  "range": [{"type": "Eq", "fieldPath": "author.name", "value": "n1"}]}')) d;
+-- missing nested values (no org) are undefined, lowest; then 0, then 2; ties by title
+SELECT string_agg(d ->> 'title', ',') AS by_org FROM convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_org", "order": "asc", "range": []}')) d;
+SELECT string_agg(d ->> 'title', ',') AS org_2_after_t10 FROM convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_org", "order": "desc",
+  "range": [{"type": "Eq", "fieldPath": "author.org.id", "value": 2}, {"type": "Gt", "fieldPath": "title", "value": "t10"}]}')) d;
+SELECT string_agg(d ->> 'title', ',') AS no_org FROM convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_org", "order": "asc",
+  "range": [{"type": "Eq", "fieldPath": "author.org.id", "value": {"$undefined": null}}]}')) d;
+-- pages through a nested index
+SELECT convex_db_paginate(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_org", "order": "asc", "range": []}'),
+  '{"numItems": 5, "cursor": null}') AS n1 \gset
+SELECT jsonb_path_query_array(:'n1', '$.page[*].title') AS nested_page1,
+       jsonb_path_query_array(convex_db_paginate(pg_temp.q('{"type": "IndexRange", "indexName": "qb_nested.by_org", "order": "asc", "range": []}'),
+         jsonb_build_object('numItems', 20, 'cursor', :'n1'::jsonb -> 'continueCursor')), '$.page[*].title') AS nested_page2;
+-- convex_db_query does not take nested indexes; bad nested index definitions
+SELECT convex_db_query('qb_nested', 'by_author_name');
+SELECT convex_define_table('qb_nested2', '{"title": {"fieldType": {"type": "string"}, "optional": false}}', '{"by_x": ["title.x"]}');
+SELECT convex_define_table('qb_nested2', '{"meta": {"fieldType": {"type": "any"}, "optional": false}}', '{"by_x": ["meta..x"]}');
+SELECT convex_define_table('qb_nested2', '{"meta": {"fieldType": {"type": "any"}, "optional": false}}', '{"by_x": ["meta.x", "meta.x"]}');
+SELECT convex_define_table('qb_nested2', '{"meta": {"fieldType": {"type": "any"}, "optional": false}}', '{"by_x": ["nope.x"]}');

@@ -66,6 +66,8 @@ typedef struct CvxIndex
 	int			nfields;
 	int			fields[CVX_MAX_INDEX_FIELDS];
 	uint32		keyed;			/* bit i: field i is stored as convex.index_key */
+	/* field i's path below its column ("b.c" of "a.b.c"), NULL if top-level */
+	const char *paths[CVX_MAX_INDEX_FIELDS];
 } CvxIndex;
 
 /* A convexlite table, as described by convex._tables */
@@ -112,6 +114,7 @@ extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
 extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
+extern char *cvx_json_path_sql(const char *column, const char *path);
 
 /* ---------------------------------------------------------------------
  * plans.c: statements prepared once, run under a pinned search_path

@@ -83,6 +83,7 @@ typedef struct Key
 	bool		keyed;			/* compared as convex.index_key */
 	const char *field;			/* its field path */
 	const char *expr;			/* as the index covers it */
+	const char *path;			/* a nested field's path below its column, or NULL */
 } Key;
 
 /* An operator: a filter (by number) or a limit */
@@ -194,7 +195,7 @@ set_keys(Builder *b)
 	b->nkeys = 0;
 	if (b->index == INDEX_ID)
 	{
-		b->keys[0] = (Key) {KEY_ID, TEXTOID, false, "_id", "_id"};
+		b->keys[0] = (Key) {KEY_ID, TEXTOID, false, "_id", "_id", NULL};
 		b->nkeys = 1;
 		b->tiebreak = false;
 		return;
@@ -213,10 +214,19 @@ set_keys(Builder *b)
 			key->type = column->type_oid;
 			key->keyed = (index->keyed & ((uint32) 1 << i)) != 0;
 			key->field = column->field->name;
+			key->path = index->paths[i];
+			if (key->path != NULL)
+			{
+				/* a nested field path "a.b": convex.index_key((a -> 'b')) */
+				key->type = JSONBOID;
+				key->keyed = true;
+				key->field = psprintf("%s.%s", column->field->name, key->path);
+				quoted = cvx_json_path_sql(column->column, key->path);
+			}
 			key->expr = key->keyed ? psprintf("%s.index_key(%s)", CVX_SCHEMA, quoted) : quoted;
 		}
 	}
-	b->keys[b->nkeys++] = (Key) {KEY_CREATION_TIME, FLOAT8OID, false, "_creationTime", "_creation_time"};
+	b->keys[b->nkeys++] = (Key) {KEY_CREATION_TIME, FLOAT8OID, false, "_creationTime", "_creation_time", NULL};
 	b->tiebreak = true;
 }
 
@@ -320,6 +330,15 @@ key_param(Builder *b, int i, const JsonbValue *json, bool *undefined)
 			bad_query("Invalid index range: %s", "_id must be compared with a string");
 		return cvx_sql_param(&b->params, TEXTOID,
 							 PointerGetDatum(cstring_to_text_with_len(value.str, value.len)), false);
+	}
+	if (key->path != NULL)
+	{
+		/* a nested field: any Convex value, as jsonb */
+		char		message[256];
+
+		if (!cvx_value_validate(&value, &cvx_jsonb_ops, message, sizeof(message)))
+			bad_query("Invalid index range: the value is not a Convex value: %s", message);
+		return cvx_sql_param(&b->params, JSONBOID, JsonbPGetDatum(cvx_value_jsonb(&value)), false);
 	}
 	{
 		const CvxColumn *column = &b->table->columns[key->column];
@@ -577,6 +596,30 @@ push_position_value(JsonbParseState **state, Jsonb *document, const Key *key)
 	JsonbValue *value = getKeyJsonValueFromContainer(&document->root, key->field,
 													 strlen(key->field), NULL);
 
+	if (key->path != NULL)
+	{
+		/* "a.b.c": each part in the object before it, else undefined */
+		char	   *parts = pstrdup(key->field);
+		JsonbContainer *container = &document->root;
+
+		value = NULL;
+		for (char *part = parts; container != NULL;)
+		{
+			char	   *next = strchr(part, '.');
+
+			if (next != NULL)
+				*next = '\0';
+			value = getKeyJsonValueFromContainer(container, part, strlen(part), NULL);
+			if (next == NULL || value == NULL)
+				break;
+			container = value->type == jbvBinary && JsonContainerIsObject(value->val.binary.data) ?
+				value->val.binary.data : NULL;
+			if (container == NULL)
+				value = NULL;
+			part = next + 1;
+		}
+	}
+
 	if (value == NULL)
 	{
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
@@ -623,7 +666,7 @@ cursor_after(Builder *b, HeapTuple tuple, TupleDesc tupdesc)
 	for (int i = b->neq; i < b->nkeys; i++)
 		push_position_value(&state, document, &b->keys[i]);
 	if (b->tiebreak)
-		push_position_value(&state, document, &(Key) {KEY_ID, TEXTOID, false, "_id", "_id"});
+		push_position_value(&state, document, &(Key) {KEY_ID, TEXTOID, false, "_id", "_id", NULL});
 	array = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	position = JsonbValueToJsonb(array);
 	return seal_cursor(psprintf("{\"v\":%d,\"q\":\"%s" "\",\"p\":%s}", CURSOR_VERSION,
@@ -710,8 +753,20 @@ lock_range(Builder *b)
 	if (b->index == INDEX_ID && b->neq > 0)
 		cvx_conflict_read_document(b->table, DatumGetTextPP(b->params.values[0]));
 	else if (b->index >= 0)
-		cvx_conflict_read_range(b->table, b->index, Min(b->neq, b->table->indexes[b->index].nfields),
+	{
+		/*
+		 * The key of the eq prefix up to the first nested field path (a
+		 * write's key holds the whole column there, not the nested value):
+		 * a shorter prefix is a coarser lock, and none is the table's.
+		 */
+		int			level = 0;
+
+		while (level < Min(b->neq, b->table->indexes[b->index].nfields) &&
+			   b->table->indexes[b->index].paths[level] == NULL)
+			level++;
+		cvx_conflict_read_range(b->table, level > 0 ? b->index : -1, level,
 								b->params.values, b->params.nulls);
+	}
 	else
 		cvx_conflict_read_range(b->table, -1, 0, NULL, NULL);
 }

@@ -19,7 +19,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 SET LOCAL client_min_messages = warning;
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
 CREATE SCHEMA regress_cvx_tap;
@@ -93,6 +93,22 @@ SELECT cmp_ok((convex_mutation('qb:filterNothing', '{"room": "r0"}') ->> 'locks'
   'inside a mutation the room''s key is ShareLocked although nothing was returned');
 -- 4: a page in a mutation locks its range too
 SELECT cmp_ok((convex_mutation('qb:page', '{"room": "r1"}') ->> 'locks')::int, '>=', 1, 'a paginate page in a mutation locks its range');
+
+-- 4b-4c: a nested index path ("a.b") locks the table (a write's keys hold the whole column there)
+SELECT convex_define_table('qb_nest', '{"a": {"fieldType": {"type": "any"}, "optional": false}}', '{"by_ab": ["a.b"]}') \g /dev/null
+SELECT convex_db_insert('qb_nest', '{"a": {"b": 1}}') \g /dev/null
+CREATE FUNCTION regress_cvx_tap.h_nested(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE found bigint;
+BEGIN
+  SELECT count(*) INTO found FROM convex_db_select('{"source": {"type": "IndexRange", "indexName": "qb_nest.by_ab",
+    "range": [{"type": "Eq", "fieldPath": "a.b", "value": 1}], "order": "asc"}, "operators": []}');
+  RETURN jsonb_build_object('found', found, 'table_locks', (SELECT count(*) FROM pg_locks
+    WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND objsubid = 17259 AND objid = 0 AND mode = 'ShareLock'));
+END $$;
+SELECT convex_define_mutation('qb:nested', 'regress_cvx_tap.h_nested(jsonb)', '{"type": "object", "value": {}}', '{"type": "any"}') \g /dev/null
+SELECT is(convex_mutation('qb:nested', '{}') -> 'found', '1', 'withIndex on a nested path finds the document');
+SELECT cmp_ok((convex_mutation('qb:nested', '{}') ->> 'table_locks')::int, '>=', 1,
+  'in a mutation, eq on a nested index path ShareLocks the table key');
 
 -- 5-7: every scanned document counts against the read limit (filtered ones included)
 SET LOCAL convexlite.max_documents_read = 40;
