@@ -17,7 +17,10 @@
 #   - the documents come in index order ((n, _creationTime, _id) ascending or
 #     descending), and the pass ended with isDone.
 # Inside a mutation (convex_mutation) the same holds: one reader pages
-# through a registered mutation that returns each page.
+# through a registered mutation that returns each page.  Last, at
+# REPEATABLE READ, a page read inside a mutation after a commit into its
+# range (since the transaction's snapshot) fails with 40001, and one after
+# a commit elsewhere does not.
 #
 # Uses PGHOST/PGPORT/PGUSER (a superuser); creates and drops database
 # convexlite_paginate_race.  PASS/FAIL lines; exit 1 on any failure.
@@ -162,4 +165,29 @@ check "every pass in index order (n, _creationTime, _id)" 0 \
 	      FROM seen WHERE pos >= 0) x
 	      WHERE prev IS NOT NULL AND CASE WHEN dir = 'asc' THEN k <= prev ELSE k >= prev END")"
 check "every pass ended with isDone" 0 "$(q "SELECT count(*) FROM seen WHERE pos = -1 AND NOT done")"
+
+# REPEATABLE READ: a page read in a mutation after another transaction
+# committed into its range since this transaction's snapshot cannot be made
+# serializable here: 40001.  A commit outside the range changes nothing.
+rr_case() { # NAME ROOM_OF_THE_INSERT EXPECT(40001|ok)
+	local name=$1 room=$2 expect=$3 got
+	PGAPPNAME=rr_reader psql_db -v ON_ERROR_STOP=0 -c "BEGIN ISOLATION LEVEL REPEATABLE READ" \
+		-c "SELECT count(*) FROM convex.race_msgs" -c "SELECT pg_sleep(1)" \
+		-c "SELECT convex_mutation('race:page', '{\"dir\": \"asc\", \"size\": 1000, \"cursor\": null}') IS NOT NULL AS read" \
+		-c "COMMIT" >"$WORK/rr_$name.log" 2>&1 &
+	local pid=$!
+	wait_for "the reader's snapshot" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'rr_reader' AND query LIKE '%pg_sleep%')" >/dev/null
+	q "SELECT convex_db_insert('race_msgs', '{\"room\": \"$room\", \"n\": 5, \"kind\": \"late\"}')" >/dev/null
+	wait "$pid"
+	if grep -q "changed after this transaction's snapshot\|cannot be retried inside this REPEATABLE READ" "$WORK/rr_$name.log"; then
+		got=40001
+	elif grep -q "^ t$\|^t$" "$WORK/rr_$name.log" && ! grep -q ERROR "$WORK/rr_$name.log"; then
+		got=ok
+	else
+		got="other: $(grep ERROR "$WORK/rr_$name.log" | head -1)"
+	fi
+	check "REPEATABLE READ, a commit $name after the snapshot" "$expect" "$got"
+}
+rr_case "into the page's range" r 40001
+rr_case "outside the range" other ok
 [ "$FAILURES" -eq 0 ]
