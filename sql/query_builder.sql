@@ -76,6 +76,12 @@ SELECT pg_temp.ns(pg_temp.q('{"type": "FullTableScan", "tableName": "qb_items", 
 SELECT pg_temp.ns(pg_temp.q('{"type": "FullTableScan", "tableName": "qb_items", "order": "asc"}',
   '[{"filter": {"$eq": [{"$field": "room"}, {"$literal": "r0"}]}}, {"limit": 3}, {"filter": {"$gt": [{"$field": "n"}, {"$literal": 3}]}}]')) AS chain;
 
+-- a limit of 0 after a filter: nothing (a plain filter, and one evaluated row by row)
+SELECT count(*) AS limit_0_after_filter FROM convex_db_select(pg_temp.q('{"type": "FullTableScan", "tableName": "qb_items", "order": "asc"}',
+  '[{"filter": {"$gt": [{"$field": "n"}, {"$literal": 0}]}}, {"limit": 0}]'));
+SELECT count(*) AS limit_0_after_arithmetic FROM convex_db_select(pg_temp.q('{"type": "FullTableScan", "tableName": "qb_items", "order": "asc"}',
+  '[{"filter": {"$gt": [{"$add": [{"$field": "n"}, {"$literal": 1}]}, {"$literal": 0}]}}, {"limit": 0}]'));
+
 -- first, unique (Convex's error for two), count
 SELECT convex_db_first(pg_temp.q('{"type": "IndexRange", "indexName": "qb_items.by_n", "order": "desc", "range": []}')) ->> 'n' AS first_desc;
 SELECT convex_db_first(pg_temp.q('{"type": "IndexRange", "indexName": "qb_items.by_n", "order": "asc",
@@ -119,7 +125,7 @@ SELECT convex_db_select(NULL);
 SELECT convex_db_select('[]');
 SELECT convex_db_select('{"source": {"type": "Nope"}}');
 SELECT convex_db_select(pg_temp.q('{"type": "Search", "indexName": "qb_items.s", "filters": []}'));
-SELECT convex_db_select(pg_temp.q('{"type": "FullTableScan", "tableName": "pg_class"}'));
+SELECT convex_db_select(pg_temp.q('{"type": "FullTableScan", "tableName": "no_such_table"}'));
 SELECT convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_items.nope", "range": []}'));
 SELECT convex_db_select(pg_temp.q('{"type": "IndexRange", "indexName": "qb_items", "range": []}'));
 SELECT convex_db_select(pg_temp.q('{"type": "FullTableScan", "tableName": "qb_items", "order": "sideways"}'));

@@ -795,6 +795,10 @@ run_query(Builder *b, Run *run)
 	run->scanned = run->emitted = 0;
 	run->done = false;
 	run->continue_cursor = NULL;
+	/* a limit of 0 anywhere: no document can come out (Convex pulls none) */
+	for (int i = 0; i < b->nops; i++)
+		if (b->ops[i].is_limit && b->ops[i].limit == 0)
+			b->empty = true;
 	if (b->empty || run->cursor_end || run->want == 0)
 	{
 		run->done = b->empty || run->cursor_end;
