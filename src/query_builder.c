@@ -490,8 +490,6 @@ parse_operators(Builder *b, JsonbValue *operators)
 static void
 parse_query(Builder *b, Jsonb *query)
 {
-	char	   *text;
-
 	memset(b, 0, sizeof(*b));
 	if (!JB_ROOT_IS_OBJECT(query) || JB_ROOT_IS_SCALAR(query))
 		bad_query("Invalid query: %s", "the query must be a JSON object {\"source\": …, \"operators\": […]}");
@@ -499,8 +497,16 @@ parse_query(Builder *b, Jsonb *query)
 	parse_range(b, object_get(&query->root, "source") != NULL ?
 				object_get(object_get(&query->root, "source")->val.binary.data, "range") : NULL);
 	parse_operators(b, object_get(&query->root, "operators"));
-	text = JsonbToCString(NULL, &query->root, VARSIZE(query));
+}
+
+/* The hash of a query's JSON (its canonical jsonb text), for its cursors */
+static void
+hash_query(Builder *b, Jsonb *query)
+{
+	char	   *text = JsonbToCString(NULL, &query->root, VARSIZE(query));
+
 	b->hash = hash_bytes_extended((const unsigned char *) text, strlen(text), CURSOR_VERSION);
+	pfree(text);
 }
 
 /* key i compared with parameter n */
@@ -840,6 +846,9 @@ run_query(Builder *b, Run *run)
 		limit = limit < 0 ? allowance : Min(limit, allowance);
 	}
 	limit_param = cvx_sql_param(&b->params, INT8OID, Int64GetDatum(limit), limit < 0);
+	/* every row the statement returns is wanted: fetch them in one go */
+	if (limit > 0 && (b->nfilters == 0 || b->pushdown))
+		batch = Min(limit, BUILDER_BATCH_ROWS);
 	memset(counts, 0, sizeof(int64) * b->nops);
 
 	caller = CurrentMemoryContext;
@@ -1100,6 +1109,7 @@ convex_db_paginate(PG_FUNCTION_ARGS)
 	JsonbValue	jbv;
 
 	parse_query(b, query_argument(fcinfo));
+	hash_query(b, query_argument(fcinfo));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
