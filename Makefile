@@ -16,7 +16,7 @@ OBJS = $(SERVER_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 DATA = $(wildcard $(EXTENSION)--*.sql)
 
 # pg_regress tests: sql/<name>.sql compared with expected/<name>.out
-REGRESS = setup auth users messages presence files db schema query index_order mutations queries scheduler identity convex_error reinstall cron
+REGRESS = setup auth users messages presence files db schema query query_builder index_order mutations queries scheduler identity convex_error reinstall cron
 REGRESS_OPTS = --inputdir=.
 
 JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c)

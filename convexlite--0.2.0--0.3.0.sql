@@ -414,3 +414,56 @@ AS 'MODULE_PATHNAME', 'convex_internal_query'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_internal_query(text, jsonb) IS 'run any query, internal ones included (for roles granted EXECUTE)';
 REVOKE ALL ON FUNCTION convex_internal_query(text, jsonb) FROM PUBLIC;
+-- The query builder (issue 17 part 3, query_builder.c, query_filter.c):
+-- ctx.db.query(…) in the JSON form convex-js sends ({"source": …,
+-- "operators": […]}).  Like convex_db_query, closed to PUBLIC: the owner,
+-- registered handlers and roles granted EXECUTE call them.
+-- docs/query-builder.md documents them.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION convex_db_select(query jsonb) RETURNS SETOF jsonb
+    AS 'MODULE_PATHNAME', 'convex_db_select'
+    LANGUAGE C VOLATILE;
+CREATE FUNCTION convex_db_first(query jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_db_first'
+    LANGUAGE C VOLATILE;
+CREATE FUNCTION convex_db_unique(query jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_db_unique'
+    LANGUAGE C VOLATILE;
+CREATE FUNCTION convex_db_paginate(query jsonb, pagination_opts jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_db_paginate'
+    LANGUAGE C VOLATILE;
+CREATE FUNCTION convex_db_count(query jsonb) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'convex_db_count'
+    LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION convex_db_select(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_first(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_unique(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_paginate(jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION convex_db_count(jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION convex_db_select(jsonb) IS 'ctx.db.query(…).collect() / .take(n) from convex-js''s serialized query';
+COMMENT ON FUNCTION convex_db_first(jsonb) IS 'ctx.db.query(…).first()';
+COMMENT ON FUNCTION convex_db_unique(jsonb) IS 'ctx.db.query(…).unique()';
+COMMENT ON FUNCTION convex_db_paginate(jsonb, jsonb) IS 'ctx.db.query(…).paginate({numItems, cursor, maximumRowsRead})';
+COMMENT ON FUNCTION convex_db_count(jsonb) IS 'How many documents ctx.db.query(…) returns';
+
+-- What the translated filters call: a typed column as Convex JSON, the
+-- backend's arithmetic and "as a Boolean" (EvalError otherwise).  The
+-- three that can raise are VOLATILE: never folded while planning, and
+-- evaluated only on rows the statement returns (after its sort), one row
+-- fetched at a time, so an EvalError comes only from a row Convex reaches.
+CREATE FUNCTION convex.filter_value(text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_value_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION convex.filter_value(double precision) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_value_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION convex.filter_value(boolean) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_value_bool' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION convex.filter_value(bigint) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_value_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION convex.filter_value(bytea) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_value_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION convex.filter_arith(integer, jsonb, jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_arith' LANGUAGE C VOLATILE PARALLEL SAFE;
+CREATE FUNCTION convex.filter_neg(jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'convex_filter_neg' LANGUAGE C VOLATILE PARALLEL SAFE;
+CREATE FUNCTION convex.filter_boolean(jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'convex_filter_boolean' LANGUAGE C VOLATILE PARALLEL SAFE;

@@ -432,5 +432,6 @@ EOF
 	include "$OUT/contention.md" "Contention: transfers and get-or-create against hand-ordered locks" "bench/contention.sh"
 	include "$OUT/versions.md" "Against the previous release: the uncontended paths" "bench/versions.sh"
 	include "$OUT/reads.md" "Reads: messages.list and presence.list against the floor and the PL/pgSQL peer" "bench/reads.sh"
+	include "$OUT/builder.md" "Query builder: a paginated room and a filtered query" "bench/builder.sh"
 } >"$RESULTS"
 printf 'report.sh: wrote %s%s\n' "$RESULTS" "$([ -f "$CHART" ] && [ ${#panels[@]} -gt 0 ] && printf ' and %s' "$CHART")"

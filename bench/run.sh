@@ -21,7 +21,8 @@
 # hand-ordered locks (bench/contention.sh), this build against the previous
 # release on the uncontended paths (bench/versions.sh), and the seed app's
 # room queries messages.list and presence.list against their floor and
-# PL/pgSQL peer (bench/reads.sh; alone: BENCH_ONLY=reads).  Raw results go to bench/out/ (emptied
+# PL/pgSQL peer (bench/reads.sh; alone: BENCH_ONLY=reads), and the query
+# builder's reads (bench/builder.sh).  Raw results go to bench/out/ (emptied
 # first); bench/report.sh then writes bench/RESULTS.md and bench/throughput.png
 # from bench/out alone.
 #
@@ -71,7 +72,7 @@ for c in $BENCH_CLIENTS; do
 	case $c in '' | *[!0-9]* | 0) cvx_die "BENCH_CLIENTS must list positive integers, not '$c'" ;; esac
 done
 
-ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions reads"
+ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions reads builder"
 ONLY=" ${BENCH_ONLY//,/ } "
 for w in $ONLY; do
 	case " $ALL_WORKLOADS " in *" $w "*) ;; *) cvx_die "BENCH_ONLY: unknown workload '$w' (known: $ALL_WORKLOADS)" ;; esac
@@ -458,6 +459,7 @@ other memory memory.sh
 other contention contention.sh
 other versions versions.sh
 other reads reads.sh
+other builder builder.sh
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"

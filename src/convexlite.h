@@ -66,6 +66,8 @@ typedef struct CvxIndex
 	int			nfields;
 	int			fields[CVX_MAX_INDEX_FIELDS];
 	uint32		keyed;			/* bit i: field i is stored as convex.index_key */
+	/* field i's path below its column ("b.c" of "a.b.c"), NULL if top-level */
+	const char *paths[CVX_MAX_INDEX_FIELDS];
 } CvxIndex;
 
 /* A convexlite table, as described by convex._tables */
@@ -82,6 +84,7 @@ typedef struct CvxTable
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
+	List	   *builder_plans;	/* query_builder.c's kept statements (LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
 	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
 	/* realtime.c: the filter columns a notification carries (catalog's notify) */
@@ -111,6 +114,7 @@ extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
 extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
+extern char *cvx_json_path_sql(const char *column, const char *path);
 
 /* ---------------------------------------------------------------------
  * plans.c: statements prepared once, run under a pinned search_path
@@ -441,5 +445,23 @@ extern void cvx_conflict_digest_add(CvxReadDigest *digest, HeapTuple tuple);
 extern void cvx_conflict_check_digest(SPIPlanPtr plan, Datum *values, const char *nulls,
 									  CvxReadDigest *digest);
 extern void cvx_append_indexed_returning(StringInfo sql, CvxTable *table);
+
+/* ---------------------------------------------------------------------
+ * query_filter.c: the query builder's filter expressions as SQL
+ * ---------------------------------------------------------------------
+ */
+
+/* Parameters of a statement being written: $1 … $n */
+typedef struct CvxSqlParams
+{
+	int			n;
+	int			cap;
+	Datum	   *values;
+	char	   *nulls;			/* ' ' or 'n', NUL-terminated */
+	Oid		   *types;
+} CvxSqlParams;
+extern int	cvx_sql_param(CvxSqlParams *params, Oid type, Datum value, bool isnull);
+extern char *cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params,
+							bool *may_raise);
 
 #endif							/* CONVEXLITE_H */

@@ -267,6 +267,12 @@ convex_db_query(PG_FUNCTION_ARGS)
 							cvx_clip_name(index_name, strlen(index_name)))));
 	}
 	nkeys = (shape.index >= 0 ? table->indexes[shape.index].nfields : 0) + 1;
+	for (int i = 0; i < nkeys - 1; i++)
+		if (table->indexes[shape.index].paths[i] != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("Index %s.%s lists a nested field path: query it with convex_db_select", table->name,
+							index_name)));
 
 	/* eq: a prefix of the index's fields */
 	if (!JB_ROOT_IS_OBJECT(eq))

@@ -257,7 +257,15 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 			JsonbValue *field = getIthJsonbValueFromContainer(value.val.binary.data, i);
 			char	   *name = field->type == jbvString ?
 				pnstrdup(field->val.string.val, field->val.string.len) : "";
+			char	   *dot = strchr(name, '.');
 
+			/* a nested path "a.b.c": column a, path "b.c" below it */
+			index->paths[i] = NULL;
+			if (dot != NULL)
+			{
+				*dot = '\0';
+				index->paths[i] = MemoryContextStrdup(context, dot + 1);
+			}
 			index->fields[i] = -1;
 			for (int c = 0; c < table->ncolumns; c++)
 				if (strcmp(table->columns[c].field->name, name) == 0)
@@ -272,6 +280,36 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 		n++;
 	}
 	table->nindexes = n;
+}
+
+/*
+ * The SQL of a path below a jsonb column: (column -> 'b' -> 'c') for
+ * "b.c", as an index on a nested field path stores it (inside
+ * convex.index_key) and queries compare it.
+ */
+char *
+cvx_json_path_sql(const char *column, const char *path)
+{
+	StringInfoData sql;
+	char	   *copy = pstrdup(path);
+	char	   *part = copy;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "(%s", quote_identifier(column));
+	for (;;)
+	{
+		char	   *next = strchr(part, '.');
+
+		if (next != NULL)
+			*next = '\0';
+		appendStringInfo(&sql, " OPERATOR(pg_catalog.->) %s", quote_literal_cstr(part));
+		if (next == NULL)
+			break;
+		part = next + 1;
+	}
+	appendStringInfoChar(&sql, ')');
+	pfree(copy);
+	return sql.data;
 }
 
 /* Free one table set: its compiled validators, kept plans and memory */
@@ -289,6 +327,7 @@ free_table_set(CvxTableSet *set)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
 		cvx_plan_cache_free(&table->query_plans);
+		cvx_plan_cache_free(&table->builder_plans);
 		cvx_plan_cache_free(&table->patch_plans);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);

@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(898);
+SELECT plan(1015);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -75,6 +75,8 @@ GRANT EXECUTE ON FUNCTION
     convex_db_insert(text, jsonb), convex_db_get(text, text), convex_db_patch(text, text, jsonb),
     convex_db_replace(text, text, jsonb), convex_db_delete(text, text),
     convex_db_query(text, text, jsonb, text, jsonb, integer),
+    convex_db_select(jsonb), convex_db_first(jsonb), convex_db_unique(jsonb),
+    convex_db_paginate(jsonb, jsonb), convex_db_count(jsonb),
     convex_scheduler_run_after(double precision, text, jsonb),
     convex_scheduler_run_at(double precision, text, jsonb), convex_scheduler_cancel(text),
     convex_storage_generate_upload_url(), convex_storage_delete(text)
@@ -168,6 +170,12 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_db_replace(text,text,jsonb)',                  true, true,  false, false, false, false, NULL),
     ('convex_db_delete(text,text)',                         true, true,  false, false, false, false, NULL),
     ('convex_db_query(text,text,jsonb,text,jsonb,integer)', true, true,  false, false, false, false, NULL),
+    -- the query builder (docs/query-builder.md): like convex_db_query
+    ('convex_db_select(jsonb)',                             true, true,  false, false, false, false, NULL),
+    ('convex_db_first(jsonb)',                              true, true,  false, false, false, false, NULL),
+    ('convex_db_unique(jsonb)',                             true, true,  false, false, false, false, NULL),
+    ('convex_db_paginate(jsonb,jsonb)',                     true, true,  false, false, false, false, NULL),
+    ('convex_db_count(jsonb)',                              true, true,  false, false, false, false, NULL),
     -- schema.ts and realtime: the caller's rights (must own the table)
     ('convex_define_table(text,jsonb,jsonb)',               true, false, false, false, false, false, NULL),
     ('convex_table_notify(text,text[])',                    true, false, false, false, false, false, NULL),
@@ -214,6 +222,15 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex.index_key(boolean)',                           true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bigint)',                            true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bytea)',                             true, true,  true,  true,  true,  false, NULL),
+    -- what the builder's filters evaluate: pure, or raising Convex's EvalError
+    ('convex.filter_value(text)',                           true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(double precision)',               true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(boolean)',                        true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(bigint)',                         true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(bytea)',                          true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_arith(integer,jsonb,jsonb)',            true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_neg(jsonb)',                            true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_boolean(jsonb)',                        true, true,  true,  true,  true,  false, NULL),
     -- attempts of mutation calls (README "Concurrency")
     ('convex_conflict_stats()',                             true, true,  true,  true,  true,  false, NULL),
     ('convex_conflict_stats_reset()',                       true, false, false, false, false, false, NULL),
