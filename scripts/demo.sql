@@ -1,8 +1,8 @@
 -- convexlite demo: every mutation of the seed app, as a person would call them.
 -- Run by scripts/demo.sh in a fresh database with pg_cron and convexlite.
 \set ON_ERROR_STOP on
-\pset null '(absent)'
 \set QUIET on
+\pset null '(absent)'
 
 \echo
 \echo '== The catalog: convexlite tables and their Convex table numbers'
