@@ -17,8 +17,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CVX_ROOT"
 
-NAME=demo
-PORT=54331
+# CVX_DEMO_CLUSTER and CVX_DEMO_PORT name another cluster (test/scripts/demo_output.sh)
+NAME=${CVX_DEMO_CLUSTER:-demo}
+PORT=${CVX_DEMO_PORT:-54331}
 DB=convexlite_demo
 DEMO_SQL=scripts/demo.sql
 
