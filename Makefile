@@ -43,7 +43,7 @@ UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
 test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
 
-.PHONY: unittest test demo bench stress fuzz valgrind mutation
+.PHONY: unittest test demo bench stress fuzz valgrind mutation clean-tmp
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
@@ -53,6 +53,11 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# Stop the throwaway clusters and remove what the scripts leave under tmp/
+# (scripts/clean.sh; `bash scripts/clean.sh -n` says what it would remove).
+clean-tmp:
+	bash scripts/clean.sh
 
 # The benchmark suite on a throwaway cluster: every mutation against its floor
 # and its PL/pgSQL peer, uploads, the scheduler; writes bench/RESULTS.md and
