@@ -188,47 +188,47 @@ CREATE OR REPLACE FUNCTION convex_front.uid() RETURNS text
 -- caller's identity for the transaction, then the call runs.
 ------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION convex_front.call(part integer, user_id text, claims text, path text, args jsonb)
+CREATE OR REPLACE FUNCTION convex_front.p_call(part integer, user_id text, claims text, path text, args jsonb)
     RETURNS jsonb LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_mutation(path, args) AS call FROM convex_node_enter(part + 1, user_id, claims);
+    SELECT convex_mutation(path, args) AS p_call FROM convex_node_enter(part + 1, user_id, claims);
 $$;
 
-CREATE OR REPLACE FUNCTION convex_front.storage_upload(part integer, user_id text, claims text,
+CREATE OR REPLACE FUNCTION convex_front.p_storage_upload(part integer, user_id text, claims text,
                                                        upload_url text, data bytea, content_type text)
     RETURNS jsonb LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_storage_upload(upload_url, data, content_type) AS storage_upload
+    SELECT convex_storage_upload(upload_url, data, content_type) AS p_storage_upload
       FROM convex_node_enter(part + 1, user_id, claims);
 $$;
 
-CREATE OR REPLACE FUNCTION convex_front.storage_get(part integer, storage_id text, start_at bigint, len integer)
+CREATE OR REPLACE FUNCTION convex_front.p_storage_get(part integer, storage_id text, start_at bigint, len integer)
     RETURNS bytea LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
     SELECT CASE WHEN start_at IS NULL THEN convex_storage_get(storage_id)
-                ELSE convex_storage_get(storage_id, start_at, len) END AS storage_get
+                ELSE convex_storage_get(storage_id, start_at, len) END AS p_storage_get
       FROM convex_node_enter(part + 1, NULL, NULL);
 $$;
 
-CREATE OR REPLACE FUNCTION convex_front.storage_get_url(part integer, storage_id text)
+CREATE OR REPLACE FUNCTION convex_front.p_storage_get_url(part integer, storage_id text)
     RETURNS text LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_storage_get_url(storage_id) AS storage_get_url FROM convex_node_enter(part + 1, NULL, NULL);
+    SELECT convex_storage_get_url(storage_id) AS p_storage_get_url FROM convex_node_enter(part + 1, NULL, NULL);
 $$;
 
-CREATE OR REPLACE FUNCTION convex_front.storage_get_metadata(part integer, storage_id text)
+CREATE OR REPLACE FUNCTION convex_front.p_storage_get_metadata(part integer, storage_id text)
     RETURNS jsonb LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_storage_get_metadata(storage_id) AS storage_get_metadata FROM convex_node_enter(part + 1, NULL, NULL);
+    SELECT convex_storage_get_metadata(storage_id) AS p_storage_get_metadata FROM convex_node_enter(part + 1, NULL, NULL);
 $$;
 
 -- ctx.db through the front: op is get, insert, patch, replace or delete
-CREATE OR REPLACE FUNCTION convex_front.db(part integer, user_id text, claims text, op text,
+CREATE OR REPLACE FUNCTION convex_front.p_db(part integer, user_id text, claims text, op text,
                                            table_name text, id text, doc jsonb)
     RETURNS jsonb LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
@@ -237,26 +237,118 @@ CREATE OR REPLACE FUNCTION convex_front.db(part integer, user_id text, claims te
                    WHEN 'insert' THEN to_jsonb(convex_db_insert(table_name, doc))
                    WHEN 'patch' THEN (SELECT 'null'::jsonb FROM convex_db_patch(table_name, id, doc))
                    WHEN 'replace' THEN (SELECT 'null'::jsonb FROM convex_db_replace(table_name, id, doc))
-                   WHEN 'delete' THEN (SELECT 'null'::jsonb FROM convex_db_delete(table_name, id)) END AS db
+                   WHEN 'delete' THEN (SELECT 'null'::jsonb FROM convex_db_delete(table_name, id)) END AS p_db
       FROM convex_node_enter(part + 1, user_id, claims);
 $$;
 
-CREATE OR REPLACE FUNCTION convex_front.db_query(part integer, user_id text, claims text, table_name text,
+CREATE OR REPLACE FUNCTION convex_front.p_db_query(part integer, user_id text, claims text, table_name text,
                                                  index_name text, eq jsonb, order_by text, range jsonb,
                                                  max_rows integer)
     RETURNS SETOF jsonb LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_db_query(table_name, index_name, eq, order_by, range, max_rows) AS db_query
+    SELECT convex_db_query(table_name, index_name, eq, order_by, range, max_rows) AS p_db_query
       FROM convex_node_enter(part + 1, user_id, claims);
 $$;
 
 -- node_id_at(part): convexlite.node_id of the node behind a partition
-CREATE OR REPLACE FUNCTION convex_front.node_id_at(part integer) RETURNS integer
+CREATE OR REPLACE FUNCTION convex_front.p_node_id_at(part integer) RETURNS integer
     LANGUAGE plproxy AS $$
     CLUSTER 'convexlite_nodes';
     RUN ON part;
-    SELECT convex_node_id() AS node_id_at;
+    SELECT convex_node_id() AS p_node_id_at;
+$$;
+
+------------------------------------------------------------------------
+-- A node that cannot be reached.  PL/Proxy reports it as XX000; these
+-- wrappers raise 08001 when the node could not be connected to (the call
+-- did not run there) and 08006 when the connection broke during the call
+-- (it may or may not have committed there, as for any client whose
+-- connection breaks).  Errors raised by the node keep their SQLSTATE.
+------------------------------------------------------------------------
+
+-- unavailable(part, message): raise the node's unavailability
+CREATE OR REPLACE FUNCTION convex_front.unavailable(part integer, message text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF message ~ 'PQconnect|could not connect|connect timeout|connection to server .* failed' THEN
+        RAISE EXCEPTION 'convexlite node % is unavailable: the call did not run', part + 1
+            USING ERRCODE = '08001', DETAIL = message,
+                  HINT = 'Calls for the rooms and ids of the other nodes go on; retry this one when the node is back.';
+    END IF;
+    RAISE EXCEPTION 'convexlite node % went away during the call: it may or may not have run there', part + 1
+        USING ERRCODE = '08006', DETAIL = message,
+              HINT = 'Check on that node (by id or key) whether it ran before retrying a call that is not idempotent.';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.call(part integer, user_id text, claims text, path text, args jsonb)
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_call(part, user_id, claims, path, args);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.storage_upload(part integer, user_id text, claims text,
+                                                       upload_url text, data bytea, content_type text)
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_storage_upload(part, user_id, claims, upload_url, data, content_type);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.storage_get(part integer, storage_id text, start_at bigint, len integer)
+    RETURNS bytea LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_storage_get(part, storage_id, start_at, len);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.storage_get_url(part integer, storage_id text)
+    RETURNS text LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_storage_get_url(part, storage_id);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.storage_get_metadata(part integer, storage_id text)
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_storage_get_metadata(part, storage_id);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION convex_front.db(part integer, user_id text, claims text, op text,
+                                           table_name text, id text, doc jsonb)
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN convex_front.p_db(part, user_id, claims, op, table_name, id, doc);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
+END
 $$;
 
 ------------------------------------------------------------------------
@@ -389,6 +481,7 @@ CREATE OR REPLACE FUNCTION convex_db_query(table_name text,
     SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     field text;
+    part integer;
 BEGIN
     SELECT t.shard_field INTO field FROM convex_front.tables AS t WHERE t.table_name = convex_db_query.table_name;
     IF field IS NULL OR eq IS NULL OR NOT eq ? field THEN
@@ -397,16 +490,20 @@ BEGIN
                   DETAIL = CASE WHEN field IS NULL THEN format('Table "%s" has no shard key on the front.', table_name)
                                 ELSE format('Its shard key is "%s"; a query without it would need every node.', field) END;
     END IF;
-    RETURN QUERY SELECT convex_front.db_query(convex_front.node_for_key(eq ->> field) - 1, convex_front.uid(),
-                                              convex_front.claims(), table_name, index_name, eq, order_by,
-                                              range, max_rows);
+    part := convex_front.node_for_key(eq ->> field) - 1;
+    RETURN QUERY SELECT convex_front.p_db_query(part, convex_front.uid(), convex_front.claims(), table_name,
+                                                index_name, eq, order_by, range, max_rows);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE '%REMOTE ERROR%' THEN PERFORM convex_front.unavailable(part, SQLERRM); END IF;
+    RAISE;
 END
 $$;
 
 REVOKE ALL ON FUNCTION convex_db_get(text, text), convex_db_patch(text, text, jsonb),
     convex_db_replace(text, text, jsonb), convex_db_delete(text, text), convex_db_insert(text, jsonb),
     convex_db_query(text, text, jsonb, text, jsonb, integer), convex_front.db(integer, text, text, text, text, text, jsonb),
-    convex_front.db_query(integer, text, text, text, text, jsonb, text, jsonb, integer) FROM PUBLIC;
+    convex_front.p_db_query(integer, text, text, text, text, jsonb, text, jsonb, integer),
+    convex_front.p_db(integer, text, text, text, text, text, jsonb) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Administration
@@ -485,7 +582,7 @@ BEGIN
     EXECUTE format('CREATE OR REPLACE FUNCTION convex_front.node_count() RETURNS integer '
                    'LANGUAGE sql IMMUTABLE AS %L', format('SELECT %s', n));
     FOR i IN 1 .. n LOOP
-        got := convex_front.node_id_at(i - 1);
+        got := convex_front.p_node_id_at(i - 1);
         IF got IS DISTINCT FROM i THEN
             RAISE EXCEPTION 'node % (%) has convexlite.node_id = %', i, nodes[i], got
                 USING ERRCODE = '55000',
