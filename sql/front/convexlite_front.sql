@@ -552,7 +552,8 @@ $$;
 -- of nodes.
 CREATE OR REPLACE FUNCTION convex_front_setup(nodes text[], user_options text[] DEFAULT '{}')
     RETURNS integer LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    SET search_path = pg_catalog, pg_temp
+    SET client_min_messages = warning AS $$
 DECLARE
     n integer := coalesce(cardinality(nodes), 0);
     opts text := '';
