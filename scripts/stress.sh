@@ -10,10 +10,13 @@
 #   crash   test/scripts/crash.sh with STRESS_CRASH_ROUNDS rounds (default 12;
 #           make test runs 4), alternating pg_ctl stop -m immediate and
 #           kill -9 of a client backend
+#   sharding  test/scripts/sharding.sh (1 front + 3 nodes) with
+#           STRESS_SHARD_SECONDS of 16-client load (default 60; make test
+#           runs 4)
 #   failover  test/scripts/failover.sh STRESS_FAILOVER_RUNS times (default
 #           3) with STRESS_FAILOVER_SECONDS of load before the primary is
 #           killed (default 30; make test runs it once with 5)
-# Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*) pass through.
+# Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*, SHARD_*) pass through.
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -34,5 +37,7 @@ for run in $(seq "${STRESS_FAILOVER_RUNS:-3}"); do
 	cvx_step "Failover $run: ${STRESS_FAILOVER_SECONDS:-30}s of load, then kill -9 of the primary"
 	FAILOVER_LOAD_SECONDS=${STRESS_FAILOVER_SECONDS:-30} test/scripts/failover.sh || status=1
 done
+cvx_step "Sharding: ${STRESS_SHARD_SECONDS:-60}s of load through the front"
+SHARD_LOAD_SECONDS=${STRESS_SHARD_SECONDS:-60} test/scripts/sharding.sh || status=1
 if [ "$status" = 0 ]; then cvx_ok "stress: passed"; else cvx_err "stress: FAILED"; fi
 exit "$status"

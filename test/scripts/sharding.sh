@@ -173,6 +173,24 @@ check "setup: nodes in the wrong order are refused (55000)" 55000 \
 	"$(sqlstate_of "SELECT convex_front_setup(ARRAY['$(node_conn 2)', '$(node_conn 1)', '$(node_conn 3)'])")"
 check "setup: the three nodes in order" 3 \
 	"$(qf "SELECT convex_front_setup(ARRAY['$(node_conn 1)', '$(node_conn 2)', '$(node_conn 3)'])")"
+# the front's decoder against ids and tokens made independently of convexlite
+# (test/pgtap/lib/convex_ids.sql): table numbers of 1 to 5 varint bytes, node
+# bytes 1..3 routed there, 0 and 9 (no node of this front) to node 1
+if psql_db -q -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE" \
+	-c "CREATE SCHEMA regress_cvx_tap" -f "$CVX_ROOT/test/pgtap/lib/convex_ids.sql" >"$WORK/ids.log" 2>&1; then
+	check "front: node_for_id reads the node byte of ids of every table-number width" 0 \
+		"$(q "SELECT count(*) FROM (VALUES (1), (2), (127), (128), (10001), (16383), (16384), (2097152), (4294967295)) AS t(tn),
+		            (VALUES (0, 1), (1, 1), (2, 2), (3, 3), (9, 1)) AS b(node, want)
+		       WHERE convex_front.node_for_id(regress_cvx_tap.make_id(tn, regress_cvx_tap.byte(node)
+		                 || substring(decode(md5(tn::text || node), 'hex') FROM 1 FOR 13), 20000)) <> want")"
+	check "front: node_for_upload_url reads the node byte of a token" "2|3|1" \
+		"$(q "SELECT string_agg(convex_front.node_for_upload_url('http://h/api/storage/upload?token='
+		         || regress_cvx_tap.token_for(regress_cvx_tap.byte(b) || decode(repeat('5a', 15), 'hex')))::text, '|' ORDER BY o)
+		       FROM unnest(ARRAY[2, 3, 200]) WITH ORDINALITY AS u(b, o)")"
+else
+	fail "setup: test/pgtap/lib/convex_ids.sql on the front"
+	sed 's/^/    | /' "$WORK/ids.log"
+fi
 q "SELECT convex_front_distribute_mutation('bank:transfer', 'fromId', 'id')" >/dev/null
 q "SELECT convex_front_distribute_mutation('jobs:later', 'key', 'key')" >/dev/null
 q "SELECT convex_front_distribute_table('accounts', 'branch')" >/dev/null
