@@ -431,5 +431,6 @@ EOF
 	include "$OUT/memory.md" "Memory: one backend over many mutations" "bench/memory.sh"
 	include "$OUT/contention.md" "Contention: transfers and get-or-create against hand-ordered locks" "bench/contention.sh"
 	include "$OUT/versions.md" "Against the previous release: the uncontended paths" "bench/versions.sh"
+	include "$OUT/sharding.md" "Sharding: the front hop, and rooms over nodes" "bench/sharding.sh"
 } >"$RESULTS"
 printf 'report.sh: wrote %s%s\n' "$RESULTS" "$([ -f "$CHART" ] && [ ${#panels[@]} -gt 0 ] && printf ' and %s' "$CHART")"

@@ -18,8 +18,9 @@
 # (bench/wire/<workload>.<peer>.sql), then uploads (bench/storage.sh),
 # scheduler (bench/scheduler.sh), presence and memory (bench/presence.sh,
 # bench/memory.sh, when they exist), and contended mutations against
-# hand-ordered locks (bench/contention.sh), and this build against the previous
-# release on the uncontended paths (bench/versions.sh).  Raw results go to bench/out/ (emptied
+# hand-ordered locks (bench/contention.sh), this build against the previous
+# release on the uncontended paths (bench/versions.sh), and the cost of a
+# sharding front's hop (bench/sharding.sh, 1 front + 3 nodes of its own).  Raw results go to bench/out/ (emptied
 # first); bench/report.sh then writes bench/RESULTS.md and bench/throughput.png
 # from bench/out alone.
 #
@@ -455,6 +456,7 @@ other presence presence.sh
 other memory memory.sh
 other contention contention.sh
 other versions versions.sh
+other sharding sharding.sh
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"
