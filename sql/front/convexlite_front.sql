@@ -28,8 +28,14 @@ CREATE SCHEMA IF NOT EXISTS convex_front;
 
 -- How many nodes: rewritten by convex_front_setup (an IMMUTABLE constant
 -- the planner folds, so routing reads no table).
-CREATE OR REPLACE FUNCTION convex_front.node_count() RETURNS integer
-    LANGUAGE sql IMMUTABLE AS 'SELECT 0';
+-- (Made here only the first time: running this file again keeps it.)
+DO $$
+BEGIN
+    IF to_regprocedure('convex_front.node_count()') IS NULL THEN
+        CREATE FUNCTION convex_front.node_count() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 0';
+    END IF;
+END
+$$;
 
 -- The registered mutations the front can route: path -> (argument, kind).
 -- kind 'key': node_for_key(args->>arg); 'id': the node of the id args->>arg;
@@ -64,6 +70,12 @@ ON CONFLICT (table_name) DO NOTHING;
 
 ------------------------------------------------------------------------
 -- Routing
+--
+-- The functions on the path of every call have no SET clause (a SET
+-- clause costs a configuration save and restore on each call, more than
+-- the routing itself); they run as the caller (SECURITY INVOKER), name
+-- their own functions with schema convex_front, and use only built-ins,
+-- which pg_catalog, searched first, provides.
 ------------------------------------------------------------------------
 
 -- node_for_key(key): the node of a shard key (a room), 1..N: PostgreSQL's
@@ -77,42 +89,39 @@ $$;
 
 -- node_for_id(id): the node number an id carries: the first byte after
 -- the table number's varint (the first random byte, which a node sets to
--- its convexlite.node_id), read from the base32 text without checking the
--- rest.  Something that is not an id, or an id naming no node of this
--- front, goes to node 1, which refuses it with its own error (22023 for a
--- malformed id, 0A000 for an id of another node).
+-- its convexlite.node_id), read from the first 10 base32 characters (50
+-- bits: a varint of up to 5 bytes and the byte after it) without checking
+-- the rest, in two expressions and no loop.  Something that
+-- is not an id, or an id naming no node of this front, goes to node 1,
+-- which refuses it with its own error (22023 for a malformed id, 0A000 for
+-- an id of another node).
 CREATE OR REPLACE FUNCTION convex_front.node_for_id(id text) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-    bits bigint := 0;
-    nbits integer := 0;
-    digit integer;
-    b integer;
-    in_varint boolean := true;
-    i integer;
+    alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
+    v bigint;
+    n integer;
 BEGIN
-    IF id IS NULL OR length(id) NOT BETWEEN 31 AND 37 THEN
+    -- (not a regular expression: one with a bounded repetition costs more than the rest)
+    IF id IS NULL OR length(id) NOT BETWEEN 31 AND 37 OR translate(left(id, 10), alphabet, '') <> '' THEN
         RETURN 1;
     END IF;
-    FOR i IN 1 .. 12 LOOP
-        digit := strpos('0123456789abcdefghjkmnpqrstvwxyz', substr(id, i, 1)) - 1;
-        IF digit < 0 THEN
-            RETURN 1;
-        END IF;
-        bits := (bits << 5) | digit;
-        nbits := nbits + 5;
-        IF nbits >= 8 THEN
-            b := ((bits >> (nbits - 8)) & 255)::integer;
-            nbits := nbits - 8;
-            bits := bits & ((1::bigint << nbits) - 1);
-            IF NOT in_varint THEN
-                RETURN CASE WHEN b BETWEEN 1 AND convex_front.node_count() THEN b ELSE 1 END;
-            END IF;
-            in_varint := b >= 128;
-        END IF;
-    END LOOP;
-    RETURN 1;
+    v := ((strpos(alphabet, substr(id, 1, 1)) - 1)::bigint << 45) |
+         ((strpos(alphabet, substr(id, 2, 1)) - 1)::bigint << 40) |
+         ((strpos(alphabet, substr(id, 3, 1)) - 1)::bigint << 35) |
+         ((strpos(alphabet, substr(id, 4, 1)) - 1)::bigint << 30) |
+         ((strpos(alphabet, substr(id, 5, 1)) - 1)::bigint << 25) |
+         ((strpos(alphabet, substr(id, 6, 1)) - 1)::bigint << 20) |
+         ((strpos(alphabet, substr(id, 7, 1)) - 1)::bigint << 15) |
+         ((strpos(alphabet, substr(id, 8, 1)) - 1)::bigint << 10) |
+         ((strpos(alphabet, substr(id, 9, 1)) - 1)::bigint << 5) |
+         ((strpos(alphabet, substr(id, 10, 1)) - 1)::bigint << 0);
+    n := CASE WHEN (v >> 42) & 255 < 128 THEN (v >> 34) & 255
+              WHEN (v >> 34) & 255 < 128 THEN (v >> 26) & 255
+              WHEN (v >> 26) & 255 < 128 THEN (v >> 18) & 255
+              WHEN (v >> 18) & 255 < 128 THEN (v >> 10) & 255
+              ELSE (v >> 2) & 255 END;
+    RETURN CASE WHEN n BETWEEN 1 AND convex_front.node_count() THEN n ELSE 1 END;
 END
 $$;
 
@@ -129,8 +138,7 @@ $$;
 -- (convexlite.user_id, else the sub of request.jwt.claims up to '|'); NULL
 -- when signed out or unreadable (the node then decides).
 CREATE OR REPLACE FUNCTION convex_front.user_id() RETURNS text
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE AS $$
 DECLARE
     uid text := nullif(current_setting('convexlite.user_id', true), '');
     claims text := nullif(current_setting('request.jwt.claims', true), '');
@@ -157,8 +165,7 @@ $$;
 -- route(path, args): the node a mutation call runs on (42704 when the
 -- path was not distributed)
 CREATE OR REPLACE FUNCTION convex_front.route(path text, args jsonb) RETURNS integer
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE AS $$
 DECLARE
     m convex_front.mutations;
 BEGIN
@@ -284,8 +291,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION convex_front.call(part integer, user_id text, claims text, path text, args jsonb)
-    RETURNS jsonb LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_call(part, user_id, claims, path, args);
 EXCEPTION WHEN internal_error THEN
@@ -296,8 +302,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION convex_front.storage_upload(part integer, user_id text, claims text,
                                                        upload_url text, data bytea, content_type text)
-    RETURNS jsonb LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_storage_upload(part, user_id, claims, upload_url, data, content_type);
 EXCEPTION WHEN internal_error THEN
@@ -307,8 +312,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION convex_front.storage_get(part integer, storage_id text, start_at bigint, len integer)
-    RETURNS bytea LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS bytea LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_storage_get(part, storage_id, start_at, len);
 EXCEPTION WHEN internal_error THEN
@@ -318,8 +322,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION convex_front.storage_get_url(part integer, storage_id text)
-    RETURNS text LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_storage_get_url(part, storage_id);
 EXCEPTION WHEN internal_error THEN
@@ -329,8 +332,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION convex_front.storage_get_metadata(part integer, storage_id text)
-    RETURNS jsonb LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_storage_get_metadata(part, storage_id);
 EXCEPTION WHEN internal_error THEN
@@ -341,8 +343,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION convex_front.db(part integer, user_id text, claims text, op text,
                                            table_name text, id text, doc jsonb)
-    RETURNS jsonb LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp AS $$
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN convex_front.p_db(part, user_id, claims, op, table_name, id, doc);
 EXCEPTION WHEN internal_error THEN

@@ -179,8 +179,8 @@ check "setup: the three nodes in order" 3 \
 if psql_db -q -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE" \
 	-c "CREATE SCHEMA regress_cvx_tap" -f "$CVX_ROOT/test/pgtap/lib/convex_ids.sql" >"$WORK/ids.log" 2>&1; then
 	check "front: node_for_id reads the node byte of ids of every table-number width" 0 \
-		"$(q "SELECT count(*) FROM (VALUES (1), (2), (127), (128), (10001), (16383), (16384), (2097152), (4294967295)) AS t(tn),
-		            (VALUES (0, 1), (1, 1), (2, 2), (3, 3), (9, 1)) AS b(node, want)
+		"$(q "SELECT count(*) FROM (VALUES (1), (2), (127), (128), (10001), (16383), (16384), (2097151), (2097152), (268435455), (268435456), (4294967295)) AS t(tn),
+		            (VALUES (0, 1), (1, 1), (2, 2), (3, 3), (9, 1), (255, 1)) AS b(node, want)
 		       WHERE convex_front.node_for_id(regress_cvx_tap.make_id(tn, regress_cvx_tap.byte(node)
 		                 || substring(decode(md5(tn::text || node), 'hex') FROM 1 FOR 13), 20000)) <> want")"
 	check "front: node_for_upload_url reads the node byte of a token" "2|3|1" \
@@ -191,6 +191,8 @@ else
 	fail "setup: test/pgtap/lib/convex_ids.sql on the front"
 	sed 's/^/    | /' "$WORK/ids.log"
 fi
+psql_db -q -f "$CVX_ROOT/sql/front/convexlite_front.sql" >>"$WORK/front.log" 2>&1
+check "setup: running the front's file again keeps the nodes" 3 "$(q "SELECT convex_front.node_count()")"
 q "SELECT convex_front_distribute_mutation('bank:transfer', 'fromId', 'id')" >/dev/null
 q "SELECT convex_front_distribute_mutation('jobs:later', 'key', 'key')" >/dev/null
 q "SELECT convex_front_distribute_table('accounts', 'branch')" >/dev/null
