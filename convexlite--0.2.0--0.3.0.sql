@@ -467,3 +467,46 @@ CREATE FUNCTION convex.filter_neg(jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'convex_filter_neg' LANGUAGE C VOLATILE PARALLEL SAFE;
 CREATE FUNCTION convex.filter_boolean(jsonb) RETURNS boolean
     AS 'MODULE_PATHNAME', 'convex_filter_boolean' LANGUAGE C VOLATILE PARALLEL SAFE;
+-- Sharding with PL/Proxy (ids.c, docs/sharding.md): a node's number
+-- (convexlite.node_id) is written into every id and upload token it makes;
+-- a front database routes calls by it.  These are the node side: where an
+-- id was minted, this node's number, and the entry point of a call the
+-- front sends (the caller's identity, set transaction-locally).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION convex_id_node(id text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'convex_id_node'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION convex_id_node(text) IS
+    'The node an id was minted on (its first random byte), or NULL if it is not a valid id';
+
+CREATE FUNCTION convex_node_id() RETURNS integer
+    AS 'MODULE_PATHNAME', 'convex_node_id'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION convex_node_id() IS
+    'This server''s convexlite.node_id (0: not a node of a sharded deployment)';
+
+-- convex_node_enter(node, user_id, claims): the first thing a call from the
+-- front does on a node.  Refuses a node that is not the one the front meant
+-- (55000: the front's partitions and the nodes' convexlite.node_id
+-- disagree), then sets convexlite.user_id and request.jwt.claims for the rest
+-- of the transaction, as SET LOCAL would (NULL: not signed in).  Returns the
+-- node number.  SECURITY INVOKER: it grants nothing a SET LOCAL does not.
+CREATE FUNCTION convex_node_enter(node integer, user_id text, claims text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    here integer := @extschema@.convex_node_id();
+BEGIN
+    IF node IS DISTINCT FROM here THEN
+        RAISE EXCEPTION 'the front sent a call for node % to node %', node, here
+            USING ERRCODE = '55000',
+                  HINT = 'The front''s partition p<n-1> must be the node whose convexlite.node_id is n.';
+    END IF;
+    PERFORM set_config('convexlite.user_id', coalesce(user_id, ''), true);
+    PERFORM set_config('request.jwt.claims', coalesce(claims, ''), true);
+    RETURN here;
+END
+$$;
+COMMENT ON FUNCTION convex_node_enter(integer, text, text) IS
+    'Sharding: check this is node `node`, then set the caller''s identity for the transaction';

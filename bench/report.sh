@@ -433,5 +433,6 @@ EOF
 	include "$OUT/versions.md" "Against the previous release: the uncontended paths" "bench/versions.sh"
 	include "$OUT/reads.md" "Reads: messages.list and presence.list against the floor and the PL/pgSQL peer" "bench/reads.sh"
 	include "$OUT/builder.md" "Query builder: a paginated room and a filtered query" "bench/builder.sh"
+	include "$OUT/sharding.md" "Sharding: the front hop, and rooms over nodes" "bench/sharding.sh"
 } >"$RESULTS"
 printf 'report.sh: wrote %s%s\n' "$RESULTS" "$([ -f "$CHART" ] && [ ${#panels[@]} -gt 0 ] && printf ' and %s' "$CHART")"

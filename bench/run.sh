@@ -22,7 +22,8 @@
 # release on the uncontended paths (bench/versions.sh), and the seed app's
 # room queries messages.list and presence.list against their floor and
 # PL/pgSQL peer (bench/reads.sh; alone: BENCH_ONLY=reads), and the query
-# builder's reads (bench/builder.sh).  Raw results go to bench/out/ (emptied
+# builder's reads (bench/builder.sh), and the cost of a sharding front's hop
+# (bench/sharding.sh, 1 front + 3 nodes of its own).  Raw results go to bench/out/ (emptied
 # first); bench/report.sh then writes bench/RESULTS.md and bench/throughput.png
 # from bench/out alone.
 #
@@ -460,6 +461,7 @@ other contention contention.sh
 other versions versions.sh
 other reads reads.sh
 other builder builder.sh
+other sharding sharding.sh
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"

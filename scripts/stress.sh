@@ -10,12 +10,15 @@
 #   crash   test/scripts/crash.sh with STRESS_CRASH_ROUNDS rounds (default 12;
 #           make test runs 4), alternating pg_ctl stop -m immediate and
 #           kill -9 of a client backend
+#   sharding  test/scripts/sharding.sh (1 front + 3 nodes) with
+#           STRESS_SHARD_SECONDS of 16-client load (default 60; make test
+#           runs 4)
 #   failover  test/scripts/failover.sh STRESS_FAILOVER_RUNS times (default
 #           3) with STRESS_FAILOVER_SECONDS of load before the primary is
 #           killed (default 30; make test runs it once with 5)
 #   auto_failover  test/stress/auto_failover.sh: the same with pg_auto_failover
 #           (pg_autoctl: a monitor and two nodes) promoting the secondary
-# Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*) pass through.
+# Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*, FAILOVER_*, SHARD_*) pass through.
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -38,5 +41,7 @@ for run in $(seq "${STRESS_FAILOVER_RUNS:-3}"); do
 done
 cvx_step "Failover with pg_auto_failover"
 test/stress/auto_failover.sh || status=1
+cvx_step "Sharding: ${STRESS_SHARD_SECONDS:-60}s of load through the front"
+SHARD_LOAD_SECONDS=${STRESS_SHARD_SECONDS:-60} test/scripts/sharding.sh || status=1
 if [ "$status" = 0 ]; then cvx_ok "stress: passed"; else cvx_err "stress: FAILED"; fi
 exit "$status"

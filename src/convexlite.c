@@ -18,6 +18,7 @@ void
 _PG_init(void)
 {
 	cvx_auth_init();
+	cvx_ids_init();
 	cvx_tables_init();
 	cvx_limits_init();
 	cvx_mutations_init();

@@ -169,6 +169,12 @@ extern Jsonb *cvx_args_jsonb(Datum args, bool isnull, CvxValue *value);
  * ---------------------------------------------------------------------
  */
 extern void cvx_random_bytes(uint8 *out, int n);
+/* Sharding (ids.c, docs/sharding.md): convexlite.node_id */
+#define CVX_MAX_NODE_ID 255
+extern void cvx_ids_init(void);
+extern int	cvx_node_id(void);
+extern void cvx_mark_node(uint8 *random_bytes);
+extern void cvx_require_local_id(const CvxId *decoded, const char *id, size_t len);
 extern text *cvx_new_id(uint32 table_number);
 extern double cvx_next_creation_time(void);
 extern double cvx_date_now(void);

@@ -10,9 +10,22 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(convex_id_table);
+PG_FUNCTION_INFO_V1(convex_id_node);
+PG_FUNCTION_INFO_V1(convex_node_id);
+
+/*
+ * convexlite.node_id: this server's number in a sharded deployment
+ * (docs/sharding.md), 1 to 255, or 0 when it is not a node.  A node writes
+ * its number into the first random byte of every id and upload token it
+ * makes, so a front can route a call that carries only an id to the node
+ * that holds the document; the checksum is computed afterwards, so the id
+ * stays a valid Convex id.
+ */
+static int	node_id = 0;
 
 /* The last _creationTime handed out by this backend */
 static double last_creation_time = 0;
@@ -26,6 +39,57 @@ static double last_creation_time = 0;
 #define RANDOM_BUFFER_SIZE (CVX_ID_RANDOM_BYTES * 64)
 static uint8 random_buffer[RANDOM_BUFFER_SIZE];
 static int	random_buffer_used = RANDOM_BUFFER_SIZE;
+
+/* Register convexlite.node_id */
+void
+cvx_ids_init(void)
+{
+	DefineCustomIntVariable("convexlite.node_id",
+							"This server's node number in a sharded deployment (0: not sharded).",
+							"Written into the first random byte of every id and upload token; "
+							"set it in postgresql.conf before the first document.",
+							&node_id,
+							0, 0, CVX_MAX_NODE_ID,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+}
+
+/* This server's node number (0: not a node) */
+int
+cvx_node_id(void)
+{
+	return node_id;
+}
+
+/*
+ * Mark random bytes as made on this node: the first byte becomes the node
+ * number (nothing changes when convexlite.node_id is 0).
+ */
+void
+cvx_mark_node(uint8 *random_bytes)
+{
+	if (node_id > 0)
+		random_bytes[0] = (uint8) node_id;
+}
+
+/*
+ * On a node, refuse an id minted on another node (0A000): its document is
+ * not here, and a call must not touch two nodes.  A call the front routed
+ * by this id never gets here; a mutation that reaches for a document of
+ * another node does, and fails whole.
+ */
+void
+cvx_require_local_id(const CvxId *decoded, const char *id, size_t len)
+{
+	if (node_id > 0 && decoded->internal[0] != (uint8) node_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("document %.*s lives on node %d, not on this node (%d): a call cannot touch two nodes",
+						(int) len, id, decoded->internal[0], node_id),
+				 errhint("Route the call by this id (docs/sharding.md), or keep the documents one call "
+						 "touches under one shard key.")));
+}
 
 /* Take n strong random bytes (at most a buffer's worth) */
 void
@@ -59,6 +123,7 @@ cvx_new_id(uint32 table_number)
 		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 
 	cvx_random_bytes(random_bytes, sizeof(random_bytes));
+	cvx_mark_node(random_bytes);
 	cvx_id_make_internal(random_bytes, (uint16) (unix_seconds / SECS_PER_DAY), internal);
 	len = cvx_id_encode(table_number, internal, encoded);
 	return cstring_to_text_with_len(encoded, (int) len);
@@ -134,6 +199,7 @@ cvx_id_argument(FunctionCallInfo fcinfo, int argno, const char *sql_name,
 						convex_name, function, text_to_cstring(id),
 						other != NULL ? other->name : "(unknown)", table_name)));
 	}
+	cvx_require_local_id(&decoded, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
 	return id;
 }
 
@@ -151,4 +217,27 @@ convex_id_table(PG_FUNCTION_ARGS)
 	if (table == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(table->name));
+}
+
+/*
+ * convex_id_node(id text): the node an id was minted on (its first random
+ * byte, meaningful only for ids made with convexlite.node_id set), or NULL
+ * when the text is not a valid id.
+ */
+Datum
+convex_id_node(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+	CvxId		decoded;
+
+	if (cvx_id_decode(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &decoded) != CVX_ID_OK)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) decoded.internal[0]);
+}
+
+/* convex_node_id(): convexlite.node_id of this server (0: not a node) */
+Datum
+convex_node_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(node_id);
 }

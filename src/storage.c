@@ -216,6 +216,7 @@ cvx_storage_generate_upload_url(void)
 	cvx_require_primary("issue an upload URL", NULL);
 	cvx_refuse_in_query("ctx.storage.generateUploadUrl");
 	cvx_random_bytes(random_bytes, sizeof(random_bytes));
+	cvx_mark_node(random_bytes);	/* a front routes the upload by it */
 	cvx_token_encode(random_bytes, token);
 	url = cstring_to_text(psprintf("%s%s%s", site_base(), CVX_UPLOAD_PATH, token));
 	values[0] = PointerGetDatum(token_key(random_bytes));

@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(1015);
+SELECT plan(1043);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -234,6 +234,11 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- attempts of mutation calls (README "Concurrency")
     ('convex_conflict_stats()',                             true, true,  true,  true,  true,  false, NULL),
     ('convex_conflict_stats_reset()',                       true, false, false, false, false, false, NULL),
+    -- sharding (docs/sharding.md): pure helpers, and the front's entry point
+    -- on a node (runs as its caller: it sets nothing SET LOCAL could not)
+    ('convex_id_node(text)',                                true, true,  true,  true,  true,  false, NULL),
+    ('convex_node_id()',                                    true, true,  true,  true,  true,  false, NULL),
+    ('convex_node_enter(integer,text,text)',                true, true,  true,  true,  true,  false, 'pg_catalog, pg_temp'),
     -- pg_cron set-up (PL/pgSQL, runs as its caller, pins its own path)
     ('convex_schedule_jobs()',                              true, false, false, false, false, false, 'pg_catalog, pg_temp');
 
@@ -365,7 +370,8 @@ INSERT INTO regress_cvxm.expected_settings VALUES
     ('convexlite.mutation_retries', 'superuser'), ('convexlite.conflict_lock_timeout', 'superuser'),
     ('convexlite.upload_url_ttl', 'superuser'), ('convexlite.url', 'superuser'),
     ('convexlite.notify', 'superuser'), ('convexlite.notify_relay', 'superuser'),
-    ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster');
+    ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster'),
+    ('convexlite.node_id', 'sighup');
 
 SELECT set_eq($$SELECT name FROM pg_settings WHERE name LIKE 'convexlite.%'$$,
               'SELECT name FROM regress_cvxm.expected_settings',
