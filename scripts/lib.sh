@@ -46,7 +46,7 @@ export PG_CONFIG
 # sanitizer runtime for the fuzz corpus replay; valgrind for make valgrind; python3 for
 # test/scripts/sql_qualified.sh, which reads the SQL in src/*.c).
 CVX_DEPS_BUILD=(build-essential pkg-config "postgresql-$CVX_PG_MAJOR" "postgresql-client-$CVX_PG_MAJOR"
-	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev "postgresql-$CVX_PG_MAJOR-cron")
+	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev libzip-dev "postgresql-$CVX_PG_MAJOR-cron")
 CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
 	clang-14 libclang-rt-14-dev valgrind python3)
 

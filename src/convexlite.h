@@ -165,6 +165,7 @@ extern Jsonb *cvx_args_jsonb(Datum args, bool isnull, CvxValue *value);
  */
 extern void cvx_random_bytes(uint8 *out, int n);
 extern text *cvx_new_id(uint32 table_number);
+extern char *cvx_id_renumber(const char *s, size_t len, uint32 from_number, uint32 to_number);
 extern double cvx_next_creation_time(void);
 extern double cvx_date_now(void);
 extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
