@@ -225,3 +225,23 @@ END
 $renumber$;
 -- every session reloads its table cache (the numbers changed)
 ALTER TABLE convex._tables ALTER COLUMN notify SET DEFAULT '[]';
+
+------------------------------------------------------------------------
+-- convex_define_schema (issue 20): a whole defineSchema({...}) at once
+------------------------------------------------------------------------
+-- Takes convex-js's schema export ({"tables": [{"tableName",
+-- "documentType", "indexes", "searchIndexes", "vectorIndexes", staged
+-- ones}], "schemaValidation": true}) and runs convex_define_table for
+-- every table, all or nothing (define_schema.c).  Search, vector and
+-- staged indexes are kept in other_indexes ({"name": {"kind", "staged",
+-- "definition"}}); a query naming one is refused with 0A000.
+ALTER TABLE convex._tables ADD COLUMN other_indexes jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN convex._tables.other_indexes IS
+    'search, vector and staged indexes of the schema (kept, not queryable): {"name": {"kind", "staged", "definition"}}';
+
+CREATE FUNCTION convex_define_schema(schema jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_define_schema'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_define_schema(jsonb) IS
+    'defineSchema: define or redefine every table of a Convex schema export, all or nothing; returns {"table": number}';
+REVOKE ALL ON FUNCTION convex_define_schema(jsonb) FROM PUBLIC;

@@ -81,6 +81,7 @@ typedef struct CvxTable
 	CvxColumn  *columns;		/* in field-name order */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
+	Jsonb	   *other_indexes;	/* search, vector and staged indexes (define_schema.c), or NULL */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
 	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
@@ -110,6 +111,7 @@ extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
+extern void cvx_refuse_other_index(const CvxTable *table, const char *index_name);
 extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
 
 /* ---------------------------------------------------------------------

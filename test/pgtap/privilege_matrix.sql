@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(639);
+SELECT plan(645);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -170,6 +170,7 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_db_query(text,text,jsonb,text,jsonb,integer)', true, true,  false, false, false, false, NULL),
     -- schema.ts and realtime: the caller's rights (must own the table)
     ('convex_define_table(text,jsonb,jsonb)',               true, false, false, false, false, false, NULL),
+    ('convex_define_schema(jsonb)',                         true, false, false, false, false, false, NULL),
     ('convex_table_notify(text,text[])',                    true, false, false, false, false, false, NULL),
     -- registered mutations: registration writes convex._functions as the caller
     ('convex_define_mutation(text,regprocedure,jsonb,jsonb,boolean)',
