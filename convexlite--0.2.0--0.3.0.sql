@@ -245,3 +245,17 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_define_schema(jsonb) IS
     'defineSchema: define or redefine every table of a Convex schema export, all or nothing; returns {"table": number}';
 REVOKE ALL ON FUNCTION convex_define_schema(jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- convex_import (issue 20): load a Convex snapshot ZIP (npx convex
+-- export) from a large object, every _id and _creationTime kept
+------------------------------------------------------------------------
+-- snapshot_import.c; the ZIP is read with libzip through the large object
+-- (snapshot_zip.c).  Modes as Convex's import: require_empty (the
+-- default), replace, append.  For the application's owner.
+CREATE FUNCTION convex_import(snapshot oid, mode text DEFAULT 'require_empty') RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_import'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_import(oid, text) IS
+    'npx convex import: load a snapshot ZIP held in a large object, ids kept; returns what it loaded per table';
+REVOKE ALL ON FUNCTION convex_import(oid, text) FROM PUBLIC;

@@ -297,6 +297,7 @@ extern const char *const cvx_files_remove_args;
  * ---------------------------------------------------------------------
  */
 extern void cvx_storage_init(void);
+extern void cvx_snapshot_init(void);
 extern text *cvx_storage_generate_upload_url(void);
 extern void cvx_storage_delete(text *storage_id);
 
