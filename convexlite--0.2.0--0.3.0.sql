@@ -259,3 +259,14 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION convex_import(oid, text) IS
     'npx convex import: load a snapshot ZIP held in a large object, ids kept; returns what it loaded per table';
 REVOKE ALL ON FUNCTION convex_import(oid, text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- convex_export (issue 20): the database as a Convex snapshot ZIP in a
+-- new large object (snapshot_export.c), the layout npx convex import reads
+------------------------------------------------------------------------
+CREATE FUNCTION convex_export(include_files boolean DEFAULT true) RETURNS oid
+AS 'MODULE_PATHNAME', 'convex_export'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_export(boolean) IS
+    'npx convex export: every table (and file) as a snapshot ZIP in a new large object of the caller''s; returns its oid';
+REVOKE ALL ON FUNCTION convex_export(boolean) FROM PUBLIC;
