@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(645);
+SELECT plan(659);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -171,6 +171,8 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- schema.ts and realtime: the caller's rights (must own the table)
     ('convex_define_table(text,jsonb,jsonb)',               true, false, false, false, false, false, NULL),
     ('convex_define_schema(jsonb)',                         true, false, false, false, false, false, NULL),
+    ('convex_import(oid,text)',                             true, false, false, false, false, false, NULL),
+    ('convex_export(boolean)',                              true, false, false, false, false, false, NULL),
     ('convex_table_notify(text,text[])',                    true, false, false, false, false, false, NULL),
     -- registered mutations: registration writes convex._functions as the caller
     ('convex_define_mutation(text,regprocedure,jsonb,jsonb,boolean)',
@@ -334,6 +336,7 @@ INSERT INTO regress_cvxm.expected_settings VALUES
     ('convexlite.mutation_retries', 'superuser'), ('convexlite.conflict_lock_timeout', 'superuser'),
     ('convexlite.upload_url_ttl', 'superuser'), ('convexlite.url', 'superuser'),
     ('convexlite.notify', 'superuser'), ('convexlite.notify_relay', 'superuser'),
+    ('convexlite.import_max_size', 'superuser'),
     ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster');
 
 SELECT set_eq($$SELECT name FROM pg_settings WHERE name LIKE 'convexlite.%'$$,

@@ -19,7 +19,7 @@ convexlite's C code, from the format alone.
 Writes the snapshot to OUT.zip and the app's schema (convex-js's schema
 export, for convex_define_schema) to SCHEMA.json.  --hostile KIND writes a
 broken variant instead: bomb, traversal, absolute, duplicate_id,
-wrong_table, malformed_json, truncated, bad_sha256, missing_file,
+wrong_table, invalid_document, malformed_json, truncated, bad_sha256, missing_file,
 undefined_table, not_zip.
 """
 import base64
@@ -230,8 +230,9 @@ def hostile(kind, path, entries):
         open(path, "wb").write(data[: len(data) * 2 // 3])
         return
     if kind == "bomb":
-        # 256 MiB of zeros in ~260 KiB: the directory claims a ratio above 1000:1
-        entries = entries + [("padding/documents.bin", b"\0" * (256 * 1024 * 1024))]
+        # 128 MiB of zeros in ~130 KiB (deflate's ~1000:1), far beyond a
+        # small convexlite.import_max_size
+        entries = entries + [("padding/zeros.bin", b"\0" * (128 * 1024 * 1024))]
     elif kind == "traversal":
         entries = entries + [("../../etc/passwd", b"x")]
     elif kind == "absolute":
@@ -243,6 +244,11 @@ def hostile(kind, path, entries):
         # a users document in the notes folder
         lines = by["notes/documents.jsonl"].split(b"\n")
         by["notes/documents.jsonl"] = b"\n".join([by["users/documents.jsonl"].split(b"\n")[0]] + lines)
+    elif kind == "invalid_document":
+        lines = by["notes/documents.jsonl"].split(b"\n")
+        doc = json.loads(lines[1])
+        doc["title"] = 5
+        by["notes/documents.jsonl"] = b"\n".join(lines[:1] + [export_json(doc).encode()] + lines[2:])
     elif kind == "malformed_json":
         lines = by["notes/documents.jsonl"].split(b"\n")
         by["notes/documents.jsonl"] = b"\n".join(lines[:2] + [b'{"_id": "x", "title": '] + lines[2:])
