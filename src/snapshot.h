@@ -43,6 +43,7 @@ extern void cvx_zip_lines_open(CvxZipLines *lines, zip_t *za, zip_uint64_t index
 							   const char *name);
 extern bool cvx_zip_lines_next(CvxZipLines *lines);
 extern void cvx_zip_lines_close(CvxZipLines *lines);
-extern void cvx_export_json_to_wire(const char *in, int len, StringInfo out);
+extern void cvx_export_json_to_wire(const char *in, int len, StringInfo out,
+									StringInfo id, StringInfo creation_time);
 
 #endif							/* CVX_SNAPSHOT_H */

@@ -29,7 +29,11 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "executor/executor.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
@@ -598,6 +602,45 @@ id_member(Jsonb *doc, uint32 number, const char *table)
 	return cstring_to_text_with_len(v->val.string.val, v->val.string.len);
 }
 
+/* An _id taken out of a document's text: an id of table number */
+static text *
+id_value(const char *s, int len, uint32 number, const char *table)
+{
+	CvxId		id;
+	CvxIdStatus status;
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a document of \"%s\" has no _id string", table)));
+	status = cvx_id_decode(s, len, &id);
+	if (status != CVX_ID_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a document of \"%s\" has an invalid _id \"%s\": %s", table,
+						cvx_clip_name(s, len), cvx_id_status_reason(status))));
+	if (id.table_number != number)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("document \"%.*s\" in folder \"%s\" is an id of table number %u, not of \"%s\" (%u)",
+						len, s, table, id.table_number, table, number)));
+	return cstring_to_text_with_len(s, len);
+}
+
+/* A _creationTime taken out of a document's text: a finite, non-negative number */
+static double
+creation_time_value(const char *s, const char *table)
+{
+	char	   *end;
+	double		t = s[0] != '\0' ? strtod(s, &end) : NAN;
+
+	if (s[0] == '\0' || *end != '\0' || isnan(t) || isinf(t) || t < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a document of \"%s\" has no valid _creationTime", table)));
+	return t;
+}
+
 /* A _creationTime member: a finite, non-negative number */
 static double
 creation_time_member(Jsonb *doc, const char *table)
@@ -789,27 +832,92 @@ import_storage(ZipSnapshot *snap, MemoryContext row_context)
 		}
 }
 
-/* INSERT INTO convex.t (_id, _creation_time, every column) VALUES (...) */
-static SPIPlanPtr
-import_plan(CvxTable *table)
+/*
+ * Rows go straight into the table and its indexes, as COPY does
+ * (table_tuple_insert with a bulk-insert state, ExecInsertIndexTuples):
+ * no statement per row.  convexlite's tables have no triggers, rules or
+ * foreign keys; the caller's INSERT right was checked (prepare_tables),
+ * NOT NULL is checked here, unique indexes check themselves (23505).
+ */
+typedef struct RowSink
 {
-	StringInfoData sql;
-	Oid		   *argtypes = palloc(sizeof(Oid) * (table->ncolumns + 2));
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	CommandId	cid;
+	AttrNumber *attno;			/* per value: _id, _creation_time, columns */
+} RowSink;
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s.%s (_id, _creation_time", CVX_SCHEMA,
-					 quote_identifier(table->name));
+/* Open table for direct inserts */
+static RowSink *
+sink_open(CvxTable *table)
+{
+	RowSink    *sink = palloc0(sizeof(RowSink));
+
+	sink->rel = table_open(table->relid, RowExclusiveLock);
+	sink->estate = CreateExecutorState();
+	sink->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(sink->rri, sink->rel, 1, NULL, 0);
+	ExecOpenIndices(sink->rri, false);
+	sink->slot = table_slot_create(sink->rel, NULL);
+	sink->bistate = GetBulkInsertState();
+	sink->cid = GetCurrentCommandId(true);
+	sink->attno = palloc(sizeof(AttrNumber) * (table->ncolumns + 2));
+	sink->attno[0] = get_attnum(table->relid, "_id");
+	sink->attno[1] = get_attnum(table->relid, "_creation_time");
 	for (int i = 0; i < table->ncolumns; i++)
-		appendStringInfo(&sql, ", %s", quote_identifier(table->columns[i].column));
-	appendStringInfoString(&sql, ") VALUES ($1, $2");
-	for (int i = 0; i < table->ncolumns; i++)
-		appendStringInfo(&sql, ", $%d", i + 3);
-	appendStringInfoChar(&sql, ')');
-	argtypes[0] = TEXTOID;
-	argtypes[1] = FLOAT8OID;
-	for (int i = 0; i < table->ncolumns; i++)
-		argtypes[i + 2] = table->columns[i].type_oid;
-	return cvx_prepare(sql.data, table->ncolumns + 2, argtypes);
+		sink->attno[i + 2] = get_attnum(table->relid, table->columns[i].column);
+	for (int i = 0; i < table->ncolumns + 2; i++)
+		if (sink->attno[i] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("convexlite table \"%s\" lacks a column of its definition", table->name)));
+	return sink;
+}
+
+/* Insert one row (values/isnull: _id, _creation_time, columns) */
+static void
+sink_insert(RowSink *sink, int nvalues, Datum *values, bool *isnull)
+{
+	TupleTableSlot *slot = sink->slot;
+	TupleDesc	desc = RelationGetDescr(sink->rel);
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (int i = 0; i < nvalues; i++)
+	{
+		slot->tts_values[sink->attno[i] - 1] = values[i];
+		slot->tts_isnull[sink->attno[i] - 1] = isnull[i];
+	}
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation \"%s\"",
+							NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(sink->rel))));
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(sink->rel, slot, sink->cid, 0, sink->bistate);
+	if (sink->rri->ri_NumIndices > 0)
+		ExecInsertIndexTuples(sink->rri, slot, sink->estate, false, false, NULL, NIL);
+	ResetPerTupleExprContext(sink->estate);
+}
+
+/* Finish the direct inserts */
+static void
+sink_close(RowSink *sink)
+{
+	FreeBulkInsertState(sink->bistate);
+	ExecDropSingleTupleTableSlot(sink->slot);
+	ExecCloseIndices(sink->rri);
+	FreeExecutorState(sink->estate);
+	table_close(sink->rel, NoLock);
+	CommandCounterIncrement();
 }
 
 /* Import <table>/documents.jsonl, a document a line */
@@ -817,25 +925,21 @@ static void
 import_documents(ZipSnapshot *snap, ImportTable *t, MemoryContext row_context)
 {
 	CvxTable   *table = t->name[0] == '_' ? cvx_builtin_table(t->name) : defined_table(t->name);
-	SPIPlanPtr	plan = import_plan(table);
+	RowSink    *sink;
 	CvxZipLines lines;
 	int			natts = table->ncolumns + 2;
 	Datum	   *values = palloc(sizeof(Datum) * natts);
 	bool	   *isnull = palloc(sizeof(bool) * natts);
-	char	   *nulls = palloc(natts + 1);
 	char	   *entry = psprintf("%s/documents.jsonl", t->name);
-	Datum		drop_keys;
 	Oid			saved_user = InvalidOid;
 	int			saved_context = 0;
 
 	if (table->number != (uint32) t->snapshot_number)
 		elog(ERROR, "convexlite: table \"%s\" was not renumbered", t->name);
-	drop_keys = PointerGetDatum(construct_array((Datum[]) {CStringGetTextDatum("_id"),
-														   CStringGetTextDatum("_creationTime")},
-												2, TEXTOID, -1, false, TYPALIGN_INT));
 	/* a system table belongs to the extension schema's owner */
 	if (table->is_system)
 		cvx_become_schema_owner(&saved_user, &saved_context);
+	sink = sink_open(table);
 	current_entry = entry;
 	cvx_zip_lines_open(&lines, snap->za, t->docs_index, entry);
 	current_line = &lines.lineno;
@@ -843,21 +947,26 @@ import_documents(ZipSnapshot *snap, ImportTable *t, MemoryContext row_context)
 	{
 		MemoryContext old = MemoryContextSwitchTo(row_context);
 		Jsonb	   *row;
-		Jsonb	   *fields;
 		StringInfoData wire;
+		StringInfoData id;
+		StringInfoData created;
 		CvxValue	document;
-		int			rc;
 
-		/* export JSON (ints as 123) to wire JSON (ints as $integer) */
+		/*
+		 * export JSON (ints as 123) to wire JSON (ints as $integer), the
+		 * system fields taken out on the way
+		 */
 		initStringInfo(&wire);
-		cvx_export_json_to_wire(lines.line.data, lines.line.len, &wire);
+		initStringInfo(&id);
+		initStringInfo(&created);
+		cvx_export_json_to_wire(lines.line.data, lines.line.len, &wire, &id, &created);
 		row = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(wire.data)));
 		if (!JB_ROOT_IS_OBJECT(row))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a line of \"%s\" is not a JSON object", entry)));
-		values[0] = PointerGetDatum(id_member(row, table->number, t->name));
-		values[1] = Float8GetDatum(creation_time_member(row, t->name));
+		values[0] = PointerGetDatum(id_value(id.data, id.len, table->number, t->name));
+		values[1] = Float8GetDatum(creation_time_value(created.data, t->name));
 		if (t->pending_only)
 		{
 			JsonbValue *state = member(row, "state");
@@ -873,18 +982,11 @@ import_documents(ZipSnapshot *snap, ImportTable *t, MemoryContext row_context)
 				continue;
 			}
 		}
-		fields = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete_array, JsonbPGetDatum(row), drop_keys));
-		cvx_jsonb_value(fields, &document);
+		cvx_jsonb_value(row, &document);
 		cvx_check_document(table, &document, NULL);
 		cvx_document_to_row(table, &document, values + 2, isnull + 2);
-		nulls[0] = nulls[1] = ' ';
-		for (int i = 2; i < natts; i++)
-			nulls[i] = isnull[i] ? 'n' : ' ';
-		nulls[natts] = '\0';
-		rc = cvx_execute(plan, values, nulls, false, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "convexlite: importing into \"%s\" failed: %s", t->name,
-				 SPI_result_code_string(rc));
+		isnull[0] = isnull[1] = false;
+		sink_insert(sink, natts, values, isnull);
 		t->documents++;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_context);
@@ -892,9 +994,9 @@ import_documents(ZipSnapshot *snap, ImportTable *t, MemoryContext row_context)
 	cvx_zip_lines_close(&lines);
 	current_line = NULL;
 	current_entry = NULL;
+	sink_close(sink);
 	if (table->is_system)
 		SetUserIdAndSecContext(saved_user, saved_context);
-	SPI_freeplan(plan);
 }
 
 /* What was imported, as convex_import returns it */

@@ -340,96 +340,170 @@ append_special(StringInfo out, const char *kind, uint64 bits)
 	appendStringInfo(out, "{\"$%s\":\"%.*s\"}", kind, len, encoded);
 }
 
+/* The end of the string token that starts at in[i] (the opening quote): the index after it */
+static int
+string_end(const char *in, int len, int i)
+{
+	for (i++; i < len && in[i] != '"'; i++)
+		if (in[i] == '\\')
+			i++;
+	return Min(i + 1, len);
+}
+
+/* The end of the number token that starts at in[i]; is_float says whether it has '.', 'e' or 'E' */
+static int
+number_end(const char *in, int len, int i, bool *is_float)
+{
+	*is_float = false;
+	while (i < len && (in[i] == '-' || in[i] == '+' || in[i] == '.' ||
+					   in[i] == 'e' || in[i] == 'E' || (in[i] >= '0' && in[i] <= '9')))
+	{
+		if (in[i] == '.' || in[i] == 'e' || in[i] == 'E')
+			*is_float = true;
+		i++;
+	}
+	return i;
+}
+
+/* Append a number token of export JSON as wire JSON */
+static void
+append_number(StringInfo out, const char *in, int n, bool is_float)
+{
+	char		token[64];
+
+	if (n >= (int) sizeof(token))
+	{
+		/* too long for an int64 or a float64 worth keeping: as it is */
+		appendBinaryStringInfo(out, in, n);
+		return;
+	}
+	memcpy(token, in, n);
+	token[n] = '\0';
+	if (!is_float)
+	{
+		char	   *end;
+		long long	value;
+
+		errno = 0;
+		value = strtoll(token, &end, 10);
+		if (errno != 0 || *end != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("integer %s is not a valid int64", token)));
+		append_special(out, "integer", (uint64) value);
+	}
+	else if (token[0] == '-' && strtod(token, NULL) == 0.0)
+	{
+		double		negative_zero = -0.0;
+		uint64		bits;
+
+		memcpy(&bits, &negative_zero, 8);
+		append_special(out, "float", bits);
+	}
+	else
+		appendBinaryStringInfo(out, token, n);
+}
+
 /*
  * Convex's export JSON (ValueFormat::ConvexExportJSON, "uniform") to the
  * JSON convexlite's documents use (convex-js's wire JSON): an integer
  * literal (no '.', 'e' or 'E') is an int64 and becomes {"$integer": …};
  * a float literal equal to -0 becomes {"$float": …} (a jsonb number has
- * no -0); everything else is the same in both.  One pass over the text,
- * outside strings only.  An integer outside int64's range is 22023.
+ * no -0); everything else is the same in both.  One pass over the text.
+ * An integer outside int64's range is 22023.  When id is not NULL, the
+ * top-level members "_id" and "_creationTime" are left out of out: the
+ * id's characters go to id, the creation time's number text to
+ * creation_time (each left empty when missing or not of that type).
  */
 void
-cvx_export_json_to_wire(const char *in, int len, StringInfo out)
+cvx_export_json_to_wire(const char *in, int len, StringInfo out,
+						StringInfo id, StringInfo creation_time)
 {
-	bool		in_string = false;
+	int			depth = 0;
+	bool		expect_key = false;
+	bool		pending_comma = false;
+	int			members = 0;
 	int			i = 0;
 
 	while (i < len)
 	{
 		char		c = in[i];
 
-		if (in_string)
+		if (c == '"')
 		{
-			int			start = i;
+			int			end = string_end(in, len, i);
 
-			/* copy the rest of the string at once */
-			while (i < len && in[i] != '"')
-				i += in[i] == '\\' ? 2 : 1;
-			if (i > len)
-				i = len;
-			appendBinaryStringInfo(out, in + start, i - start);
-			if (i < len)
+			if (depth == 1 && expect_key)
 			{
-				appendStringInfoChar(out, '"');
-				i++;
+				int			key_len = end - i - 2;
+				bool		system = id != NULL &&
+					((key_len == 3 && memcmp(in + i + 1, "_id", 3) == 0) ||
+					 (key_len == 13 && memcmp(in + i + 1, "_creationTime", 13) == 0));
+
+				expect_key = false;
+				if (system)
+				{
+					bool		is_id = key_len == 3;
+					int			v = end;
+					bool		is_float;
+
+					while (v < len && (in[v] == ' ' || in[v] == ':' || in[v] == '\t'))
+						v++;
+					if (v < len && in[v] == '"')
+					{
+						int			vend = string_end(in, len, v);
+
+						if (is_id)
+							appendBinaryStringInfo(id, in + v + 1, Max(vend - v - 2, 0));
+						i = vend;
+					}
+					else if (v < len && (in[v] == '-' || (in[v] >= '0' && in[v] <= '9')))
+					{
+						int			vend = number_end(in, len, v, &is_float);
+
+						if (!is_id)
+							appendBinaryStringInfo(creation_time, in + v, vend - v);
+						i = vend;
+					}
+					else
+						i = v;	/* another type: left in place, refused later */
+					continue;
+				}
+				if (pending_comma && members > 0)
+					appendStringInfoChar(out, ',');
+				pending_comma = false;
+				members++;
 			}
-			in_string = false;
-		}
-		else if (c == '"')
-		{
-			appendStringInfoChar(out, c);
-			in_string = true;
-			i++;
+			appendBinaryStringInfo(out, in + i, end - i);
+			i = end;
 		}
 		else if (c == '-' || (c >= '0' && c <= '9'))
 		{
-			int			start = i;
-			bool		is_float = false;
-			char		token[64];
-			int			n;
+			bool		is_float;
+			int			end = number_end(in, len, i, &is_float);
 
-			while (i < len && (in[i] == '-' || in[i] == '+' || in[i] == '.' ||
-							   in[i] == 'e' || in[i] == 'E' || (in[i] >= '0' && in[i] <= '9')))
-			{
-				if (in[i] == '.' || in[i] == 'e' || in[i] == 'E')
-					is_float = true;
-				i++;
-			}
-			n = i - start;
-			if (n >= (int) sizeof(token))
-			{
-				/* too long for an int64 or a float64 worth keeping: as it is */
-				appendBinaryStringInfo(out, in + start, n);
-				continue;
-			}
-			memcpy(token, in + start, n);
-			token[n] = '\0';
-			if (!is_float)
-			{
-				char	   *end;
-				long long	value;
-
-				errno = 0;
-				value = strtoll(token, &end, 10);
-				if (errno != 0 || *end != '\0')
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("integer %s is not a valid int64", token)));
-				append_special(out, "integer", (uint64) value);
-			}
-			else if (token[0] == '-' && strtod(token, NULL) == 0.0)
-			{
-				double		negative_zero = -0.0;
-				uint64		bits;
-
-				memcpy(&bits, &negative_zero, 8);
-				append_special(out, "float", bits);
-			}
-			else
-				appendBinaryStringInfo(out, token, n);
+			append_number(out, in + i, end - i, is_float);
+			i = end;
 		}
 		else
 		{
+			if (c == '{' || c == '[')
+			{
+				depth++;
+				if (depth == 1 && c == '{')
+					expect_key = true;
+			}
+			else if (c == '}' || c == ']')
+				depth--;
+			else if (c == ',' && depth == 1 && id != NULL)
+			{
+				pending_comma = true;
+				expect_key = true;
+				i++;
+				continue;
+			}
+			else if (c == ',' && depth == 1)
+				expect_key = true;
 			appendStringInfoChar(out, c);
 			i++;
 		}
