@@ -252,6 +252,39 @@ check "... leaving no blob of the old files behind" 4 \
 check "append refuses ids that are already there (23505)" 23505 "$(SQLSTATE_OF "SELECT convex_import($OID, 'append')")"
 check "an unknown mode is refused (22023)" 22023 "$(SQLSTATE_OF "SELECT convex_import($OID, 'merge')")"
 
+# --- flat memory: the backend's private memory does not grow with the snapshot ---------------
+# peak_anon DB OID: the highest RssAnon (kB) of the backend running convex_import(OID),
+# sampled every 20 ms from /proc (private memory only: shared buffers are not in it)
+peak_anon() {
+	local pidfile="$WORK/pid.$2" peak=0 pid v
+	"$PSQL_BIN" -X -q -At -d "$1" -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(0.3)" \
+		-c "SELECT convex_import($2, 'replace') IS NOT NULL" >"$pidfile" 2>&1 &
+	local client=$!
+	sleep 0.1
+	pid=$(head -n 1 "$pidfile")
+	while kill -0 "$client" 2>/dev/null; do
+		v=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+		sleep 0.02
+	done
+	wait "$client"
+	echo "$peak"
+}
+python3 "$GEN" "$WORK/m1.zip" "$WORK/m.json" --docs 2000 --file-mb 8 >/dev/null
+python3 "$GEN" "$WORK/m2.zip" "$WORK/m.json" --docs 20000 --file-mb 8 >/dev/null
+M1=$(lo_in "$DB" "$WORK/m1.zip")
+M2=$(lo_in "$DB" "$WORK/m2.zip")
+peak_anon "$DB" "$M1" >/dev/null # warm the caches
+small=$(peak_anon "$DB" "$M1")
+large=$(peak_anon "$DB" "$M2")
+if [ "$small" = 0 ] || [ "$large" = 0 ]; then
+	echo "SKIP: flat memory: the server's /proc entries are not readable by $(id -un)"
+elif [ $((large - small)) -lt 8192 ]; then
+	pass "memory stays flat: peak private memory $small kB importing 2000 documents, $large kB importing 20000 (and an 8 MiB file each)"
+else
+	fail "memory grows with the snapshot: peak private memory $small kB for 2000 documents, $large kB for 20000"
+fi
+
 # --- hostile archives ----------------------------------------------------------------------
 new_db "$DB2" || exit 1
 STATE_SQL="SELECT (SELECT count(*) FROM pg_largeobject_metadata) || '/' || (SELECT sum((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM convex.%I', name), false, true, '')))[1]::text::int) FROM convex._tables) || '/' || (SELECT string_agg(name || number, ',' ORDER BY name) FROM convex._tables)"
