@@ -329,6 +329,7 @@ typedef struct EntrySource
 	const char *query;			/* ENTRY_DOCUMENTS, ENTRY_STORAGE_METADATA */
 	Oid			blob;			/* ENTRY_BLOB */
 	int32		blob_fd;
+	SPIPlanPtr	plan;			/* kept by cvx_prepare: freed at close */
 	Portal		portal;
 	bool		done;
 	StringInfoData pending;		/* produced, not yet read by libzip */
@@ -432,11 +433,9 @@ entry_callback(void *state, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
 			src->pending_pos = 0;
 			if (src->kind == ENTRY_DOCUMENTS || src->kind == ENTRY_STORAGE_METADATA)
 			{
-				SPIPlanPtr	plan = SPI_prepare(src->query, 0, NULL);
-
-				if (plan == NULL)
-					elog(ERROR, "convexlite: could not prepare \"%s\"", src->query);
-				src->portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+				/* planned and opened under the pinned search_path */
+				src->plan = cvx_prepare(src->query, 0, NULL);
+				src->portal = cvx_cursor_open(src->plan, NULL, NULL, true);
 			}
 			else if (src->kind == ENTRY_BLOB)
 				src->blob_fd = DatumGetInt32(DirectFunctionCall2(be_lo_open, ObjectIdGetDatum(src->blob),
@@ -463,6 +462,9 @@ entry_callback(void *state, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
 			if (src->portal != NULL)
 				SPI_cursor_close(src->portal);
 			src->portal = NULL;
+			if (src->plan != NULL)
+				SPI_freeplan(src->plan);
+			src->plan = NULL;
 			if (src->kind == ENTRY_BLOB)
 				DirectFunctionCall1(be_lo_close, Int32GetDatum(src->blob_fd));
 			return 0;
