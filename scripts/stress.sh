@@ -12,7 +12,7 @@
 #           kill -9 of a client backend
 #   snapshot test/scripts/snapshot.sh with STRESS_SNAPSHOT_DOCS documents
 #           (default 100000) and a STRESS_SNAPSHOT_FILE_MB MiB file (default
-#           64; make test runs 300 and 1), on cluster 'stress-snap' (port 54339)
+#           64; make test runs 300 and 1), on cluster 'stress-snap' (port 54347)
 # Exits 1 if any fails.  Their settings (SOAK_*, CRASH_*) pass through.
 set -uo pipefail
 
@@ -31,9 +31,9 @@ SOAK_SECONDS=${STRESS_SECONDS:-600} test/scripts/soak.sh || status=1
 cvx_step "Crash: ${STRESS_CRASH_ROUNDS:-12} rounds"
 CRASH_ROUNDS=${STRESS_CRASH_ROUNDS:-12} test/scripts/crash.sh || status=1
 cvx_step "Snapshot: ${STRESS_SNAPSHOT_DOCS:-100000} documents, a ${STRESS_SNAPSHOT_FILE_MB:-64} MiB file"
-if cvx_cluster_start stress-snap 54339 postgres; then
+if cvx_cluster_start stress-snap 54347 postgres; then
 	(
-		cvx_cluster_env stress-snap 54339
+		cvx_cluster_env stress-snap 54347
 		SNAPSHOT_DOCS=${STRESS_SNAPSHOT_DOCS:-100000} SNAPSHOT_FILE_MB=${STRESS_SNAPSHOT_FILE_MB:-64} \
 			PGDATABASE=postgres test/scripts/snapshot.sh
 	) || status=1
