@@ -604,7 +604,7 @@ convex_export(PG_FUNCTION_ARGS)
 	/* the tables and files are read as the extension schema's owner */
 	cvx_become_schema_owner(&saved_user, &saved_context);
 	cvx_spi_connect();
-	rc = cvx_execute_once("SELECT name FROM convex._tables WHERE NOT name LIKE '\\_%' ORDER BY number", true);
+	rc = cvx_execute_once("SELECT name FROM convex._tables WHERE NOT pg_catalog.starts_with(name, '_') ORDER BY number", true);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: reading convex._tables failed");
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -257,10 +257,13 @@ check "an unknown mode is refused (22023)" 22023 "$(SQLSTATE_OF "SELECT convex_i
 # sampled every 20 ms from /proc (private memory only: shared buffers are not in it)
 peak_anon() {
 	local pidfile="$WORK/pid.$2" peak=0 pid v
-	"$PSQL_BIN" -X -q -At -d "$1" -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(0.3)" \
+	"$PSQL_BIN" -X -q -At -d "$1" -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(0.5)" \
 		-c "SELECT convex_import($2, 'replace') IS NOT NULL" >"$pidfile" 2>&1 &
-	local client=$!
-	sleep 0.1
+	local client=$! _
+	for _ in $(seq 200); do
+		[ -s "$pidfile" ] && break
+		sleep 0.02
+	done
 	pid=$(head -n 1 "$pidfile")
 	while kill -0 "$client" 2>/dev/null; do
 		v=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
