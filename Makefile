@@ -24,7 +24,7 @@ JSONC_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 
 PG_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core $(JSONC_CFLAGS)
-SHLIB_LINK = $(JSONC_LIBS)
+SHLIB_LINK = $(JSONC_LIBS) -lzip
 
 EXTRA_CLEAN = test/unit/run_unit_tests
 

@@ -510,3 +510,120 @@ END
 $$;
 COMMENT ON FUNCTION convex_node_enter(integer, text, text) IS
     'Sharding: check this is node `node`, then set the caller''s identity for the transaction';
+------------------------------------------------------------------------
+-- Snapshots (issue 20): system tables take Convex's table numbers
+------------------------------------------------------------------------
+-- Convex numbers _storage 540 and _scheduled_functions 539 (512 reserved
+-- legacy numbers + its DefaultTableNumber 28 and 27), so its file ids begin
+-- with "kg" and ids move between Convex and convexlite unchanged.  0.2.0
+-- used 1 and 2.  The update gives every stored id of those tables the new
+-- number, keeping its random part and day (the footer is recomputed):
+-- the _id columns of _storage and _scheduled_functions, text columns of
+-- id fields that name them, and every string that is such an id anywhere
+-- in a jsonb column (scheduled args, v.any() and nested fields).  An id of
+-- number 1 or 2 held outside schema convex (in an application's own
+-- tables or clients) is not found: convex._id_renumber(id, 1, 540) gives
+-- its new form.
+CREATE FUNCTION convex._id_renumber(id text, from_number integer, to_number integer) RETURNS text
+AS 'MODULE_PATHNAME', 'convex_id_renumber_text'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION convex._id_renumber(text, integer, integer) IS
+    'the id with to_number as its table number if it is an id of from_number, else the id unchanged';
+CREATE FUNCTION convex._id_renumber(value jsonb, from_number integer, to_number integer) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_id_renumber_jsonb'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION convex._id_renumber(jsonb, integer, integer) IS
+    'every string in value that is an id of from_number, renumbered to to_number';
+
+DO $renumber$
+DECLARE
+    t record;
+    f record;
+    col text;
+    moves constant integer[][] := ARRAY[[1, 540], [2, 539]];
+    sys constant text[] := ARRAY['_storage', '_scheduled_functions'];
+BEGIN
+    IF (SELECT number FROM convex._tables WHERE name = '_storage') = 540 THEN
+        RETURN;
+    END IF;
+    UPDATE convex._tables SET number = 540 WHERE name = '_storage';
+    UPDATE convex._tables SET number = 539 WHERE name = '_scheduled_functions';
+    FOR m IN 1 .. 2 LOOP
+        EXECUTE pg_catalog.format('UPDATE convex.%I SET _id = convex._id_renumber(_id, %s, %s)',
+                                  sys[m], moves[m][1], moves[m][2]);
+    END LOOP;
+    FOR t IN SELECT name, fields FROM convex._tables ORDER BY number LOOP
+        FOR f IN SELECT key, value FROM pg_catalog.jsonb_each(t.fields) LOOP
+            col := pg_catalog.lower(pg_catalog.regexp_replace(f.key, '(?<!^)([A-Z])', '_\1', 'g'));
+            IF f.value -> 'fieldType' ->> 'type' = 'id' THEN
+                FOR m IN 1 .. 2 LOOP
+                    IF f.value -> 'fieldType' ->> 'tableName' = sys[m] THEN
+                        EXECUTE pg_catalog.format('UPDATE convex.%I SET %I = convex._id_renumber(%I, %s, %s) WHERE %I IS NOT NULL',
+                                                  t.name, col, col, moves[m][1], moves[m][2], col);
+                    END IF;
+                END LOOP;
+            END IF;
+        END LOOP;
+    END LOOP;
+    -- every jsonb column of schema convex: nested ids, any()
+    FOR t IN SELECT c.relname, a.attname
+               FROM pg_catalog.pg_attribute a
+               JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+              WHERE c.relnamespace = 'convex'::regnamespace AND c.relkind = 'r'
+                AND a.atttypid = 'jsonb'::regtype AND a.attnum > 0 AND NOT a.attisdropped
+                AND c.relname <> '_tables' LOOP
+        FOR m IN 1 .. 2 LOOP
+            EXECUTE pg_catalog.format('UPDATE convex.%I SET %I = convex._id_renumber(%I, %s, %s) WHERE %I IS DISTINCT FROM convex._id_renumber(%I, %s, %s)',
+                                      t.relname, t.attname, t.attname, moves[m][1], moves[m][2],
+                                      t.attname, t.attname, moves[m][1], moves[m][2]);
+        END LOOP;
+    END LOOP;
+END
+$renumber$;
+-- every session reloads its table cache (the numbers changed)
+ALTER TABLE convex._tables ALTER COLUMN notify SET DEFAULT '[]';
+
+------------------------------------------------------------------------
+-- convex_define_schema (issue 20): a whole defineSchema({...}) at once
+------------------------------------------------------------------------
+-- Takes convex-js's schema export ({"tables": [{"tableName",
+-- "documentType", "indexes", "searchIndexes", "vectorIndexes", staged
+-- ones}], "schemaValidation": true}) and runs convex_define_table for
+-- every table, all or nothing (define_schema.c).  Search, vector and
+-- staged indexes are kept in other_indexes ({"name": {"kind", "staged",
+-- "definition"}}); a query naming one is refused with 0A000.
+ALTER TABLE convex._tables ADD COLUMN other_indexes jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN convex._tables.other_indexes IS
+    'search, vector and staged indexes of the schema (kept, not queryable): {"name": {"kind", "staged", "definition"}}';
+
+CREATE FUNCTION convex_define_schema(schema jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_define_schema'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_define_schema(jsonb) IS
+    'defineSchema: define or redefine every table of a Convex schema export, all or nothing; returns {"table": number}';
+REVOKE ALL ON FUNCTION convex_define_schema(jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- convex_import (issue 20): load a Convex snapshot ZIP (npx convex
+-- export) from a large object, every _id and _creationTime kept
+------------------------------------------------------------------------
+-- snapshot_import.c; the ZIP is read with libzip through the large object
+-- (snapshot_zip.c).  Modes as Convex's import: require_empty (the
+-- default), replace, append.  For the application's owner.
+CREATE FUNCTION convex_import(snapshot oid, mode text DEFAULT 'require_empty') RETURNS jsonb
+AS 'MODULE_PATHNAME', 'convex_import'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_import(oid, text) IS
+    'npx convex import: load a snapshot ZIP held in a large object, ids kept; returns what it loaded per table';
+REVOKE ALL ON FUNCTION convex_import(oid, text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- convex_export (issue 20): the database as a Convex snapshot ZIP in a
+-- new large object (snapshot_export.c), the layout npx convex import reads
+------------------------------------------------------------------------
+CREATE FUNCTION convex_export(include_files boolean DEFAULT true) RETURNS oid
+AS 'MODULE_PATHNAME', 'convex_export'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION convex_export(boolean) IS
+    'npx convex export: every table (and file) as a snapshot ZIP in a new large object of the caller''s; returns its oid';
+REVOKE ALL ON FUNCTION convex_export(boolean) FROM PUBLIC;

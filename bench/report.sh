@@ -427,6 +427,7 @@ EOF
 	done
 	include "$OUT/storage.md" "Uploads (4 KiB, 1 MiB, 256 MiB)" "bench/storage.sh"
 	include "$OUT/scheduler.md" "Scheduler latency and throughput, and NOTIFY" "bench/scheduler.sh"
+	include "$OUT/snapshot.md" "Snapshot import against COPY" "bench/snapshot.sh"
 	include "$OUT/presence.md" "Presence: HOT heartbeats, table size, cleanup under a storm" "bench/presence.sh"
 	include "$OUT/memory.md" "Memory: one backend over many mutations" "bench/memory.sh"
 	include "$OUT/contention.md" "Contention: transfers and get-or-create against hand-ordered locks" "bench/contention.sh"

@@ -73,7 +73,7 @@ for c in $BENCH_CLIENTS; do
 	case $c in '' | *[!0-9]* | 0) cvx_die "BENCH_CLIENTS must list positive integers, not '$c'" ;; esac
 done
 
-ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions reads builder"
+ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions reads builder snapshot"
 ONLY=" ${BENCH_ONLY//,/ } "
 for w in $ONLY; do
 	case " $ALL_WORKLOADS " in *" $w "*) ;; *) cvx_die "BENCH_ONLY: unknown workload '$w' (known: $ALL_WORKLOADS)" ;; esac
@@ -462,6 +462,7 @@ other versions versions.sh
 other reads reads.sh
 other builder builder.sh
 other sharding sharding.sh
+other snapshot snapshot.sh "${BENCH_SNAPSHOT_RUNS:-3}" "${BENCH_SNAPSHOT_DOCS:-100000}"
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"

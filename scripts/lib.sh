@@ -47,7 +47,7 @@ export PG_CONFIG
 # test/scripts/sql_qualified.sh, which reads the SQL in src/*.c; PL/Proxy for the
 # sharding front of test/scripts/sharding.sh and bench/sharding.sh, docs/sharding.md).
 CVX_DEPS_BUILD=(build-essential pkg-config "postgresql-$CVX_PG_MAJOR" "postgresql-client-$CVX_PG_MAJOR"
-	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev "postgresql-$CVX_PG_MAJOR-cron")
+	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev libzip-dev "postgresql-$CVX_PG_MAJOR-cron")
 CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
 	clang-14 libclang-rt-14-dev valgrind python3 "postgresql-$CVX_PG_MAJOR-plproxy"
 	pg-auto-failover-cli "postgresql-$CVX_PG_MAJOR-auto-failover")

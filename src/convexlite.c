@@ -24,6 +24,7 @@ _PG_init(void)
 	cvx_mutations_init();
 	cvx_conflicts_init();
 	cvx_storage_init();
+	cvx_snapshot_init();
 	cvx_realtime_init();
 	cvx_scheduler_init();
 	cvx_notify_relay_init();

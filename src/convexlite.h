@@ -83,6 +83,7 @@ typedef struct CvxTable
 	CvxColumn  *columns;		/* in field-name order */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
+	Jsonb	   *other_indexes;	/* search, vector and staged indexes (define_schema.c), or NULL */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
 	List	   *builder_plans;	/* query_builder.c's kept statements (LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
@@ -113,6 +114,7 @@ extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
+extern void cvx_refuse_other_index(const CvxTable *table, const char *index_name);
 extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
 extern char *cvx_json_path_sql(const char *column, const char *path);
 
@@ -176,6 +178,7 @@ extern int	cvx_node_id(void);
 extern void cvx_mark_node(uint8 *random_bytes);
 extern void cvx_require_local_id(const CvxId *decoded, const char *id, size_t len);
 extern text *cvx_new_id(uint32 table_number);
+extern char *cvx_id_renumber(const char *s, size_t len, uint32 from_number, uint32 to_number);
 extern double cvx_next_creation_time(void);
 extern double cvx_date_now(void);
 extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
@@ -389,6 +392,7 @@ extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
  * ---------------------------------------------------------------------
  */
 extern void cvx_storage_init(void);
+extern void cvx_snapshot_init(void);
 extern text *cvx_storage_generate_upload_url(void);
 extern char *cvx_site_url(void);
 extern void cvx_storage_delete(text *storage_id);

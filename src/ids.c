@@ -11,11 +11,14 @@
 
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(convex_id_table);
 PG_FUNCTION_INFO_V1(convex_id_node);
 PG_FUNCTION_INFO_V1(convex_node_id);
+PG_FUNCTION_INFO_V1(convex_id_renumber_text);
+PG_FUNCTION_INFO_V1(convex_id_renumber_jsonb);
 
 /*
  * convexlite.node_id: this server's number in a sharded deployment
@@ -240,4 +243,95 @@ Datum
 convex_node_id(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(node_id);
+}
+
+/*
+ * The same id with another table number, if s (len bytes) is an id of
+ * table from_number; NULL otherwise.  The random part and day are kept and
+ * the footer recomputed, so the result is a valid id of to_number.
+ */
+char *
+cvx_id_renumber(const char *s, size_t len, uint32 from_number, uint32 to_number)
+{
+	CvxId		decoded;
+	char	   *out;
+
+	if (cvx_id_decode(s, len, &decoded) != CVX_ID_OK ||
+		decoded.table_number != from_number)
+		return NULL;
+	out = palloc(CVX_ID_MAX_LENGTH + 1);
+	(void) cvx_id_encode(to_number, decoded.internal, out);
+	return out;
+}
+
+/* A table number argument: 1 .. 2^31-1 (22023) */
+static uint32
+table_number_argument(FunctionCallInfo fcinfo, int argno)
+{
+	int32		number = PG_GETARG_INT32(argno);
+
+	if (number <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table number must be positive, not %d", number)));
+	return (uint32) number;
+}
+
+/*
+ * convex._id_renumber(id text, from_number int, to_number int): id with
+ * to_number if it is an id of from_number, else id unchanged.  The update
+ * to 0.3.0 uses it to give stored system-table ids Convex's numbers.
+ */
+Datum
+convex_id_renumber_text(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+	char	   *renumbered = cvx_id_renumber(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id),
+											 table_number_argument(fcinfo, 1),
+											 table_number_argument(fcinfo, 2));
+
+	if (renumbered == NULL)
+		PG_RETURN_TEXT_P(id);
+	PG_RETURN_TEXT_P(cstring_to_text(renumbered));
+}
+
+/*
+ * convex._id_renumber(value jsonb, from_number int, to_number int): value
+ * with every string (not object key) that is an id of from_number
+ * renumbered to to_number, at any depth.
+ */
+Datum
+convex_id_renumber_jsonb(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *value = PG_GETARG_JSONB_P(0);
+	uint32		from_number = table_number_argument(fcinfo, 1);
+	uint32		to_number = table_number_argument(fcinfo, 2);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	JsonbParseState *state = NULL;
+	JsonbValue *result = NULL;
+	bool		changed = false;
+
+	it = JsonbIteratorInit(&value->root);
+	while ((token = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if ((token == WJB_VALUE || token == WJB_ELEM) && v.type == jbvString)
+		{
+			char	   *renumbered = cvx_id_renumber(v.val.string.val, v.val.string.len,
+													 from_number, to_number);
+
+			if (renumbered != NULL)
+			{
+				v.val.string.val = renumbered;
+				v.val.string.len = (int) strlen(renumbered);
+				changed = true;
+			}
+		}
+		result = pushJsonbValue(&state, token,
+								token <= WJB_BEGIN_ARRAY ? &v : NULL);
+	}
+	if (!changed)
+		PG_RETURN_JSONB_P(value);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
 }

@@ -261,6 +261,8 @@ convex_db_query(PG_FUNCTION_ARGS)
 			if (strcmp(table->indexes[i].name, index_name) == 0)
 				shape.index = i;
 		if (shape.index < 0)
+			cvx_refuse_other_index(table, index_name);
+		if (shape.index < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("Index %s.%s not found.", table->name,

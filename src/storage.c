@@ -58,8 +58,12 @@ PG_FUNCTION_INFO_V1(convex_storage_get_metadata);
 PG_FUNCTION_INFO_V1(convex_storage_delete);
 PG_FUNCTION_INFO_V1(convex_storage_cleanup);
 
-/* The table number of _storage */
-#define STORAGE_TABLE_NUMBER 1
+/*
+ * The table number of _storage: Convex's 540 (file ids begin with "kg"),
+ * read from the catalog, where 0.2.0 databases had 1 until the update to
+ * 0.3.0 renumbered their ids.
+ */
+#define STORAGE_TABLE_NUMBER (cvx_builtin_table("_storage")->number)
 
 /* Longest Content-Type kept (an HTTP header this long is already absurd) */
 #define MAX_CONTENT_TYPE_LENGTH 1024

@@ -363,8 +363,10 @@ load_table_set(void)
 		/* the latest committed catalog (and this transaction's own changes) */
 		CommandCounterIncrement();
 		PushActiveSnapshot(GetLatestSnapshot());
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin "
-							  "FROM convex._tables ORDER BY number", true);
+		/* other_indexes by name: a database not yet updated to 0.3.0 has none */
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin, "
+							  "pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.->) 'other_indexes' "
+							  "FROM convex._tables t ORDER BY number", true);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
@@ -396,6 +398,20 @@ load_table_set(void)
 								 context);
 			cvx_describe_notify_fields(table,
 									   DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 5, &isnull)));
+			{
+				Datum		other = SPI_getbinval(tuple, tupdesc, 7, &isnull);
+
+				if (!isnull)
+				{
+					Jsonb	   *jb = DatumGetJsonbP(other);
+
+					if (JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) > 0)
+					{
+						table->other_indexes = MemoryContextAlloc(context, VARSIZE(jb));
+						memcpy(table->other_indexes, jb, VARSIZE(jb));
+					}
+				}
+			}
 		}
 	}
 	PG_CATCH();
@@ -610,4 +626,41 @@ cvx_builtin_table(const char *name)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("convexlite's table \"%s\" is missing from convex._tables", name)));
 	return table;
+}
+
+/*
+ * A query named an index the table does not have as a database index: if
+ * it is one of the search, vector or staged indexes convex_define_schema
+ * kept, say so (0A000) instead of "not found".
+ */
+void
+cvx_refuse_other_index(const CvxTable *table, const char *index_name)
+{
+	JsonbValue *found;
+	JsonbValue *kind;
+	JsonbValue *staged;
+
+	if (table->other_indexes == NULL)
+		return;
+	found = getKeyJsonValueFromContainer(&table->other_indexes->root, index_name,
+										 strlen(index_name), NULL);
+	if (found == NULL || found->type != jbvBinary)
+		return;
+	kind = getKeyJsonValueFromContainer(found->val.binary.data, "kind", 4, NULL);
+	staged = getKeyJsonValueFromContainer(found->val.binary.data, "staged", 6, NULL);
+	if (staged != NULL && staged->type == jbvBool && staged->val.boolean)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Index %s.%s is staged: it cannot be queried until it is enabled",
+						table->name, index_name),
+				 errhint("Remove staged: true from the index in the schema and run convex_define_schema again.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("Index %s.%s is a %.*s index: convexlite does not run %.*s queries yet",
+					table->name, index_name,
+					kind != NULL && kind->type == jbvString ? kind->val.string.len : 1,
+					kind != NULL && kind->type == jbvString ? kind->val.string.val : "?",
+					kind != NULL && kind->type == jbvString ? kind->val.string.len : 1,
+					kind != NULL && kind->type == jbvString ? kind->val.string.val : "?"),
+			 errdetail("convex_define_schema keeps search and vector indexes in convex._tables.other_indexes; query a database index instead.")));
 }

@@ -944,7 +944,7 @@ SELECT c.fn, CASE WHEN i.label LIKE 'forged%' THEN 'forged id' ELSE 'malformed i
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
 SELECT fn, kind, label, sql, state
   FROM (VALUES
-    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_tap.make_id(1, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
+    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_tap.make_id(540, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
     ('convex_storage_get(range)', 'huge number', 'offset -1', format('SELECT convex_storage_get(%L, -1, 1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'length -1', format('SELECT convex_storage_get(%L, 0, -1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'offset -2^63', format('SELECT convex_storage_get(%L, -9223372036854775808, 1)', :'sid'), '22023'),

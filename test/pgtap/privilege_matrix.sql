@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(1043);
+SELECT plan(1090);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -178,6 +178,9 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_db_count(jsonb)',                              true, true,  false, false, false, false, NULL),
     -- schema.ts and realtime: the caller's rights (must own the table)
     ('convex_define_table(text,jsonb,jsonb)',               true, false, false, false, false, false, NULL),
+    ('convex_define_schema(jsonb)',                         true, false, false, false, false, false, NULL),
+    ('convex_import(oid,text)',                             true, false, false, false, false, false, NULL),
+    ('convex_export(boolean)',                              true, false, false, false, false, false, NULL),
     ('convex_table_notify(text,text[])',                    true, false, false, false, false, false, NULL),
     -- registered mutations: registration writes convex._functions as the caller
     ('convex_define_mutation(text,regprocedure,jsonb,jsonb,boolean)',
@@ -239,6 +242,9 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_id_node(text)',                                true, true,  true,  true,  true,  false, NULL),
     ('convex_node_id()',                                    true, true,  true,  true,  true,  false, NULL),
     ('convex_node_enter(integer,text,text)',                true, true,  true,  true,  true,  false, 'pg_catalog, pg_temp'),
+    -- ids renumbered to Convex's system table numbers (update to 0.3.0): pure
+    ('convex._id_renumber(text,integer,integer)',           true, true,  true,  true,  true,  false, NULL),
+    ('convex._id_renumber(jsonb,integer,integer)',          true, true,  true,  true,  true,  false, NULL),
     -- pg_cron set-up (PL/pgSQL, runs as its caller, pins its own path)
     ('convex_schedule_jobs()',                              true, false, false, false, false, false, 'pg_catalog, pg_temp');
 
@@ -371,7 +377,7 @@ INSERT INTO regress_cvxm.expected_settings VALUES
     ('convexlite.upload_url_ttl', 'superuser'), ('convexlite.url', 'superuser'),
     ('convexlite.notify', 'superuser'), ('convexlite.notify_relay', 'superuser'),
     ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster'),
-    ('convexlite.node_id', 'sighup');
+    ('convexlite.node_id', 'sighup'), ('convexlite.import_max_size', 'superuser');
 
 SELECT set_eq($$SELECT name FROM pg_settings WHERE name LIKE 'convexlite.%'$$,
               'SELECT name FROM regress_cvxm.expected_settings',
