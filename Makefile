@@ -16,7 +16,7 @@ OBJS = $(SERVER_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 DATA = $(wildcard $(EXTENSION)--*.sql)
 
 # pg_regress tests: sql/<name>.sql compared with expected/<name>.out
-REGRESS = setup auth users messages presence files db schema query index_order mutations scheduler reinstall cron
+REGRESS = setup auth users messages presence files db schema query query_builder index_order mutations queries scheduler identity convex_error reinstall cron
 REGRESS_OPTS = --inputdir=.
 
 JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null || echo -I/usr/include/json-c)
@@ -24,7 +24,7 @@ JSONC_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 
 PG_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core $(JSONC_CFLAGS)
-SHLIB_LINK = $(JSONC_LIBS)
+SHLIB_LINK = $(JSONC_LIBS) -lzip
 
 EXTRA_CLEAN = test/unit/run_unit_tests
 
@@ -43,7 +43,7 @@ UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
 test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
 
-.PHONY: unittest test demo bench stress fuzz valgrind mutation
+.PHONY: unittest test demo bench stress fuzz valgrind mutation clean-tmp
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
@@ -53,6 +53,11 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# Stop the throwaway clusters and remove what the scripts leave under tmp/
+# (scripts/clean.sh; `bash scripts/clean.sh -n` says what it would remove).
+clean-tmp:
+	bash scripts/clean.sh
 
 # The benchmark suite on a throwaway cluster: every mutation against its floor
 # and its PL/pgSQL peer, uploads, the scheduler; writes bench/RESULTS.md and

@@ -101,6 +101,10 @@ INSERT INTO plain._validators VALUES
     "fromId": {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
     "toId": {"fieldType": {"type": "id", "tableName": "accounts"}, "optional": false},
     "amount": {"fieldType": {"type": "number"}, "optional": false}}}'),
+('messages:list', '{"type": "object", "value": {
+    "roomId": {"fieldType": {"type": "string"}, "optional": false}}}'),
+('presence:list', '{"type": "object", "value": {
+    "roomId": {"fieldType": {"type": "string"}, "optional": false}}}'),
 ('channels:sendMessage', '{"type": "object", "value": {
     "channelId": {"fieldType": {"type": "id", "tableName": "channels"}, "optional": false},
     "content": {"fieldType": {"type": "string"}, "optional": false}}}');
@@ -654,4 +658,117 @@ BEGIN
         UPDATE plain.accounts SET balance = balance - r.amount WHERE _id = r.plain_from;
         UPDATE plain.accounts SET balance = balance + r.amount WHERE _id = r.plain_to;
     END LOOP;
+END $$;
+
+------------------------------------------------------------------------
+-- Reads (bench/reads.sh): messages.list and presence.list as a user would
+-- write them in PL/pgSQL, over plain.messages / plain.presence (copies of
+-- convexlite's rows): the same args check, the room's documents in
+-- by_room order as one JSON array with Convex's keys (absent optional
+-- fields left out), presence only when now - lastSeen < 30 s.  The
+-- floors are the plain SELECTs of the same rows (bench/reads.sh).
+------------------------------------------------------------------------
+CREATE FUNCTION plain.messages_list(args jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF args IS NULL OR jsonb_typeof(args) <> 'object'
+       OR jsonb_typeof(args -> 'roomId') IS DISTINCT FROM 'string'
+       OR args - 'roomId' <> '{}'::jsonb THEN
+        PERFORM plain.invalid_args('messages:list', args);
+    END IF;
+    RETURN coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                        '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'userId', user_id,
+                        'content', content, 'userName', user_name, 'sessionId', session_id))
+                        ORDER BY _creation_time)
+                       FROM plain.messages WHERE room_id = args ->> 'roomId'), '[]');
+END $$;
+
+CREATE FUNCTION plain.presence_list(args jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    now double precision := plain.date_now();
+BEGIN
+    IF args IS NULL OR jsonb_typeof(args) <> 'object'
+       OR jsonb_typeof(args -> 'roomId') IS DISTINCT FROM 'string'
+       OR args - 'roomId' <> '{}'::jsonb THEN
+        PERFORM plain.invalid_args('presence:list', args);
+    END IF;
+    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'data', data,
+                        'lastSeen', last_seen)
+                        || jsonb_strip_nulls(jsonb_build_object('userId', user_id, 'sessionId', session_id))
+                        ORDER BY _creation_time)
+                       FROM plain.presence WHERE room_id = args ->> 'roomId' AND now - last_seen < 30000), '[]');
+-- Reads of the query builder (bench/builder.sh): the PL/pgSQL a user would
+-- write instead of convex_db_paginate and a filtered convex_db_select, for
+-- the queries the benchmark runs, with the same checks a handler makes on
+-- its arguments and the same output (documents with Convex's keys, absent
+-- optional fields left out).  The cursor is base64 of [_creationTime, _id]
+-- (keyset pagination, the same position convexlite encodes, without its
+-- query hash and checksum).
+------------------------------------------------------------------------
+
+-- A row of convex.messages as the document's JSON
+CREATE FUNCTION plain.message_doc(m convex.messages) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object('_id', m._id, '_creationTime', m._creation_time,
+        'roomId', m.room_id, 'userId', m.user_id, 'content', m.content, 'userName', m.user_name,
+        'sessionId', m.session_id))
+$$;
+
+-- messages of a room, paginated: {roomId, paginationOpts: {numItems, cursor}}
+CREATE FUNCTION plain.messages_page(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    opts jsonb := args->'paginationOpts';
+    n int;
+    after_ct float8 := '-Infinity';
+    after_id text := '';
+    page jsonb;
+    last_ct float8;
+    last_id text;
+    got int;
+BEGIN
+    IF jsonb_typeof(args->'roomId') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'ArgumentValidationError: Value does not match validator. Path: .roomId' USING ERRCODE = '22023';
+    END IF;
+    IF jsonb_typeof(opts->'numItems') IS DISTINCT FROM 'number' OR (opts->>'numItems')::numeric < 0 THEN
+        RAISE EXCEPTION '`options.numItems` must be a positive number. Received `%`.', opts->'numItems'
+            USING ERRCODE = '22023';
+    END IF;
+    n := (opts->>'numItems')::int;
+    IF jsonb_typeof(opts->'cursor') = 'string' THEN
+        BEGIN
+            SELECT (c->>0)::float8, c->>1 INTO after_ct, after_id
+            FROM (SELECT convert_from(decode(opts->>'cursor', 'base64'), 'UTF8')::jsonb AS c) x;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'Invalid pagination cursor' USING ERRCODE = '34000';
+        END;
+    ELSIF opts->'cursor' IS NOT NULL AND jsonb_typeof(opts->'cursor') <> 'null' THEN
+        RAISE EXCEPTION 'Invalid pagination cursor' USING ERRCODE = '34000';
+    END IF;
+    SELECT coalesce(jsonb_agg(plain.message_doc(m) ORDER BY m._creation_time, m._id), '[]'), count(*),
+           (array_agg(m._creation_time ORDER BY m._creation_time DESC, m._id DESC))[1],
+           (array_agg(m._id ORDER BY m._creation_time DESC, m._id DESC))[1]
+      INTO page, got, last_ct, last_id
+      FROM (SELECT * FROM convex.messages
+            WHERE room_id = args->>'roomId' AND (_creation_time, _id) > (after_ct, after_id)
+            ORDER BY _creation_time, _id LIMIT n) m;
+    RETURN jsonb_build_object('page', page, 'isDone', got < n,
+        'continueCursor', CASE WHEN got < n THEN '' ELSE
+            encode(convert_to(jsonb_build_array(last_ct, last_id)::text, 'UTF8'), 'base64') END);
+END $$;
+
+-- a room's newest n messages by one user: {roomId, userName, n}
+CREATE FUNCTION plain.messages_by_user(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    IF jsonb_typeof(args->'roomId') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'ArgumentValidationError: Value does not match validator. Path: .roomId' USING ERRCODE = '22023';
+    END IF;
+    IF jsonb_typeof(args->'userName') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'ArgumentValidationError: Value does not match validator. Path: .userName' USING ERRCODE = '22023';
+    END IF;
+    IF jsonb_typeof(args->'n') IS DISTINCT FROM 'number' THEN
+        RAISE EXCEPTION 'ArgumentValidationError: Value does not match validator. Path: .n' USING ERRCODE = '22023';
+    END IF;
+    RETURN (SELECT coalesce(jsonb_agg(plain.message_doc(m) ORDER BY m._creation_time DESC, m._id DESC), '[]')
+            FROM (SELECT * FROM convex.messages
+                  WHERE room_id = args->>'roomId' AND user_name = args->>'userName'
+                  ORDER BY _creation_time DESC, _id DESC LIMIT (args->>'n')::int) m);
 END $$;

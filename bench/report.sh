@@ -427,9 +427,13 @@ EOF
 	done
 	include "$OUT/storage.md" "Uploads (4 KiB, 1 MiB, 256 MiB)" "bench/storage.sh"
 	include "$OUT/scheduler.md" "Scheduler latency and throughput, and NOTIFY" "bench/scheduler.sh"
+	include "$OUT/snapshot.md" "Snapshot import against COPY" "bench/snapshot.sh"
 	include "$OUT/presence.md" "Presence: HOT heartbeats, table size, cleanup under a storm" "bench/presence.sh"
 	include "$OUT/memory.md" "Memory: one backend over many mutations" "bench/memory.sh"
 	include "$OUT/contention.md" "Contention: transfers and get-or-create against hand-ordered locks" "bench/contention.sh"
 	include "$OUT/versions.md" "Against the previous release: the uncontended paths" "bench/versions.sh"
+	include "$OUT/reads.md" "Reads: messages.list and presence.list against the floor and the PL/pgSQL peer" "bench/reads.sh"
+	include "$OUT/builder.md" "Query builder: a paginated room and a filtered query" "bench/builder.sh"
+	include "$OUT/sharding.md" "Sharding: the front hop, and rooms over nodes" "bench/sharding.sh"
 } >"$RESULTS"
 printf 'report.sh: wrote %s%s\n' "$RESULTS" "$([ -f "$CHART" ] && [ ${#panels[@]} -gt 0 ] && printf ' and %s' "$CHART")"

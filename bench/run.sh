@@ -18,8 +18,12 @@
 # (bench/wire/<workload>.<peer>.sql), then uploads (bench/storage.sh),
 # scheduler (bench/scheduler.sh), presence and memory (bench/presence.sh,
 # bench/memory.sh, when they exist), and contended mutations against
-# hand-ordered locks (bench/contention.sh), and this build against the previous
-# release on the uncontended paths (bench/versions.sh).  Raw results go to bench/out/ (emptied
+# hand-ordered locks (bench/contention.sh), this build against the previous
+# release on the uncontended paths (bench/versions.sh), and the seed app's
+# room queries messages.list and presence.list against their floor and
+# PL/pgSQL peer (bench/reads.sh; alone: BENCH_ONLY=reads), and the query
+# builder's reads (bench/builder.sh), and the cost of a sharding front's hop
+# (bench/sharding.sh, 1 front + 3 nodes of its own).  Raw results go to bench/out/ (emptied
 # first); bench/report.sh then writes bench/RESULTS.md and bench/throughput.png
 # from bench/out alone.
 #
@@ -69,7 +73,7 @@ for c in $BENCH_CLIENTS; do
 	case $c in '' | *[!0-9]* | 0) cvx_die "BENCH_CLIENTS must list positive integers, not '$c'" ;; esac
 done
 
-ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions"
+ALL_WORKLOADS="send remove heartbeat leave profile dispatch transfer cleanup uploads scheduler presence memory contention versions reads builder snapshot"
 ONLY=" ${BENCH_ONLY//,/ } "
 for w in $ONLY; do
 	case " $ALL_WORKLOADS " in *" $w "*) ;; *) cvx_die "BENCH_ONLY: unknown workload '$w' (known: $ALL_WORKLOADS)" ;; esac
@@ -455,6 +459,10 @@ other presence presence.sh
 other memory memory.sh
 other contention contention.sh
 other versions versions.sh
+other reads reads.sh
+other builder builder.sh
+other sharding sharding.sh
+other snapshot snapshot.sh "${BENCH_SNAPSHOT_RUNS:-3}" "${BENCH_SNAPSHOT_DOCS:-100000}"
 
 printf 'load_after=%s\nduration_s=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(($(date +%s) - STARTED))" >>"$OUT/meta.env"
 cvx_step "Report"

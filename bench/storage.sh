@@ -12,7 +12,7 @@
 #   oid     1 MiB x 200 and 256 MiB x 1, each batch one psql session, timed end to end
 #           by the client (connecting included):
 #             convexlite  SELECT convex_files_generate_upload_url() \gset, then
-#                         BEGIN; \lo_import FILE; SELECT convex_storage_upload(url, :LASTOID); COMMIT
+#                         BEGIN; \lo_import FILE; SELECT convex_storage_upload_large_object(url, :LASTOID); COMMIT
 #             floor       BEGIN; \lo_import FILE; COMMIT
 #           convexlite copies the large object into a blob of its own in 256 KiB
 #           chunks, hashing it (SHA-256) on the way, and unlinks the original: one
@@ -92,7 +92,7 @@ oid_script() {
 	for ((i = 0; i < count; i++)); do
 		if [ "$side" = convexlite ]; then
 			printf 'SELECT convex_files_generate_upload_url() AS url \\gset\n'
-			printf "BEGIN;\n\\\\lo_import '%s'\nSELECT convex_storage_upload(:'url', :LASTOID);\nCOMMIT;\n" "$file"
+			printf "BEGIN;\n\\\\lo_import '%s'\nSELECT convex_storage_upload_large_object(:'url', :LASTOID);\nCOMMIT;\n" "$file"
 		else
 			printf "BEGIN;\n\\\\lo_import '%s'\nCOMMIT;\n" "$file"
 		fi

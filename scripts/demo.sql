@@ -1,8 +1,8 @@
 -- convexlite demo: every mutation of the seed app, as a person would call them.
 -- Run by scripts/demo.sh in a fresh database with pg_cron and convexlite.
 \set ON_ERROR_STOP on
-\pset null '(absent)'
 \set QUIET on
+\pset null '(absent)'
 
 \echo
 \echo '== The catalog: convexlite tables and their Convex table numbers'
@@ -106,7 +106,7 @@ SELECT convex_storage_get_url(:'storage_id') AS "ctx.storage.getUrl",
 SELECT convex_storage_upload(:'upload_url', '\x00'::bytea);
 \set ON_ERROR_STOP on
 \echo '   a large object written by the client (lo_import / lo_write) is copied into a blob, in chunks:'
-SELECT convex_storage_upload(convex_files_generate_upload_url(), lo_from_bytea(0, 'streamed bytes'), 'text/plain')->>'storageId' AS streamed \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), lo_from_bytea(0, 'streamed bytes'), 'text/plain')->>'storageId' AS streamed \gset
 SELECT convex_storage_get_metadata(:'streamed') AS "streamed blob";
 
 \echo

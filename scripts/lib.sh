@@ -44,11 +44,12 @@ export PG_CONFIG
 # extension needs; "all" adds what the tests use (pgTAP and pg_prove, which is only a
 # Recommends of postgresql-15-pgtap, so it is named here; clang with its libFuzzer and
 # sanitizer runtime for the fuzz corpus replay; valgrind for make valgrind; python3 for
-# test/scripts/sql_qualified.sh, which reads the SQL in src/*.c).
+# test/scripts/sql_qualified.sh, which reads the SQL in src/*.c; PL/Proxy for the
+# sharding front of test/scripts/sharding.sh and bench/sharding.sh, docs/sharding.md).
 CVX_DEPS_BUILD=(build-essential pkg-config "postgresql-$CVX_PG_MAJOR" "postgresql-client-$CVX_PG_MAJOR"
-	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev "postgresql-$CVX_PG_MAJOR-cron")
+	"postgresql-server-dev-$CVX_PG_MAJOR" libjson-c-dev libzip-dev "postgresql-$CVX_PG_MAJOR-cron")
 CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
-	clang-14 libclang-rt-14-dev valgrind python3
+	clang-14 libclang-rt-14-dev valgrind python3 "postgresql-$CVX_PG_MAJOR-plproxy"
 	pg-auto-failover-cli "postgresql-$CVX_PG_MAJOR-auto-failover")
 
 : "${CVX_PRELOAD:=pg_cron,convexlite}"

@@ -19,7 +19,8 @@
 # printed, from its "SELECT plan(N)".  The last lines are
 #   pgtap-notrun: FILE planned N, ran M: K did not run      (one per such file)
 #   pgtap-leaked: FILE                                      (one per leaking file)
-#   pgtap-summary: files=F planned=P ran=R passed=X failed=Y notrun=K leaked=L
+#   pgtap-summary: files=F planned=P ran=R passed=X failed=Y notrun=K leaked=L failed_files=G
+#   (G: the files with a failed or unrun test, or that failed to run)
 # where failed counts failing assertions, tests that did not run, and one for
 # a file that failed otherwise (its exit status).  Exit status 1 if anything
 # failed or leaked.
@@ -37,7 +38,7 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-files=0 planned_total=0 ran_total=0 passed_total=0 failed_total=0 notrun_total=0 leaked_total=0
+files=0 planned_total=0 ran_total=0 passed_total=0 failed_total=0 notrun_total=0 leaked_total=0 failed_files=0
 NOTRUN_LINES=()
 LEAKED_LINES=()
 
@@ -91,11 +92,12 @@ for f in "$@"; do
 	ran_total=$((ran_total + ran))
 	passed_total=$((passed_total + ran - failed))
 	failed_total=$((failed_total + fail_file))
+	[ "$fail_file" -gt 0 ] && failed_files=$((failed_files + 1))
 	notrun_total=$((notrun_total + notrun))
 done
 
 echo
 [ ${#NOTRUN_LINES[@]} -gt 0 ] && printf '%s\n' "${NOTRUN_LINES[@]}"
 [ ${#LEAKED_LINES[@]} -gt 0 ] && printf '%s\n' "${LEAKED_LINES[@]}"
-echo "pgtap-summary: files=$files planned=$planned_total ran=$ran_total passed=$passed_total failed=$failed_total notrun=$notrun_total leaked=$leaked_total"
+echo "pgtap-summary: files=$files planned=$planned_total ran=$ran_total passed=$passed_total failed=$failed_total notrun=$notrun_total leaked=$leaked_total failed_files=$failed_files"
 [ "$failed_total" -eq 0 ] && [ "$leaked_total" -eq 0 ]

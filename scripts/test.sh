@@ -11,8 +11,18 @@
 #   pgtap     scripts/pgtap.sh test/pgtap/*.sql (pg_prove file by file against
 #             contrib_regression; tests that did not run and leaks fail)
 #   scripts   each executable test/scripts/*.sh (concurrency, crash, memory tests)
-# and stop the cluster.  The last line of output is "N passed, N failed", counting
-# individual tests where the suite reports them; the exit status is 1 if anything failed.
+# and stop and remove the cluster (its server log is kept as tmp/test-logs/postgres.log).
+#
+# The summary has one line per suite (or script): its status, its test files
+# (a pg_regress test, a pgTAP file, a script, the unit-test program) passed and
+# failed, and its assertions (a pg_regress test's expected output, a pgTAP test,
+# a PASS/FAIL line of a script, a unit check) passed and failed.  The last line
+# of output is machine-readable:
+#   N test files passed, N failed; N assertions passed, N failed
+# and the exit status is 1 if anything failed.  What the run leaves under tmp/:
+# tmp/test-logs/ (the logs) and caches (tmp/oracle/, the npm package
+# index_order.sh compares with); a cluster a script started and left behind is
+# removed after the script.  `make clean-tmp` (scripts/clean.sh) removes the rest.
 #
 # Each test/scripts/*.sh runs from the repository root with PGHOST, PGPORT, PGUSER,
 # PGDATABASE=contrib_regression, PATH starting with PostgreSQL 15's bin directory, and
@@ -39,17 +49,40 @@ SUITE_TIMEOUT=${CVX_SUITE_TIMEOUT:-600}
 LOGDIR=$CVX_ROOT/tmp/test-logs
 T0=$(date +%s)
 
-TOTAL_PASSED=0
-TOTAL_FAILED=0
+TESTS_PASSED=0
+TESTS_FAILED=0
+ASSERTS_PASSED=0
+ASSERTS_FAILED=0
 SUMMARY=()
 CLUSTER_UP=0
 
-# record SUITE STATUS PASSED FAILED SECONDS [NOTE]
+# record SUITE STATUS FILES_PASSED FILES_FAILED ASSERTIONS_PASSED ASSERTIONS_FAILED SECONDS [NOTE]
+# (a step that is no test, like the build, records 0 0 0 0, or 0 1 0 0 when it failed)
 record() {
-	local suite=$1 status=$2 passed=$3 failed=$4 secs=$5 note=${6:-}
-	TOTAL_PASSED=$((TOTAL_PASSED + passed))
-	TOTAL_FAILED=$((TOTAL_FAILED + failed))
-	SUMMARY+=("$(printf '%-34s %-7s %5s passed %5s failed %5ss  %s' "$suite" "$status" "$passed" "$failed" "$secs" "$note")")
+	local suite=$1 status=$2 tp=$3 tf=$4 ap=$5 af=$6 secs=$7 note=${8:-}
+	TESTS_PASSED=$((TESTS_PASSED + tp))
+	TESTS_FAILED=$((TESTS_FAILED + tf))
+	ASSERTS_PASSED=$((ASSERTS_PASSED + ap))
+	ASSERTS_FAILED=$((ASSERTS_FAILED + af))
+	SUMMARY+=("$(printf '%-34s %-7s %4s/%-4s %6s/%-5s %5ss  %s' "$suite" "$status" "$tp" "$tf" "$ap" "$af" "$secs" "$note")")
+}
+
+# script_assertions LOG: "PASSED FAILED", the PASS:/FAIL: lines (and TAP ok /
+# not ok lines) a test script printed
+script_assertions() {
+	local p f
+	p=$(grep -cE '^(PASS: |ok [0-9])' "$1")
+	f=$(grep -cE '^(FAIL: |not ok [0-9])' "$1")
+	echo "$p $f"
+}
+
+# clusters_now: the throwaway clusters that exist (tmp/NAME/data, or the /tmp
+# fallback directory of this tree)
+clusters_now() {
+	local d
+	for d in "$CVX_ROOT"/tmp/*/data "$(dirname "$(cvx_cluster_dir_fallback x)")"/*/data; do
+		if [ -d "$d" ]; then basename "$(dirname "$d")"; fi
+	done | sort -u
 }
 
 # run_logged LOGFILE CMD...: run CMD, showing its output and keeping a copy; returns
@@ -85,7 +118,11 @@ finish() {
 			cvx_info "connect: psql -h $PGHOST -p $PGPORT -U postgres $DB"
 			cvx_info "stop:    scripts/cluster.sh stop $NAME"
 		else
-			cvx_cluster_stop "$NAME"
+			# the data directory (WAL of the large uploads included) is throwaway;
+			# the server log is kept with the other logs
+			[ -f "$CVX_LOGFILE" ] && cp "$CVX_LOGFILE" "$LOGDIR/postgres.log"
+			cvx_cluster_destroy "$NAME" >/dev/null
+			CVX_LOGFILE=$LOGDIR/postgres.log
 		fi
 		# A backend that crashed is worth seeing even when the suites passed.
 		if [ -f "$CVX_LOGFILE" ] && grep -qE 'terminated by signal|was terminated by exception' "$CVX_LOGFILE"; then
@@ -93,17 +130,18 @@ finish() {
 			grep -E 'terminated by signal|was terminated by exception' "$CVX_LOGFILE" | tail -n 10 >&2
 		fi
 	fi
-	[ "$TOTAL_FAILED" -eq 0 ] || status=FAILED
+	[ "$TESTS_FAILED" -eq 0 ] && [ "$ASSERTS_FAILED" -eq 0 ] || status=FAILED
 	if [ "$status" = FAILED ] && [ "$CLUSTER_UP" = 1 ] && [ -f "$CVX_LOGFILE" ]; then
 		cvx_step "The end of the server log ($CVX_LOGFILE)"
 		tail -n 40 "$CVX_LOGFILE"
 	fi
 	cvx_step "Summary ($(($(date +%s) - T0)) s; logs in tmp/test-logs/)"
+	printf '%-34s %-7s %9s %12s %6s\n' "suite" "status" "files p/f" "asserts p/f" "time"
 	printf '%s\n' "${SUMMARY[@]}"
 	echo
 	echo "convexlite tests: $status"
-	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
-	[ "$TOTAL_FAILED" -eq 0 ]
+	echo "$TESTS_PASSED test files passed, $TESTS_FAILED failed; $ASSERTS_PASSED assertions passed, $ASSERTS_FAILED failed"
+	[ "$status" = PASSED ]
 	exit $?
 }
 
@@ -130,7 +168,7 @@ mkdir -p "$LOGDIR"
 # --- dependencies --------------------------------------------------------------
 t=$(date +%s)
 if ! (cvx_install_deps all); then
-	record deps FAILED 0 1 $(($(date +%s) - t)) "missing Debian packages"
+	record deps FAILED 0 1 0 0 $(($(date +%s) - t)) "missing Debian packages"
 	finish
 fi
 
@@ -138,10 +176,10 @@ fi
 t=$(date +%s)
 BUILD_OK=1
 if run_logged "$LOGDIR/build.log" cvx_build_install; then
-	record build ok 0 0 $(($(date +%s) - t))
+	record build ok 0 0 0 0 $(($(date +%s) - t))
 else
 	BUILD_OK=0
-	record build FAILED 0 1 $(($(date +%s) - t)) "see tmp/test-logs/build.log"
+	record build FAILED 0 1 0 0 $(($(date +%s) - t)) "see tmp/test-logs/build.log"
 fi
 
 # --- unit tests ----------------------------------------------------------------
@@ -149,7 +187,7 @@ cvx_step "Suite unit: make unittest"
 t=$(date +%s)
 if ! compgen -G "test/unit/*.c" >/dev/null; then
 	cvx_info "no test/unit/*.c yet: skipped"
-	record unit skipped 0 0 0 "no test/unit/*.c"
+	record unit skipped 0 0 0 0 0 "no test/unit/*.c"
 else
 	run_logged "$LOGDIR/unit.log" timeout "$SUITE_TIMEOUT" make --no-print-directory unittest PG_CONFIG="$PG_CONFIG"
 	rc=$?
@@ -165,7 +203,8 @@ else
 	fi
 	if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then st=ok; else st=FAILED; fi
 	[ "$rc" -eq 124 ] && st=TIMEOUT
-	record unit "$st" "$p" "$f" $(($(date +%s) - t))
+	if [ "$st" = ok ]; then tp=1 tf=0; else tp=0 tf=1; fi
+	record unit "$st" "$tp" "$tf" "$p" "$f" $(($(date +%s) - t)) "the unit-test program's checks"
 fi
 
 # --- cluster -------------------------------------------------------------------
@@ -177,9 +216,9 @@ if [ "$BUILD_OK" = 1 ]; then
 		CLUSTER_UP=1
 		export PGDATABASE=$DB
 		export PATH="$CVX_PG_BINDIR:$PATH"
-		record cluster ok 0 0 $(($(date +%s) - t))
+		record cluster ok 0 0 0 0 $(($(date +%s) - t))
 	else
-		record cluster FAILED 0 1 $(($(date +%s) - t)) "see $CVX_LOGFILE"
+		record cluster FAILED 0 1 0 0 $(($(date +%s) - t)) "see $CVX_LOGFILE"
 	fi
 fi
 if [ "$CLUSTER_UP" != 1 ]; then
@@ -192,7 +231,7 @@ cvx_step "Suite regress: make installcheck"
 t=$(date +%s)
 if ! compgen -G "sql/*.sql" >/dev/null; then
 	cvx_info "no sql/*.sql yet: skipped"
-	record regress skipped 0 0 0 "no sql/*.sql"
+	record regress skipped 0 0 0 0 0 "no sql/*.sql"
 else
 	rm -f regression.diffs regression.out
 	# --use-existing: pg_regress cannot drop contrib_regression while pg_cron's launcher
@@ -220,7 +259,8 @@ else
 		cvx_step "regression.diffs (first 300 of $(wc -l <regression.diffs) lines)"
 		head -n 300 regression.diffs
 	fi
-	record regress "$st" "$p" "$f" $(($(date +%s) - t))
+	# each pg_regress test is one file and one assertion (its expected output)
+	record regress "$st" "$p" "$f" "$p" "$f" $(($(date +%s) - t))
 fi
 
 # --- pgTAP ---------------------------------------------------------------------
@@ -233,7 +273,7 @@ cvx_step "Suite pgtap: scripts/pgtap.sh test/pgtap/*.sql"
 t=$(date +%s)
 if ! compgen -G "test/pgtap/*.sql" >/dev/null; then
 	cvx_info "no test/pgtap/*.sql yet: skipped"
-	record pgtap skipped 0 0 0 "no test/pgtap/*.sql"
+	record pgtap skipped 0 0 0 0 0 "no test/pgtap/*.sql"
 else
 	run_logged "$LOGDIR/pgtap.log" timeout "$SUITE_TIMEOUT" bash scripts/pgtap.sh test/pgtap/*.sql
 	rc=$?
@@ -242,10 +282,12 @@ else
 	if [ -n "$line" ]; then
 		val() { sed -nE "s/.* $1=([0-9]+).*/\1/p" <<<"$line"; }
 		p=$(val passed) f=$(val failed) planned=$(val planned) ran=$(val ran) notrun=$(val notrun)
-		leaked=$(val leaked) nfiles=$(val files)
+		leaked=$(val leaked) nfiles=$(val files) ffiles=$(val failed_files)
 	else
-		p=0 f=1 planned=0 ran=0 notrun=0 leaked=0 nfiles=0
+		p=0 f=1 planned=0 ran=0 notrun=0 leaked=0 nfiles=0 ffiles=1
 	fi
+	ffiles=${ffiles:-0}
+	[ "$rc" -ne 0 ] && [ "$ffiles" -eq 0 ] && [ "$leaked" -eq 0 ] && ffiles=1
 	note="planned $planned, ran $ran"
 	if [ "$notrun" -gt 0 ]; then
 		note="$note: $notrun did not run ($(sed -nE 's/^pgtap-notrun: ([^ ]+) .*/\1/p' "$log" | paste -sd' ' -))"
@@ -253,13 +295,13 @@ else
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$leaked" -eq 0 ] && f=1
 	if [ "$f" -eq 0 ]; then st=ok; else st=FAILED; fi
 	[ "$rc" -eq 124 ] && st=TIMEOUT
-	record pgtap "$st" "$p" "$f" $(($(date +%s) - t)) "$note"
+	record pgtap "$st" $((nfiles - ffiles < 0 ? 0 : nfiles - ffiles)) "$ffiles" "$p" "$f" $(($(date +%s) - t)) "$note"
 	# one check per file: it left the database as it found it
 	if [ "$leaked" -gt 0 ]; then
-		record "pgtap self-contained" FAILED $((nfiles - leaked)) "$leaked" 0 \
+		record "pgtap self-contained" FAILED 0 0 $((nfiles - leaked)) "$leaked" 0 \
 			"leaked: $(sed -nE 's/^pgtap-leaked: (.*)/\1/p' "$log" | paste -sd' ' -)"
 	else
-		record "pgtap self-contained" ok "$nfiles" 0 0 "each file left the catalog as it found it"
+		record "pgtap self-contained" ok 0 0 "$nfiles" 0 0 "each file left the catalog as it found it (one assertion a file)"
 	fi
 fi
 
@@ -267,7 +309,7 @@ fi
 cvx_step "Suite scripts: test/scripts/*.sh"
 if ! compgen -G "test/scripts/*.sh" >/dev/null; then
 	cvx_info "no test/scripts/*.sh yet: skipped"
-	record scripts skipped 0 0 0 "no test/scripts/*.sh"
+	record scripts skipped 0 0 0 0 0 "no test/scripts/*.sh"
 else
 	for script in test/scripts/*.sh; do
 		if [ ! -x "$script" ]; then
@@ -281,15 +323,23 @@ else
 		ensure_cluster >/dev/null
 		cvx_step "Script $script (timeout ${SCRIPT_TIMEOUT}s)"
 		t=$(date +%s)
+		before=$(clusters_now)
 		run_logged "$LOGDIR/script-$base.log" timeout "$SCRIPT_TIMEOUT" "$script" </dev/null
 		rc=$?
+		read -r ap af < <(script_assertions "$LOGDIR/script-$base.log")
 		if [ "$rc" -eq 0 ]; then
-			record "script $base" ok 1 0 $(($(date +%s) - t))
+			record "script $base" ok 1 0 "$ap" "$af" $(($(date +%s) - t))
 		elif [ "$rc" -eq 124 ]; then
-			record "script $base" TIMEOUT 0 1 $(($(date +%s) - t)) "killed after ${SCRIPT_TIMEOUT}s"
+			record "script $base" TIMEOUT 0 1 "$ap" "$af" $(($(date +%s) - t)) "killed after ${SCRIPT_TIMEOUT}s"
 		else
-			record "script $base" FAILED 0 1 $(($(date +%s) - t)) "exit $rc; tmp/test-logs/script-$base.log"
+			record "script $base" FAILED 0 1 "$ap" "$af" $(($(date +%s) - t)) "exit $rc; tmp/test-logs/script-$base.log"
 		fi
+		# a cluster of its own the script left behind (killed by the timeout, say)
+		comm -13 <(printf '%s\n' "$before") <(clusters_now) | while read -r leftover; do
+			[ -n "$leftover" ] && [ "$leftover" != "$NAME" ] || continue
+			cvx_warn "script $base left cluster '$leftover' behind: removing it"
+			(cvx_cluster_destroy "$leftover") >/dev/null 2>&1
+		done
 	done
 fi
 

@@ -27,7 +27,7 @@ COMMIT;
 
 -- Every shape of request.jwt.claims (with convexlite.user_id empty): only
 -- unset or empty claims, or an object without a "sub" key, are signed out
--- (NULL); everything else that is set is a user or an error (28000).  The
+-- (NULL); everything else that is set is a user or an error (42501 INVALID_IDENTITY).  The
 -- README's table in "Identity" lists the same shapes.
 CREATE FUNCTION regress_auth_claims(claims text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -74,7 +74,7 @@ SET convexlite.user_id = '';
 SELECT convex_auth_user_id() IS NULL AS empty_user_id_signed_out;
 RESET convexlite.user_id;
 
--- A value that is not an Id<"users"> is an error (28000), never anonymous
+-- A value that is not an Id<"users"> is an error (42501 INVALID_IDENTITY), never anonymous
 SET convexlite.user_id = 'not-an-id';
 SELECT regress_try('SELECT convex_auth_user_id()');
 SELECT regress_try($$SELECT convex_messages_send('{"roomId": "r", "content": "c", "userName": "u"}')$$);

@@ -137,13 +137,13 @@ SELECT (SELECT count(*) FROM pg_largeobject_metadata m
 -- The large-object upload copies the caller's large object into a new
 -- blob and unlinks the original, even within the statement that created it
 SELECT lo_from_bytea(0, 'older') AS old_lo \gset
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :old_lo)->>'storageId' AS lo_s1 \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :old_lo)->>'storageId' AS lo_s1 \gset
 SELECT blob <> :old_lo AS copied, convert_from(convex_storage_get(:'lo_s1'), 'UTF8') AS content,
        (SELECT lomowner = (SELECT nspowner FROM pg_namespace WHERE nspname = 'convex')
           FROM pg_largeobject_metadata WHERE oid = s.blob) AS owned_by_convex,
        NOT EXISTS (SELECT 1 FROM pg_largeobject_metadata WHERE oid = :old_lo) AS original_gone
   FROM convex._storage s WHERE _id = :'lo_s1';
-SELECT convex_storage_upload(convex_files_generate_upload_url(),
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(),
                              lo_from_bytea(0, 'same statement'))->>'storageId' AS lo_s2 \gset
 SELECT convert_from(convex_storage_get(:'lo_s2'), 'UTF8') AS content;
 -- a descriptor opened on the original before the upload is closed by it:
@@ -151,7 +151,7 @@ SELECT convert_from(convex_storage_get(:'lo_s2'), 'UTF8') AS content;
 BEGIN;
 SELECT lo_from_bytea(0, 'original') AS lo4 \gset
 SELECT lo_open(:lo4, x'60000'::int) AS fd4 \gset
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo4)->>'storageId' AS lo_s4 \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo4)->>'storageId' AS lo_s4 \gset
 SELECT lowrite(:fd4, 'REWRITE');
 ROLLBACK;
 SELECT (SELECT count(*) FROM convex._storage WHERE _id = :'lo_s4') AS storage_rows,

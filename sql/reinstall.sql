@@ -7,7 +7,7 @@ SELECT convex_presence_update('{"roomId": "r", "data": {}, "sessionId": "s"}');
 SELECT convex_db_insert('users', '{"name": "Before"}') AS before_user \gset
 SELECT convex_id_table(:'before_user') AS before_table;
 
-SET client_min_messages = warning;
+SET client_min_messages = error;  -- no pg_cron: see setup.sql
 DROP EXTENSION convexlite CASCADE;
 CREATE EXTENSION convexlite;
 RESET client_min_messages;

@@ -66,6 +66,8 @@ typedef struct CvxIndex
 	int			nfields;
 	int			fields[CVX_MAX_INDEX_FIELDS];
 	uint32		keyed;			/* bit i: field i is stored as convex.index_key */
+	/* field i's path below its column ("b.c" of "a.b.c"), NULL if top-level */
+	const char *paths[CVX_MAX_INDEX_FIELDS];
 } CvxIndex;
 
 /* A convexlite table, as described by convex._tables */
@@ -81,7 +83,9 @@ typedef struct CvxTable
 	CvxColumn  *columns;		/* in field-name order */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
+	Jsonb	   *other_indexes;	/* search, vector and staged indexes (define_schema.c), or NULL */
 	List	   *query_plans;	/* query.c's kept statements (plans.c's LRU) */
+	List	   *builder_plans;	/* query_builder.c's kept statements (LRU) */
 	List	   *patch_plans;	/* db.c's kept UPDATEs by patched columns (LRU) */
 	uint32		patch_misses;	/* patches of a set the full LRU did not hold */
 	/* realtime.c: the filter columns a notification carries (catalog's notify) */
@@ -110,7 +114,9 @@ extern const char *cvx_table_name_lookup(void *arg, uint32_t table_number);
 extern int	cvx_column_index(CvxTable *table, const char *field);
 extern int	cvx_find_column(CvxTable *table, const char *field);
 extern CvxTable *cvx_builtin_table(const char *name);
+extern void cvx_refuse_other_index(const CvxTable *table, const char *index_name);
 extern bool cvx_index_keyed(const CvxTable *table, const CvxColumn *column);
+extern char *cvx_json_path_sql(const char *column, const char *path);
 
 /* ---------------------------------------------------------------------
  * plans.c: statements prepared once, run under a pinned search_path
@@ -165,7 +171,14 @@ extern Jsonb *cvx_args_jsonb(Datum args, bool isnull, CvxValue *value);
  * ---------------------------------------------------------------------
  */
 extern void cvx_random_bytes(uint8 *out, int n);
+/* Sharding (ids.c, docs/sharding.md): convexlite.node_id */
+#define CVX_MAX_NODE_ID 255
+extern void cvx_ids_init(void);
+extern int	cvx_node_id(void);
+extern void cvx_mark_node(uint8 *random_bytes);
+extern void cvx_require_local_id(const CvxId *decoded, const char *id, size_t len);
 extern text *cvx_new_id(uint32 table_number);
+extern char *cvx_id_renumber(const char *s, size_t len, uint32 from_number, uint32 to_number);
 extern double cvx_next_creation_time(void);
 extern double cvx_date_now(void);
 extern bool cvx_id_is_for_table(const char *id, size_t len, const CvxTable *table);
@@ -196,9 +209,46 @@ extern void cvx_raise_validation_error(const char *prefix,
 									   int sqlstate) pg_attribute_noreturn();
 extern void cvx_raise_convex_error(const char *code,
 								   const char *message) pg_attribute_noreturn();
+extern bool cvx_is_convex_error(const ErrorData *edata);
 extern void cvx_raise_missing_document(const char *operation,
 									   const char *id) pg_attribute_noreturn();
 extern char *cvx_clip_name(const char *name, size_t len);
+
+/*
+ * Every convexlite error carries a JSON DETAIL with a stable "code".
+ *
+ * This header is included by every server file, and it wraps PostgreSQL's
+ * ereport (and so elog): each report calls cvx_err_begin first and
+ * cvx_err_finish last.  At ERROR and above, finish sets the DETAIL to a
+ * JSON object: {"code": ...} plus "detail" with the text an errdetail()
+ * gave.  The code is the one named with cvx_errcode_name("NAME") inside the
+ * ereport, else the one errors.c's table gives the report's SQLSTATE.  A
+ * report whose whole DETAIL is already such an object (ConvexError,
+ * validation errors) passes it with cvx_errdetail_json.  Reports below
+ * ERROR (LOG, WARNING, NOTICE) are left as they are.  Nothing else is
+ * needed in an ereport: write it as usual.
+ */
+extern void cvx_err_begin(int elevel);
+extern int	cvx_err_finish(void);
+extern int	cvx_errcode_name(const char *code);
+extern int	cvx_errdetail(const char *fmt,...) pg_attribute_printf(1, 2);
+extern int	cvx_errdetail_json(const char *json);
+extern const char *cvx_sqlstate_code(int sqlerrcode);
+
+#undef ereport_domain
+#define ereport_domain(elevel, domain, ...)	\
+	do { \
+		pg_prevent_errno_in_scope(); \
+		if (__builtin_constant_p(elevel) && (elevel) >= ERROR ? \
+			errstart_cold(elevel, domain) : \
+			errstart(elevel, domain)) \
+			cvx_err_begin(elevel), __VA_ARGS__, cvx_err_finish(), \
+				errfinish(__FILE__, __LINE__, PG_FUNCNAME_MACRO); \
+		if (__builtin_constant_p(elevel) && (elevel) >= ERROR) \
+			pg_unreachable(); \
+	} while(0)
+#define errdetail(...) cvx_errdetail(__VA_ARGS__)
+#define errdetail_internal(...) cvx_errdetail(__VA_ARGS__)
 extern void cvx_require_argument(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* ---------------------------------------------------------------------
@@ -212,6 +262,14 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
+extern void cvx_push_row_fields(JsonbParseState **state, CvxTable *table,
+								HeapTuple tuple, TupleDesc tupdesc);
+/* document keys besides the columns (cvx_document_key_order) */
+#define CVX_KEY_ID (-2)
+#define CVX_KEY_CREATION_TIME (-1)
+extern void cvx_document_key_order(CvxTable *table, int *order);
+extern void cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
+								const Datum *values, const bool *nulls);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
@@ -236,6 +294,7 @@ extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
 extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
+extern Size cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls);
 extern void cvx_count_row_read(HeapTuple tuple, TupleDesc tupdesc);
 
 /* ---------------------------------------------------------------------
@@ -263,6 +322,12 @@ extern int64 cvx_read_allowance(void);
 extern void cvx_count_read(Size bytes);
 extern void cvx_count_write(Size bytes);
 extern void cvx_count_scheduled(void);
+extern void cvx_query_enter(void);
+extern void cvx_query_leave(void);
+extern bool cvx_in_query(void);
+extern bool cvx_mutation_running(void);
+extern bool cvx_reads_share_snapshot(void);
+extern void cvx_refuse_in_query(const char *operation);
 extern void cvx_check_document_size(const char *table_name, Size bytes);
 extern void cvx_check_args_size(const char *path, Size bytes);
 extern void cvx_check_return_size(const char *path, Size bytes);
@@ -291,12 +356,47 @@ extern const char *const cvx_files_remove_args;
 
 
 /* ---------------------------------------------------------------------
+ * reads.c: what the seed app's built-in queries share
+ * ---------------------------------------------------------------------
+ */
+typedef void (*CvxDocumentExtra) (JsonbParseState **state, CvxTable *table,
+								  const Datum *values, const bool *nulls, void *arg);
+/* An index read of a built-in query: eq on the index's first field */
+typedef struct CvxIndexRead
+{
+	const char *index;			/* the catalog's name, e.g. "by_room" */
+	const char *relation_index; /* its relation in schema convex, e.g. "messages_by_room" */
+	Oid			equal_proc;		/* the = of the first column, e.g. F_TEXTEQ */
+	Datum		values[2];		/* the eq value, then the statement's other parameter */
+	/* rows to keep, from their values (NULL: all), and its argument */
+	bool		(*keep) (CvxTable *table, const Datum *values, const bool *nulls, void *arg);
+	void	   *keep_arg;
+} CvxIndexRead;
+extern Datum cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
+								   Jsonb *(*body) (FunctionCallInfo fcinfo));
+extern Jsonb *cvx_jsonb_null(void);
+extern MemoryContext cvx_reads_context_begin(bool *used);
+extern Jsonb *cvx_reads_context_end(MemoryContext context, bool used, Jsonb *result,
+									MemoryContext dest);
+extern void cvx_check_query_returns(const CvxValidator *validator, Jsonb *result);
+extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
+									   const char *eq_column, const char *condition,
+									   int nargs, Oid *argtypes);
+extern void cvx_push_index_range(JsonbParseState **state, CvxTable *table,
+								 const CvxIndexRead *read, SPIPlanPtr plan,
+								 CvxDocumentExtra extra, void *arg);
+extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
+
+/* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs
  * ---------------------------------------------------------------------
  */
 extern void cvx_storage_init(void);
+extern void cvx_snapshot_init(void);
 extern text *cvx_storage_generate_upload_url(void);
+extern char *cvx_site_url(void);
 extern void cvx_storage_delete(text *storage_id);
+extern text *cvx_storage_url(text *id);
 
 /* ---------------------------------------------------------------------
  * scheduler.c and scheduler_worker.c: ctx.scheduler and its worker
@@ -355,5 +455,23 @@ extern void cvx_conflict_digest_add(CvxReadDigest *digest, HeapTuple tuple);
 extern void cvx_conflict_check_digest(SPIPlanPtr plan, Datum *values, const char *nulls,
 									  CvxReadDigest *digest);
 extern void cvx_append_indexed_returning(StringInfo sql, CvxTable *table);
+
+/* ---------------------------------------------------------------------
+ * query_filter.c: the query builder's filter expressions as SQL
+ * ---------------------------------------------------------------------
+ */
+
+/* Parameters of a statement being written: $1 … $n */
+typedef struct CvxSqlParams
+{
+	int			n;
+	int			cap;
+	Datum	   *values;
+	char	   *nulls;			/* ' ' or 'n', NUL-terminated */
+	Oid		   *types;
+} CvxSqlParams;
+extern int	cvx_sql_param(CvxSqlParams *params, Oid type, Datum value, bool isnull);
+extern char *cvx_filter_sql(CvxTable *table, const JsonbValue *expr, CvxSqlParams *params,
+							bool *may_raise);
 
 #endif							/* CONVEXLITE_H */

@@ -175,6 +175,18 @@ written_size(SPIPlanPtr plan, Datum *values, const char *nulls)
 	return size;
 }
 
+/* The same measure for a row's deformed values */
+Size
+cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls)
+{
+	Size		size = 0;
+
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (!nulls[i])
+			size += value_size(TupleDescAttr(tupdesc, i)->atttypid, values[i]);
+	return size;
+}
+
 /* The same measure for a whole stored row (what reads and patches count) */
 Size
 cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
@@ -274,10 +286,15 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 {
 	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE,
 	SPI_OK_UPDATE_RETURNING};
+	static const char *const operations[] = {"ctx.db.insert", "ctx.db.replace",
+	"ctx.db.delete", "ctx.db.patch"};
 	Size		size;
 	int			rc;
 
 	cvx_require_primary("write table", table->name);
+	/* every write of a built-in or a handler passes here: none in a query */
+	cvx_refuse_in_query(operations[kind]);
+
 	if (kind == CVX_WRITE_PATCH)
 	{
 		/* the new document's size is known once the row is written */
@@ -360,7 +377,9 @@ cvx_db_get_row(CvxTable *table, text *id, bool for_update, TupleDesc *tupdesc)
 		cvx_conflict_read_document(table, id);
 		for_update = false;
 	}
-	rc = cvx_execute(get_plan(table, for_update), args, NULL, false, 1);
+	/* a query's reads all see its snapshot (read-only SPI: the active one) */
+	rc = cvx_execute(get_plan(table, for_update), args, NULL,
+					 !for_update && cvx_reads_share_snapshot(), 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "convexlite: read from \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
@@ -444,6 +463,7 @@ convex_db_insert(PG_FUNCTION_ARGS)
 	text	   *id;
 	text	   *result;
 
+	cvx_refuse_in_query("ctx.db.insert");
 	table = table_for_write(fcinfo, ACL_INSERT);
 	document_argument(fcinfo, 1, "doc", &document);
 	cvx_check_document(table, &document, NULL);
@@ -848,6 +868,7 @@ convex_db_patch(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	JsonbValue *merged;
 
+	cvx_refuse_in_query("ctx.db.patch");
 	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.patch", table->number, table->name);
 	cvx_require_argument(fcinfo, 2, "fields");
@@ -886,6 +907,7 @@ convex_db_replace(PG_FUNCTION_ARGS)
 	text	   *id;
 	CvxValue	document;
 
+	cvx_refuse_in_query("ctx.db.replace");
 	table = table_for_write(fcinfo, ACL_UPDATE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.replace", table->number, table->name);
 	document_argument(fcinfo, 2, "doc", &document);
@@ -905,6 +927,7 @@ convex_db_delete(PG_FUNCTION_ARGS)
 	CvxTable   *table;
 	text	   *id;
 
+	cvx_refuse_in_query("ctx.db.delete");
 	table = table_for_write(fcinfo, ACL_DELETE);
 	id = cvx_id_argument(fcinfo, 1, "id", "id", "db.delete", table->number, table->name);
 

@@ -255,76 +255,159 @@ Jsonb *
 cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 {
 	JsonbParseState *state = NULL;
-	JsonbValue	jbv;
 	JsonbValue *result;
-	bool		isnull;
-	Datum		datum;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-
-	cvx_push_key(&state, "_id");
-	datum = SPI_getbinval(tuple, tupdesc, 1, &isnull);
-	jbv.type = jbvString;
-	jbv.val.string.val = TextDatumGetCString(datum);
-	jbv.val.string.len = (int) strlen(jbv.val.string.val);
-	pushJsonbValue(&state, WJB_VALUE, &jbv);
-
-	cvx_push_key(&state, "_creationTime");
-	push_float8(&state, DatumGetFloat8(SPI_getbinval(tuple, tupdesc, 2, &isnull)));
-
-	for (int i = 0; i < table->ncolumns; i++)
-	{
-		const CvxColumn *column = &table->columns[i];
-
-		datum = SPI_getbinval(tuple, tupdesc, i + 3, &isnull);
-		if (isnull)
-			continue;
-		cvx_push_key(&state, column->field->name);
-		switch (column->type)
-		{
-			case CVX_COL_TEXT:
-				{
-					text	   *value = DatumGetTextPP(datum);
-
-					jbv.type = jbvString;
-					jbv.val.string.val = VARDATA_ANY(value);
-					jbv.val.string.len = (int) VARSIZE_ANY_EXHDR(value);
-					pushJsonbValue(&state, WJB_VALUE, &jbv);
-					break;
-				}
-			case CVX_COL_FLOAT8:
-				push_float8(&state, DatumGetFloat8(datum));
-				break;
-			case CVX_COL_BOOL:
-				jbv.type = jbvBool;
-				jbv.val.boolean = DatumGetBool(datum);
-				pushJsonbValue(&state, WJB_VALUE, &jbv);
-				break;
-			case CVX_COL_INT8:
-				{
-					int64		i = DatumGetInt64(datum);
-					uint8		le[8];
-
-					for (int b = 0; b < 8; b++)
-						le[b] = (uint8) (((uint64) i) >> (8 * b));
-					push_encoded(&state, "$integer", (const char *) le, 8);
-					break;
-				}
-			case CVX_COL_BYTEA:
-				{
-					bytea	   *b = DatumGetByteaPP(datum);
-
-					push_encoded(&state, "$bytes", VARDATA_ANY(b),
-								 (int) VARSIZE_ANY_EXHDR(b));
-					break;
-				}
-			case CVX_COL_JSONB:
-				push_jsonb(&state, DatumGetJsonbP(datum));
-				break;
-		}
-	}
+	cvx_push_row_fields(&state, table, tuple, tupdesc);
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
+}
+
+/* Push one column's stored value (datum, not NULL) as its field's value */
+static void
+push_column_value(JsonbParseState **state, const CvxColumn *column, Datum datum)
+{
+	JsonbValue	jbv;
+
+	switch (column->type)
+	{
+		case CVX_COL_TEXT:
+			{
+				text	   *value = DatumGetTextPP(datum);
+
+				jbv.type = jbvString;
+				jbv.val.string.val = VARDATA_ANY(value);
+				jbv.val.string.len = (int) VARSIZE_ANY_EXHDR(value);
+				pushJsonbValue(state, WJB_VALUE, &jbv);
+				break;
+			}
+		case CVX_COL_FLOAT8:
+			push_float8(state, DatumGetFloat8(datum));
+			break;
+		case CVX_COL_BOOL:
+			jbv.type = jbvBool;
+			jbv.val.boolean = DatumGetBool(datum);
+			pushJsonbValue(state, WJB_VALUE, &jbv);
+			break;
+		case CVX_COL_INT8:
+			{
+				int64		i = DatumGetInt64(datum);
+				uint8		le[8];
+
+				for (int b = 0; b < 8; b++)
+					le[b] = (uint8) (((uint64) i) >> (8 * b));
+				push_encoded(state, "$integer", (const char *) le, 8);
+				break;
+			}
+		case CVX_COL_BYTEA:
+			{
+				bytea	   *b = DatumGetByteaPP(datum);
+
+				push_encoded(state, "$bytes", VARDATA_ANY(b),
+							 (int) VARSIZE_ANY_EXHDR(b));
+				break;
+			}
+		case CVX_COL_JSONB:
+			push_jsonb(state, DatumGetJsonbP(datum));
+			break;
+	}
+}
+
+/*
+ * Push a row's fields (keys and values, as cvx_row_to_document) into an
+ * object being built in *state: how a list of documents is built as one
+ * jsonb without a jsonb per document.
+ */
+void
+cvx_push_row_fields(JsonbParseState **state, CvxTable *table, HeapTuple tuple,
+					TupleDesc tupdesc)
+{
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
+
+	heap_deform_tuple(tuple, tupdesc, values, nulls);
+	cvx_push_row_values(state, table, NULL, values, nulls);
+	pfree(values);
+	pfree(nulls);
+}
+
+/* The key of document key k (CVX_KEY_ID, CVX_KEY_CREATION_TIME or a column) */
+static const char *
+document_key(const CvxTable *table, int k)
+{
+	if (k == CVX_KEY_ID)
+		return "_id";
+	if (k == CVX_KEY_CREATION_TIME)
+		return "_creationTime";
+	return table->columns[k].field->name;
+}
+
+/* qsort comparator: jsonb's order of object keys (length, then bytes) */
+static int
+compare_document_keys(const void *a, const void *b, void *arg)
+{
+	const char *x = document_key(arg, *(const int *) a);
+	const char *y = document_key(arg, *(const int *) b);
+	size_t		xl = strlen(x);
+	size_t		yl = strlen(y);
+
+	if (xl != yl)
+		return xl < yl ? -1 : 1;
+	return memcmp(x, y, xl);
+}
+
+/*
+ * The document keys of a table in the order jsonb stores object keys
+ * (shorter first, then bytewise), into order[ncolumns + 2]: pushed in
+ * this order, a document's keys need no sorting when its object ends.
+ */
+void
+cvx_document_key_order(CvxTable *table, int *order)
+{
+	order[0] = CVX_KEY_ID;
+	order[1] = CVX_KEY_CREATION_TIME;
+	for (int i = 0; i < table->ncolumns; i++)
+		order[i + 2] = i;
+	qsort_arg(order, table->ncolumns + 2, sizeof(int), compare_document_keys, table);
+}
+
+/*
+ * Push a row's fields from its deformed values (values[0] _id,
+ * values[1] _creation_time, values[2 + i] column i), keys in order
+ * (cvx_document_key_order; NULL: field-name order).
+ */
+void
+cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
+					const Datum *values, const bool *nulls)
+{
+	int			nkeys = table->ncolumns + 2;
+
+	for (int n = 0; n < nkeys; n++)
+	{
+		int			k = order != NULL ? order[n] : n - 2;
+
+		if (k == CVX_KEY_ID)
+		{
+			text	   *id = DatumGetTextPP(values[0]);
+			JsonbValue	jbv;
+
+			cvx_push_key(state, "_id");
+			jbv.type = jbvString;
+			jbv.val.string.val = VARDATA_ANY(id);
+			jbv.val.string.len = VARSIZE_ANY_EXHDR(id);
+			pushJsonbValue(state, WJB_VALUE, &jbv);
+		}
+		else if (k == CVX_KEY_CREATION_TIME)
+		{
+			cvx_push_key(state, "_creationTime");
+			push_float8(state, DatumGetFloat8(values[1]));
+		}
+		else if (!nulls[k + 2])
+		{
+			cvx_push_key(state, table->columns[k].field->name);
+			push_column_value(state, &table->columns[k], values[k + 2]);
+		}
+	}
 }
 
 /* Put a string argument, if present, into its column's slot (else NULL) */

@@ -2,7 +2,8 @@
  *
  * files.c
  *	  The seed app's files module: files.generateUploadUrl,
- *	  files.saveFile and files.remove.
+ *	  files.saveFile, files.remove, and the queries files.getUrl and
+ *	  files.list.
  *
  * The client asks for an upload URL, uploads with convex_storage_upload
  * (Convex's upload POST), then saves the file's metadata with the
@@ -14,10 +15,13 @@
 #include "convexlite.h"
 
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 
 PG_FUNCTION_INFO_V1(convex_files_generate_upload_url);
 PG_FUNCTION_INFO_V1(convex_files_save_file);
 PG_FUNCTION_INFO_V1(convex_files_remove);
+PG_FUNCTION_INFO_V1(convex_files_get_url);
+PG_FUNCTION_INFO_V1(convex_files_list);
 
 /* args: {} */
 const char *const cvx_files_generate_upload_url_args = "{\"type\":\"object\",\"value\":{}}";
@@ -138,4 +142,127 @@ convex_files_remove(PG_FUNCTION_ARGS)
 	}
 	cvx_spi_finish();
 	PG_RETURN_VOID();
+}
+
+/* files.getUrl's args: {storageId: v.id("_storage")} */
+static const char *const get_url_args =
+"{\"type\":\"object\",\"value\":{"
+"\"storageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"_storage\"},\"optional\":false}}}";
+
+/* files.list's args: {sessionId?: string} */
+static const char *const list_args =
+"{\"type\":\"object\",\"value\":{"
+"\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
+
+static CvxValidator *get_url_validator = NULL;
+static CvxValidator *list_validator = NULL;
+static SPIPlanPtr list_by_user_plan = NULL;
+static SPIPlanPtr list_by_session_plan = NULL;
+
+/* files.getUrl: ctx.storage.getUrl(storageId), null when there is no such file */
+static Jsonb *
+files_get_url(FunctionCallInfo fcinfo)
+{
+	CvxValue	args;
+	CvxValue	storage_id;
+	text	   *url;
+	JsonbValue	jbv;
+
+	cvx_read_args(fcinfo, &get_url_validator, get_url_args, &args);
+	(void) cvx_args_field(&args, "storageId", &storage_id);
+	url = cvx_storage_url(cvx_value_text(&storage_id));
+	if (url == NULL)
+		return cvx_jsonb_null();
+	jbv.type = jbvString;
+	jbv.val.string.val = VARDATA_ANY(url);
+	jbv.val.string.len = VARSIZE_ANY_EXHDR(url);
+	return JsonbValueToJsonb(&jbv);
+}
+
+/* convex_files_get_url(args): files.getUrl, {storageId} -> string | null */
+Datum
+convex_files_get_url(PG_FUNCTION_ARGS)
+{
+	return cvx_run_builtin_query(fcinfo, "files:getUrl", files_get_url);
+}
+
+/* files.list's url field of each file: ctx.storage.getUrl(file.storageId) */
+static void
+push_file_url(JsonbParseState **state, CvxTable *table, const Datum *values,
+			  const bool *nulls, void *arg)
+{
+	int			storage_id = *(const int *) arg;
+	text	   *url = cvx_storage_url(DatumGetTextPP(values[storage_id]));
+	JsonbValue	jbv;
+
+	cvx_push_key(state, "url");
+	if (url == NULL)
+		jbv.type = jbvNull;
+	else
+	{
+		jbv.type = jbvString;
+		jbv.val.string.val = VARDATA_ANY(url);
+		jbv.val.string.len = VARSIZE_ANY_EXHDR(url);
+	}
+	pushJsonbValue(state, WJB_VALUE, &jbv);
+}
+
+/*
+ * files.list: the signed-in user's files (index by_user), else those of a
+ * non-empty sessionId (by_session), else none; each with its url.
+ */
+static Jsonb *
+files_list(FunctionCallInfo fcinfo)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
+	CvxValue	args;
+	CvxValue	session_id;
+	CvxTable   *files;
+	text	   *user_id;
+	Oid			argtypes[1] = {TEXTOID};
+	JsonbParseState *state = NULL;
+	Jsonb	   *result;
+	int			storage_id;
+
+	cvx_read_args(fcinfo, &list_validator, list_args, &args);
+	user_id = cvx_auth_user_id();
+	files = cvx_builtin_table("files");
+
+	storage_id = cvx_column_index(files, "storageId") + 2;
+	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	if (user_id != NULL)
+	{
+		CvxIndexRead read = {"by_user", "files_by_user", F_TEXTEQ, {PointerGetDatum(user_id), 0}, NULL, NULL};
+
+		cvx_push_index_range(&state, files, &read,
+							 cvx_index_range_plan(&list_by_user_plan, files, "user_id", NULL,
+												  1, argtypes),
+							 push_file_url, &storage_id);
+	}
+	else if (cvx_args_field(&args, "sessionId", &session_id) &&
+			 session_id.type == CVX_T_STRING && session_id.len > 0)
+	{
+		CvxIndexRead read = {"by_session", "files_by_session", F_TEXTEQ,
+		{PointerGetDatum(cvx_value_text(&session_id)), 0}, NULL, NULL};
+
+		cvx_push_index_range(&state, files, &read,
+							 cvx_index_range_plan(&list_by_session_plan, files, "session_id", NULL,
+												  1, argtypes),
+							 push_file_url, &storage_id);
+	}
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
+	cvx_spi_finish();
+	return result;
+}
+
+/* convex_files_list(args): files.list, {sessionId?} -> (Doc<"files"> & {url})[] */
+Datum
+convex_files_list(PG_FUNCTION_ARGS)
+{
+	return cvx_run_builtin_query(fcinfo, "files:list", files_list);
 }

@@ -41,6 +41,7 @@ static int	cvx_max_functions_scheduled = 1000;
 
 /* The running call: nesting depth and what it has spent */
 static int	call_depth = 0;
+static int	query_depth = 0;	/* the innermost calls that are queries */
 static int64 documents_read;
 static int64 documents_written;
 static int64 bytes_read;
@@ -298,6 +299,7 @@ cvx_call_abort(void)
 static void
 call_reset(void)
 {
+	query_depth = 0;
 	if (call_depth > 0)
 	{
 		call_depth = 0;
@@ -397,4 +399,73 @@ cvx_count_scheduled(void)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("Too many functions scheduled by this mutation (limit: %d)",
 						cvx_max_functions_scheduled)));
+}
+
+/* ---------------------------------------------------------------------
+ * Queries: read-only calls
+ *
+ * A query may run queries (ctx.runQuery) but no mutation, so the calls
+ * running are some mutations, then some queries: query_depth counts the
+ * innermost ones.  They share the budget above (the read limits and the
+ * time limit hold for a query as for a mutation).
+ * ---------------------------------------------------------------------
+ */
+
+/* Enter a query call (after cvx_call_enter) */
+void
+cvx_query_enter(void)
+{
+	query_depth++;
+}
+
+/* Leave a query call, normally or on error (before cvx_call_leave/abort) */
+void
+cvx_query_leave(void)
+{
+	Assert(query_depth > 0);
+	if (query_depth > 0)
+		query_depth--;
+}
+
+/* Is a query running (this code runs inside one)? */
+bool
+cvx_in_query(void)
+{
+	return query_depth > 0;
+}
+
+/*
+ * Is a mutation running beneath whatever runs now?  Its reads take
+ * conflict locks and each reads under a snapshot taken after its lock.
+ */
+bool
+cvx_mutation_running(void)
+{
+	return call_depth > query_depth;
+}
+
+/*
+ * Do convexlite's reads use the active snapshot (SPI read_only) rather
+ * than a new one each?  Inside a query that no mutation called: every
+ * read of the query then sees the snapshot of the statement that called
+ * it (the query's one snapshot; see docs/queries.md).
+ */
+bool
+cvx_reads_share_snapshot(void)
+{
+	return query_depth > 0 && call_depth == query_depth;
+}
+
+/*
+ * Refuse a write inside a query, with the operation's Convex name
+ * (25006, as PostgreSQL's read-only transactions).
+ */
+void
+cvx_refuse_in_query(const char *operation)
+{
+	if (query_depth > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot be called from a query: queries are read-only", operation),
+				 errhint("Write in a mutation (convex_mutation), not in a query.")));
 }

@@ -1,16 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * messages.c
- *	  The seed app's messages module: messages.send and messages.remove.
+ *	  The seed app's messages module: messages.list, messages.send and
+ *	  messages.remove.
  *
  *-------------------------------------------------------------------------
  */
 #include "convexlite.h"
 
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 
 PG_FUNCTION_INFO_V1(convex_messages_send);
 PG_FUNCTION_INFO_V1(convex_messages_remove);
+PG_FUNCTION_INFO_V1(convex_messages_list);
 
 /* args: {roomId: string, content: string, userName: string, sessionId?: string} */
 const char *const cvx_messages_send_args =
@@ -26,6 +30,13 @@ const char *const cvx_messages_remove_args =
 "\"messageId\":{\"fieldType\":{\"type\":\"id\",\"tableName\":\"messages\"},\"optional\":false},"
 "\"sessionId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":true}}}";
 
+/* args: {roomId: string} */
+static const char *const list_args =
+"{\"type\":\"object\",\"value\":{"
+"\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false}}}";
+
+static CvxValidator *list_validator = NULL;
+static SPIPlanPtr list_plan = NULL;
 static CvxValidator *send_validator = NULL;
 static CvxValidator *remove_validator = NULL;
 
@@ -127,4 +138,50 @@ convex_messages_remove(PG_FUNCTION_ARGS)
 	(void) cvx_write(messages, CVX_WRITE_DELETE, remove_plan(messages), values, nulls);
 	cvx_spi_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * messages.list: the room's messages by index by_room, ascending
+ * (roomId, then _creationTime), as one index scan.  Every stored message
+ * passed the messages schema, which is the app's messageValidator, so
+ * the result meets its returns validator by construction.
+ */
+static Jsonb *
+messages_list(FunctionCallInfo fcinfo)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
+	CvxValue	args;
+	CvxValue	room;
+	CvxTable   *messages;
+	Datum		values[1];
+	Oid			argtypes[1] = {TEXTOID};
+	JsonbParseState *state = NULL;
+	Jsonb	   *result;
+	CvxIndexRead read = {"by_room", "messages_by_room", F_TEXTEQ, {0, 0}, NULL, NULL};
+
+	cvx_read_args(fcinfo, &list_validator, list_args, &args);
+	(void) cvx_args_field(&args, "roomId", &room);
+	values[0] = PointerGetDatum(cvx_value_text(&room));
+	messages = cvx_builtin_table("messages");
+
+	read.values[0] = values[0];
+	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	cvx_push_index_range(&state, messages, &read,
+						 cvx_index_range_plan(&list_plan, messages, "room_id", NULL, 1, argtypes),
+						 NULL, NULL);
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
+	cvx_spi_finish();
+	return result;
+}
+
+/* convex_messages_list(args): messages.list, {roomId} -> Doc<"messages">[] */
+Datum
+convex_messages_list(PG_FUNCTION_ARGS)
+{
+	return cvx_run_builtin_query(fcinfo, "messages:list", messages_list);
 }

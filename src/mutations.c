@@ -1,9 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * mutations.c
- *	  Registered mutations (convex_define_mutation, the catalog
- *	  convex._functions) and the dispatcher convex_mutation(path, args),
- *	  which is also ctx.runMutation when a handler calls it.
+ *	  Registered mutations and queries (convex_define_mutation,
+ *	  convex_define_query, the catalog convex._functions) and the
+ *	  dispatchers convex_mutation(path, args) and convex_query(path, args),
+ *	  which are also ctx.runMutation and ctx.runQuery when a handler calls
+ *	  them.
+ *
+ * A query is dispatched as a mutation is, with three differences: it runs
+ * as one call (no attempts), as a read-only transaction from its sandbox's
+ * GUC level down (transaction_read_only, rolled back with the level), and
+ * limits.c knows a query is running, so that convexlite's write paths
+ * refuse with Convex's names and its reads share the query's snapshot.
+ * A path names one kind: a mutation is not run by convex_query, nor a
+ * query by convex_mutation or the scheduler.
  *
  * A call resolves its path to a built-in seed mutation or a registered
  * handler f(args jsonb) RETURNS jsonb, refuses internal mutations to
@@ -39,6 +49,7 @@
 #include "catalog/objectaddress.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_largeobject.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -65,6 +76,10 @@ PG_FUNCTION_INFO_V1(convex_mutation);
 PG_FUNCTION_INFO_V1(convex_internal_mutation);
 PG_FUNCTION_INFO_V1(convex_define_mutation);
 PG_FUNCTION_INFO_V1(convex_drop_mutation);
+PG_FUNCTION_INFO_V1(convex_query);
+PG_FUNCTION_INFO_V1(convex_internal_query);
+PG_FUNCTION_INFO_V1(convex_define_query);
+PG_FUNCTION_INFO_V1(convex_drop_query);
 
 /* The seed's mutations (their C entry points) */
 extern Datum convex_users_update_profile(PG_FUNCTION_ARGS);
@@ -76,6 +91,14 @@ extern Datum convex_presence_cleanup(PG_FUNCTION_ARGS);
 extern Datum convex_files_generate_upload_url(PG_FUNCTION_ARGS);
 extern Datum convex_files_save_file(PG_FUNCTION_ARGS);
 extern Datum convex_files_remove(PG_FUNCTION_ARGS);
+
+/* The seed's queries (their C entry points) */
+extern Datum convex_users_current(PG_FUNCTION_ARGS);
+extern Datum convex_users_get(PG_FUNCTION_ARGS);
+extern Datum convex_messages_list(PG_FUNCTION_ARGS);
+extern Datum convex_presence_list(PG_FUNCTION_ARGS);
+extern Datum convex_files_get_url(PG_FUNCTION_ARGS);
+extern Datum convex_files_list(PG_FUNCTION_ARGS);
 
 /* Longest Convex function path convexlite accepts, in bytes */
 #define MAX_PATH_LENGTH 255
@@ -91,10 +114,11 @@ typedef enum BuiltinReturn
 {
 	RETURNS_VOID,
 	RETURNS_TEXT,
-	RETURNS_INT4
+	RETURNS_INT4,
+	RETURNS_JSONB
 } BuiltinReturn;
 
-/* A built-in seed mutation reachable by path */
+/* A built-in seed mutation (or query) reachable by path */
 typedef struct BuiltinMutation
 {
 	const char *path;
@@ -102,18 +126,29 @@ typedef struct BuiltinMutation
 	BuiltinReturn returns;
 	bool		internal;
 	const char *const *args;	/* its args validator (JSON), for scheduling */
+	bool		is_query;
 } BuiltinMutation;
 
 static const BuiltinMutation builtin_mutations[] = {
-	{"files:generateUploadUrl", convex_files_generate_upload_url, RETURNS_TEXT, false, &cvx_files_generate_upload_url_args},
-	{"files:remove", convex_files_remove, RETURNS_VOID, false, &cvx_files_remove_args},
-	{"files:saveFile", convex_files_save_file, RETURNS_TEXT, false, &cvx_files_save_file_args},
-	{"messages:remove", convex_messages_remove, RETURNS_VOID, false, &cvx_messages_remove_args},
-	{"messages:send", convex_messages_send, RETURNS_TEXT, false, &cvx_messages_send_args},
-	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true, &cvx_presence_cleanup_args},
-	{"presence:leave", convex_presence_leave, RETURNS_VOID, false, &cvx_presence_leave_args},
-	{"presence:update", convex_presence_update, RETURNS_VOID, false, &cvx_presence_update_args},
-	{"users:updateProfile", convex_users_update_profile, RETURNS_VOID, false, &cvx_users_update_profile_args},
+	{"files:generateUploadUrl", convex_files_generate_upload_url, RETURNS_TEXT, false, &cvx_files_generate_upload_url_args, false},
+	{"files:remove", convex_files_remove, RETURNS_VOID, false, &cvx_files_remove_args, false},
+	{"files:saveFile", convex_files_save_file, RETURNS_TEXT, false, &cvx_files_save_file_args, false},
+	{"messages:remove", convex_messages_remove, RETURNS_VOID, false, &cvx_messages_remove_args, false},
+	{"messages:send", convex_messages_send, RETURNS_TEXT, false, &cvx_messages_send_args, false},
+	{"presence:cleanup", convex_presence_cleanup, RETURNS_INT4, true, &cvx_presence_cleanup_args, false},
+	{"presence:leave", convex_presence_leave, RETURNS_VOID, false, &cvx_presence_leave_args, false},
+	{"presence:update", convex_presence_update, RETURNS_VOID, false, &cvx_presence_update_args, false},
+	{"users:updateProfile", convex_users_update_profile, RETURNS_VOID, false, &cvx_users_update_profile_args, false},
+};
+
+/* The seed's queries: each checks its own arguments when it runs */
+static const BuiltinMutation builtin_queries[] = {
+	{"files:getUrl", convex_files_get_url, RETURNS_JSONB, false, NULL, true},
+	{"files:list", convex_files_list, RETURNS_JSONB, false, NULL, true},
+	{"messages:list", convex_messages_list, RETURNS_JSONB, false, NULL, true},
+	{"presence:list", convex_presence_list, RETURNS_JSONB, false, NULL, true},
+	{"users:current", convex_users_current, RETURNS_JSONB, false, NULL, true},
+	{"users:get", convex_users_get, RETURNS_JSONB, false, NULL, true},
 };
 
 /* The built-ins' args validators, compiled when first scheduled */
@@ -125,6 +160,7 @@ typedef struct MutationTarget
 	const BuiltinMutation *builtin;
 	struct RegisteredMutation *entry;
 	bool		internal;
+	bool		is_query;
 } MutationTarget;
 
 /* A registered mutation, as cached */
@@ -134,6 +170,7 @@ typedef struct RegisteredMutation
 	Oid			handler;
 	Oid			owner;			/* the handler runs as its owner */
 	bool		internal;
+	bool		is_query;		/* registered with convex_define_query */
 	CvxValidator *args;			/* NULL: v.any() */
 	CvxValidator *returns;		/* NULL: v.any() */
 	bool		sets_search_path;	/* the handler has SET search_path */
@@ -153,6 +190,7 @@ static MutationCache *current_cache = NULL;
 static bool current_cache_stale = false;
 static MutationCache *retired_caches = NULL;
 static SPIPlanPtr lookup_plan = NULL;
+static bool lookup_plan_has_kind = false;	/* prepared reading the kind column */
 
 /* Oid of convex._functions when the current cache was started */
 static Oid	functions_relid = InvalidOid;
@@ -285,6 +323,19 @@ sandbox_object_access(ObjectAccessType access, Oid class_id, Oid object_id,
 {
 	if (previous_object_access_hook)
 		previous_object_access_hook(access, class_id, object_id, sub_id, arg);
+
+	/*
+	 * A query creates and drops nothing: PostgreSQL's read-only transaction
+	 * refuses DDL and DML, but lets lo_create / lo_import make a large
+	 * object and lo_unlink drop one.
+	 */
+	if ((access == OAT_POST_CREATE || access == OAT_DROP) && sub_id == 0 && cvx_in_query())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("a query cannot %s %s: queries are read-only",
+						access == OAT_DROP ? "drop" : "create",
+						class_id == LargeObjectRelationId ? "large objects" : "database objects"),
+				 errhint("Write in a mutation (convex_mutation), not in a query.")));
 	/* every call runs sandboxed for as long as cvx_in_mutation() says */
 	if (access != OAT_POST_CREATE || !cvx_in_mutation() || sub_id != 0)
 		return;
@@ -403,6 +454,29 @@ builtin_mutation(const char *path)
 	return NULL;
 }
 
+/* The built-in query at path, or NULL */
+static const BuiltinMutation *
+builtin_query(const char *path)
+{
+	for (size_t i = 0; i < lengthof(builtin_queries); i++)
+		if (strcmp(builtin_queries[i].path, path) == 0)
+			return &builtin_queries[i];
+	return NULL;
+}
+
+/*
+ * Does convex._functions have its kind column (0.3.0)?  Between
+ * installing this library and ALTER EXTENSION UPDATE it does not, and
+ * every registered function is a mutation.
+ */
+static bool
+functions_have_kind(void)
+{
+	Oid			relid = get_relname_relid("_functions", get_namespace_oid(CVX_SCHEMA, false));
+
+	return OidIsValid(relid) && get_attnum(relid, "kind") != InvalidAttrNumber;
+}
+
 /* Does a function's pg_proc row SET search_path (proconfig)? */
 static pg_noinline bool
 handler_sets_search_path(HeapTuple proc)
@@ -451,6 +525,7 @@ load_registered(MutationCache *cache, const char *path)
 	bool		isnull;
 	Oid			handler;
 	bool		internal;
+	bool		is_query = false;
 	char	   *args_json;
 	char	   *returns_json = NULL;
 	HeapTuple	proc;
@@ -461,9 +536,21 @@ load_registered(MutationCache *cache, const char *path)
 	FmgrInfo	flinfo;
 
 	cvx_spi_connect();
+	/* the update to 0.3.0 adds the kind column: prepare again after it */
+	if (lookup_plan != NULL && lookup_plan_has_kind != functions_have_kind())
+	{
+		SPI_freeplan(lookup_plan);
+		lookup_plan = NULL;
+	}
+	lookup_plan_has_kind = functions_have_kind();
 	if (lookup_plan == NULL)
-		lookup_plan = cvx_prepare("SELECT handler::pg_catalog.oid, args::pg_catalog.text, "
-								  "returns::pg_catalog.text, internal "
+		lookup_plan = cvx_prepare(lookup_plan_has_kind ?
+								  "SELECT handler::pg_catalog.oid, args::pg_catalog.text, "
+								  "returns::pg_catalog.text, internal, "
+								  "kind OPERATOR(pg_catalog.=) 'query' "
+								  "FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1" :
+								  "SELECT handler::pg_catalog.oid, args::pg_catalog.text, "
+								  "returns::pg_catalog.text, internal, false "
 								  "FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	if (cvx_execute(lookup_plan, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -479,6 +566,7 @@ load_registered(MutationCache *cache, const char *path)
 	if (!isnull)
 		returns_json = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	internal = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	is_query = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
 
 	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(handler));
 	if (!HeapTupleIsValid(proc))
@@ -512,6 +600,7 @@ load_registered(MutationCache *cache, const char *path)
 	entry->handler = handler;
 	entry->owner = owner;
 	entry->internal = internal;
+	entry->is_query = is_query;
 	entry->args = args_validator;
 	entry->returns = returns_validator;
 	entry->sets_search_path = sets_search_path;
@@ -586,6 +675,8 @@ builtin_result_jsonb(const BuiltinMutation *builtin, Datum result, bool isnull)
 {
 	JsonbValue	value;
 
+	if (!isnull && builtin->returns == RETURNS_JSONB)
+		return DatumGetJsonbP(result);
 	if (isnull || builtin->returns == RETURNS_VOID)
 		value.type = jbvNull;
 	else if (builtin->returns == RETURNS_TEXT)
@@ -662,6 +753,22 @@ sandbox_enter(Oid user, Oid *saved_user, int *saved_context)
 	SetUserIdAndSecContext(user, *saved_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	return guc_level;
+}
+
+/*
+ * Make the rest of a query's call a read-only transaction
+ * (transaction_read_only at the call's GUC level, which sandbox_leave or
+ * the abort rolls back): PostgreSQL then refuses every write its SQL
+ * attempts (25006), and the handler cannot turn it off again (a
+ * read-only transaction cannot become read-write once it has run a
+ * statement).  convexlite's own write paths refuse earlier, with Convex's
+ * names (cvx_refuse_in_query).
+ */
+static void
+enter_read_only(void)
+{
+	(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /* A portal open when a handler's call began, and the status it had */
@@ -817,6 +924,8 @@ run_builtin(const BuiltinMutation *builtin, Jsonb *args, bool fire_deferred)
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
 	guc_level = sandbox_enter(cvx_schema_owner(), &saved_user, &saved_context);
+	if (builtin->is_query)
+		enter_read_only();
 	result = builtin->function(call);
 	if (fire_deferred)
 		fire_deferred_triggers();
@@ -878,6 +987,8 @@ run_registered(RegisteredMutation *entry, Jsonb *args, bool fire_deferred)
 	call->args[0].value = JsonbPGetDatum(args);
 	call->args[0].isnull = false;
 	guc_level = sandbox_enter(entry->owner, &saved_user, &saved_context);
+	if (entry->is_query)
+		enter_read_only();
 	if (!entry->sets_search_path)
 		(void) set_config_option("search_path", handler_search_path(),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -948,17 +1059,20 @@ check_convex_value(const char *path, Jsonb *jsonb, bool is_return)
 }
 
 /*
- * Find the mutation a path names (its syntax already checked), or raise
- * Convex's not-found error.
+ * Find the function (a mutation or a query) a path names (its syntax
+ * already checked), or raise Convex's not-found error.
  */
 static void
 resolve_mutation(const char *path, MutationTarget *target)
 {
 	target->builtin = builtin_mutation(path);
+	if (target->builtin == NULL)
+		target->builtin = builtin_query(path);
 	target->entry = NULL;
 	if (target->builtin != NULL)
 	{
 		target->internal = target->builtin->internal;
+		target->is_query = target->builtin->is_query;
 		return;
 	}
 	{
@@ -970,7 +1084,24 @@ resolve_mutation(const char *path, MutationTarget *target)
 		if (target->entry == NULL)
 			raise_not_found(path);
 		target->internal = target->entry->internal;
+		target->is_query = target->entry->is_query;
 	}
+}
+
+/*
+ * A mutation must be run as a mutation and a query as a query: Convex's
+ * error otherwise (42809).
+ */
+static void
+check_kind(const char *path, const MutationTarget *target, bool as_query)
+{
+	if (target->is_query != as_query)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("Trying to execute %s as %s, but it is defined as %s.", path,
+						as_query ? "Query" : "Mutation", as_query ? "Mutation" : "Query"),
+				 errhint(as_query ? "Run mutations with convex_mutation." :
+						 "Run queries with convex_query; a query cannot be scheduled.")));
 }
 
 /*
@@ -1027,6 +1158,8 @@ run_target_once(const char *path, const MutationTarget *target, Jsonb *args,
 	check_stack_depth();
 
 	cvx_call_enter();
+	if (target->is_query)
+		cvx_query_enter();
 	PG_TRY();
 	{
 		if (target->builtin != NULL)
@@ -1037,6 +1170,8 @@ run_target_once(const char *path, const MutationTarget *target, Jsonb *args,
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
+		if (target->is_query)
+			cvx_query_leave();
 		if (cvx_call_abort())
 		{
 			FlushErrorState();
@@ -1045,6 +1180,8 @@ run_target_once(const char *path, const MutationTarget *target, Jsonb *args,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (target->is_query)
+		cvx_query_leave();
 	cvx_call_leave();
 
 	cvx_check_return_size(path, VARSIZE_ANY_EXHDR(result));
@@ -1114,6 +1251,7 @@ prepare_call(const char *path, Jsonb *args, bool internal_allowed,
 	resolve_mutation(path, target);
 	if (target->internal && !internal_allowed)
 		raise_not_found(path);
+	check_kind(path, target, false);
 	check_call_args(path, target, args, check_builtin);
 }
 
@@ -1174,10 +1312,13 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 	cvx_require_primary("run mutation", path);
 	args = PG_GETARG_JSONB_P(1);
 
+	/* a query has no ctx.runMutation */
+	cvx_refuse_in_query("ctx.runMutation");
 	/* Convex's order: visibility, argument size, argument validator */
 	resolve_mutation(path, &target);
 	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
 		raise_not_found(path);
+	check_kind(path, &target, false);
 	check_call_args(path, &target, args, false);
 	PG_RETURN_JSONB_P(run_target(path, &target, args, false));
 }
@@ -1200,6 +1341,62 @@ Datum
 convex_internal_mutation(PG_FUNCTION_ARGS)
 {
 	return run_mutation(fcinfo, true);
+}
+
+/*
+ * The dispatcher behind convex_query and convex_internal_query: a query
+ * runs as one call (no attempts: it writes nothing that could conflict),
+ * read-only, in the sandbox; inside a mutation it is ctx.runQuery and
+ * its reads are part of the mutation's attempt.
+ */
+static Datum
+run_query(FunctionCallInfo fcinfo, bool internal_entry)
+{
+	text	   *path_text;
+	char	   *path;
+	Jsonb	   *args;
+	MutationTarget target;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("args must not be NULL"),
+				 errhint("A query without arguments takes '{}'.")));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	path = text_to_cstring(path_text);
+	args = PG_GETARG_JSONB_P(1);
+
+	resolve_mutation(path, &target);
+	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
+		raise_not_found(path);
+	check_kind(path, &target, true);
+	check_call_args(path, &target, args, false);
+	PG_RETURN_JSONB_P(run_target_once(path, &target, args, false));
+}
+
+/*
+ * convex_query(path, args): run a query by path; internal ones only from
+ * an internal context.  Inside a handler this is ctx.runQuery.
+ */
+Datum
+convex_query(PG_FUNCTION_ARGS)
+{
+	return run_query(fcinfo, false);
+}
+
+/*
+ * convex_internal_query(path, args): the same, for callers allowed to run
+ * internal queries (EXECUTE on this function is that right).
+ */
+Datum
+convex_internal_query(PG_FUNCTION_ARGS)
+{
+	return run_query(fcinfo, true);
 }
 
 /* Tell every backend (at commit) that the catalog changed */
@@ -1230,8 +1427,10 @@ compile_argument_validator(Jsonb *json, const char *what)
  * caller owns: it will run as its owner.
  */
 static void
-check_handler(Oid handler)
+check_handler(Oid handler, bool is_query)
 {
+	const char *kind = is_query ? "query" : "mutation";
+	char		volatility;
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(handler));
 	Form_pg_proc proc;
 	bool		ok;
@@ -1244,27 +1443,36 @@ check_handler(Oid handler)
 	ok = proc->prokind == PROKIND_FUNCTION && !proc->proretset &&
 		proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID &&
 		proc->prorettype == JSONBOID;
+	volatility = proc->provolatile;
 	ReleaseSysCache(tuple);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-				 errmsg("mutation handler %s must be a function (args jsonb) RETURNS jsonb",
-						format_procedure(handler))));
+				 errmsg("%s handler %s must be a function (args jsonb) RETURNS jsonb",
+						kind, format_procedure(handler))));
+	/* a query's statements must all see the snapshot it was called with */
+	if (is_query && volatility == PROVOLATILE_VOLATILE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("query handler %s must be declared STABLE", format_procedure(handler)),
+				 errdetail("A query reads one consistent snapshot: PostgreSQL runs every statement "
+						   "of a STABLE function on the snapshot of the statement that called it."),
+				 errhint("ALTER FUNCTION %s STABLE", format_procedure(handler))));
 	if (!pg_proc_ownercheck(handler, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of function %s to register it as a mutation handler",
-						format_procedure(handler)),
-				 errdetail("A mutation's handler runs with its owner's privileges.")));
+				 errmsg("must be owner of function %s to register it as a %s handler",
+						format_procedure(handler), kind),
+				 errdetail("A %s's handler runs with its owner's privileges.", kind)));
 }
 
 /*
- * convex_define_mutation(path, handler, args, returns, internal): register
- * (or redefine) a mutation.  args is an object validator (or v.any());
- * returns NULL means v.any().
+ * Register (or redefine) a mutation or query (is_query) from the
+ * arguments (path, handler, args, returns, internal).  args is an object
+ * validator (or v.any()); returns NULL means v.any().
  */
-Datum
-convex_define_mutation(PG_FUNCTION_ARGS)
+static void
+define_function(FunctionCallInfo fcinfo, bool is_query)
 {
 	text	   *path_text;
 	Oid			handler;
@@ -1273,9 +1481,9 @@ convex_define_mutation(PG_FUNCTION_ARGS)
 	bool		internal;
 	CvxValidator *validator;
 	CvxValidatorKind kind;
-	Datum		values[5];
-	char		nulls[6] = "     ";
-	Oid			argtypes[5] = {TEXTOID, OIDOID, JSONBOID, JSONBOID, BOOLOID};
+	Datum		values[6];
+	char		nulls[7] = "      ";
+	Oid			argtypes[6] = {TEXTOID, OIDOID, JSONBOID, JSONBOID, BOOLOID, TEXTOID};
 
 	for (int i = 0; i < 5; i++)
 		if (PG_ARGISNULL(i) && i != 3)
@@ -1289,8 +1497,17 @@ convex_define_mutation(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_FUNCTION),
 				 errmsg("\"%s\" is one of convexlite's built-in mutations", text_to_cstring(path_text))));
+	if (builtin_query(text_to_cstring(path_text)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_FUNCTION),
+				 errmsg("\"%s\" is one of convexlite's built-in queries", text_to_cstring(path_text))));
+	if (is_query && !functions_have_kind())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("registered queries need convexlite 0.3.0's catalog"),
+				 errhint("Run ALTER EXTENSION convexlite UPDATE.")));
 	handler = PG_GETARG_OID(1);
-	check_handler(handler);
+	check_handler(handler, is_query);
 
 	args = PG_GETARG_JSONB_P(2);
 	validator = compile_argument_validator(args, "args");
@@ -1314,13 +1531,45 @@ convex_define_mutation(PG_FUNCTION_ARGS)
 	nulls[3] = returns != NULL ? ' ' : 'n';
 	values[4] = BoolGetDatum(internal);
 	cvx_spi_connect();
-	cvx_execute_args("INSERT INTO convex._functions (path, handler, args, returns, internal) "
-					 "VALUES ($1, $2::pg_catalog.oid::pg_catalog.regprocedure, $3, $4, $5) "
-					 "ON CONFLICT (path) DO UPDATE SET handler = EXCLUDED.handler, "
-					 "args = EXCLUDED.args, returns = EXCLUDED.returns, internal = EXCLUDED.internal",
-					 5, argtypes, values, nulls, false, 0);
+	if (functions_have_kind())
+	{
+		values[5] = CStringGetTextDatum(is_query ? "query" : "mutation");
+		cvx_execute_args("INSERT INTO convex._functions (path, handler, args, returns, internal, kind) "
+						 "VALUES ($1, $2::pg_catalog.oid::pg_catalog.regprocedure, $3, $4, $5, $6) "
+						 "ON CONFLICT (path) DO UPDATE SET handler = EXCLUDED.handler, "
+						 "args = EXCLUDED.args, returns = EXCLUDED.returns, internal = EXCLUDED.internal, "
+						 "kind = EXCLUDED.kind",
+						 6, argtypes, values, nulls, false, 0);
+	}
+	else
+		cvx_execute_args("INSERT INTO convex._functions (path, handler, args, returns, internal) "
+						 "VALUES ($1, $2::pg_catalog.oid::pg_catalog.regprocedure, $3, $4, $5) "
+						 "ON CONFLICT (path) DO UPDATE SET handler = EXCLUDED.handler, "
+						 "args = EXCLUDED.args, returns = EXCLUDED.returns, internal = EXCLUDED.internal",
+						 5, argtypes, values, nulls, false, 0);
 	cvx_spi_finish();
 	invalidate_everywhere();
+}
+
+/*
+ * convex_define_mutation(path, handler, args, returns, internal): register
+ * (or redefine) a mutation.
+ */
+Datum
+convex_define_mutation(PG_FUNCTION_ARGS)
+{
+	define_function(fcinfo, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * convex_define_query(path, handler, args, returns, internal): register
+ * (or redefine) a query; its handler must be STABLE.
+ */
+Datum
+convex_define_query(PG_FUNCTION_ARGS)
+{
+	define_function(fcinfo, true);
 	PG_RETURN_VOID();
 }
 
@@ -1346,6 +1595,35 @@ convex_drop_mutation(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("no registered mutation \"%s\"", text_to_cstring(path_text))));
+	cvx_spi_finish();
+	invalidate_everywhere();
+	PG_RETURN_VOID();
+}
+
+/* convex_drop_query(path): forget a registered query */
+Datum
+convex_drop_query(PG_FUNCTION_ARGS)
+{
+	text	   *path_text;
+	Datum		values[1];
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL")));
+	path_text = PG_GETARG_TEXT_PP(0);
+	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
+	values[0] = PointerGetDatum(path_text);
+	cvx_spi_connect();
+	if (functions_have_kind())
+		cvx_execute_args("DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1 "
+						 "AND kind OPERATOR(pg_catalog.=) 'query'",
+						 1, argtypes, values, NULL, false, 0);
+	if (SPI_processed == 0 || !functions_have_kind())
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("no registered query \"%s\"", text_to_cstring(path_text))));
 	cvx_spi_finish();
 	invalidate_everywhere();
 	PG_RETURN_VOID();

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * presence.c
- *	  The seed app's presence module: presence.update, presence.leave and
- *	  the internal presence.cleanup.
+ *	  The seed app's presence module: presence.list, presence.update,
+ *	  presence.leave and the internal presence.cleanup.
  *
  * A presence row is found by (sessionId, roomId) when the caller passes a
  * non-empty sessionId (the seed tests it for truth), else by (userId,
@@ -19,11 +19,13 @@
 #include "convexlite.h"
 
 #include "catalog/pg_type.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(convex_presence_update);
 PG_FUNCTION_INFO_V1(convex_presence_leave);
 PG_FUNCTION_INFO_V1(convex_presence_cleanup);
+PG_FUNCTION_INFO_V1(convex_presence_list);
 
 /* Presence older than this is stale (the seed's PRESENCE_TIMEOUT) */
 #define PRESENCE_TIMEOUT_MS 30000.0
@@ -267,4 +269,85 @@ convex_presence_cleanup(PG_FUNCTION_ARGS)
 						presence_plan(CLEANUP), cutoff, NULL);
 	cvx_spi_finish();
 	PG_RETURN_INT32((int32) Min(deleted, (uint64) PG_INT32_MAX));
+}
+
+/* args: {roomId: string} */
+static const char *const list_args =
+"{\"type\":\"object\",\"value\":{"
+"\"roomId\":{\"fieldType\":{\"type\":\"string\"},\"optional\":false}}}";
+
+static CvxValidator *list_validator = NULL;
+static SPIPlanPtr list_plan = NULL;
+
+/* presence.list's clock and where lastSeen is among a document's values */
+typedef struct FreshPresence
+{
+	double		now;
+	int			last_seen;
+} FreshPresence;
+
+/* Is a presence entry fresh: now - lastSeen < PRESENCE_TIMEOUT, as the seed filters? */
+static bool
+presence_is_fresh(CvxTable *table, const Datum *values, const bool *nulls, void *arg)
+{
+	FreshPresence *fresh = arg;
+
+	return !nulls[fresh->last_seen] &&
+		fresh->now - DatumGetFloat8(values[fresh->last_seen]) < PRESENCE_TIMEOUT_MS;
+}
+
+/*
+ * presence.list: the room's presence by index by_room, keeping only the
+ * entries the seed keeps, now - lastSeen < PRESENCE_TIMEOUT (the same
+ * expression, evaluated in the scan; now is read once, as the seed's
+ * Date.now()).  Stored presence passed the presence schema, the app's
+ * presenceValidator.
+ */
+static Jsonb *
+presence_list(FunctionCallInfo fcinfo)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext work;
+	bool		used;
+	CvxValue	args;
+	CvxValue	room;
+	CvxTable   *presence;
+	Datum		values[2];
+	Oid			argtypes[2] = {TEXTOID, FLOAT8OID};
+	JsonbParseState *state = NULL;
+	Jsonb	   *result;
+	FreshPresence fresh;
+	CvxIndexRead read = {"by_room", "presence_by_room", F_TEXTEQ, {0, 0}, presence_is_fresh, &fresh};
+
+	cvx_read_args(fcinfo, &list_validator, list_args, &args);
+	(void) cvx_args_field(&args, "roomId", &room);
+	values[0] = PointerGetDatum(cvx_value_text(&room));
+	values[1] = Float8GetDatum(cvx_date_now());
+	presence = cvx_builtin_table("presence");
+
+	fresh.now = DatumGetFloat8(values[1]);
+	fresh.last_seen = cvx_column_index(presence, "lastSeen") + 2;
+	read.values[0] = values[0];
+	read.values[1] = values[1];
+	cvx_spi_connect();
+	work = cvx_reads_context_begin(&used);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	cvx_push_index_range(&state, presence, &read,
+						 cvx_index_range_plan(&list_plan, presence, "room_id",
+											  "($2 OPERATOR(pg_catalog.-) last_seen) "
+											  "OPERATOR(pg_catalog.<) " CppAsString2(PRESENCE_TIMEOUT_MS)
+											  "::pg_catalog.float8",
+											  2, argtypes),
+						 NULL, NULL);
+	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+								   caller_context);
+	cvx_spi_finish();
+	return result;
+}
+
+/* convex_presence_list(args): presence.list, {roomId} -> Doc<"presence">[] (fresh ones) */
+Datum
+convex_presence_list(PG_FUNCTION_ARGS)
+{
+	return cvx_run_builtin_query(fcinfo, "presence:list", presence_list);
 }

@@ -261,12 +261,20 @@ convex_db_query(PG_FUNCTION_ARGS)
 			if (strcmp(table->indexes[i].name, index_name) == 0)
 				shape.index = i;
 		if (shape.index < 0)
+			cvx_refuse_other_index(table, index_name);
+		if (shape.index < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("Index %s.%s not found.", table->name,
 							cvx_clip_name(index_name, strlen(index_name)))));
 	}
 	nkeys = (shape.index >= 0 ? table->indexes[shape.index].nfields : 0) + 1;
+	for (int i = 0; i < nkeys - 1; i++)
+		if (table->indexes[shape.index].paths[i] != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("Index %s.%s lists a nested field path: query it with convex_db_select", table->name,
+							index_name)));
 
 	/* eq: a prefix of the index's fields */
 	if (!JB_ROOT_IS_OBJECT(eq))
@@ -393,7 +401,7 @@ convex_db_query(PG_FUNCTION_ARGS)
 	 */
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "convexlite query row",
 										ALLOCSET_DEFAULT_SIZES);
-	portal = cvx_cursor_open_indexed(query_plan(table, &shape), values, nulls, !cvx_in_mutation());
+	portal = cvx_cursor_open_indexed(query_plan(table, &shape), values, nulls, !cvx_mutation_running());
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, QUERY_BATCH_ROWS);

@@ -226,7 +226,10 @@ check_scheduled_time(double when)
 Datum
 convex_scheduler_run_after(PG_FUNCTION_ARGS)
 {
-	double		delay = time_argument(fcinfo, 0, "delayMs");
+	double		delay;
+
+	cvx_refuse_in_query("ctx.scheduler.runAfter");
+	delay = time_argument(fcinfo, 0, "delayMs");
 
 	PG_RETURN_TEXT_P(schedule(check_scheduled_time(cvx_date_now() + delay), fcinfo));
 }
@@ -238,7 +241,10 @@ convex_scheduler_run_after(PG_FUNCTION_ARGS)
 Datum
 convex_scheduler_run_at(PG_FUNCTION_ARGS)
 {
-	double		when = time_argument(fcinfo, 0, "timestamp");
+	double		when;
+
+	cvx_refuse_in_query("ctx.scheduler.runAt");
+	when = time_argument(fcinfo, 0, "timestamp");
 
 	PG_RETURN_TEXT_P(schedule(check_scheduled_time(when), fcinfo));
 }
@@ -260,6 +266,7 @@ convex_scheduler_cancel(PG_FUNCTION_ARGS)
 	Oid			saved_user;
 	int			saved_context;
 
+	cvx_refuse_in_query("ctx.scheduler.cancel");
 	values[0] = PointerGetDatum(id);
 	values[1] = JsonbPGetDatum(state_jsonb("canceled", NULL));
 	values[2] = Float8GetDatum(cvx_date_now());
@@ -351,6 +358,9 @@ run_job(const char *path, Jsonb *args, char **error, bool *canceled)
 		}
 		*canceled = failure->sqlerrcode == ERRCODE_QUERY_CANCELED;
 		message = failure->message != NULL ? failure->message : "unknown error";
+		/* a ConvexError keeps its data: "ConvexError: <message>\n<data as JSON>" */
+		if (cvx_is_convex_error(failure) && failure->detail != NULL)
+			message = psprintf("ConvexError: %s\n%s", message, failure->detail);
 		/* at most MAX_ERROR_LENGTH bytes, never half a character */
 		*error = pnstrdup(message, pg_mbcliplen(message, strlen(message), MAX_ERROR_LENGTH));
 		FreeErrorData(failure);

@@ -121,6 +121,8 @@ typedef struct IndexSpec
 {
 	char		name[NAMEDATALEN];
 	List	   *columns;		/* of char *, in order */
+	List	   *paths;			/* of char *: the path below each column, "" if none */
+	List	   *fields;			/* of char *: the field paths as given */
 	char	   *definition;		/* the fields as given, to compare */
 } IndexSpec;
 
@@ -179,29 +181,65 @@ parse_indexes(CvxTable *table, Jsonb *indexes)
 		{
 			JsonbValue *field = getIthJsonbValueFromContainer(value.val.binary.data, i);
 			const char *column = NULL;
+			const CvxColumn *described = NULL;
+			char	   *path;
+			char	   *dot;
 
 			if (field->type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("index \"%s\" must list field names as strings", index_name)));
+			path = pnstrdup(field->val.string.val, field->val.string.len);
+			/* a nested path "a.b.c": field a, then "b.c" inside it */
+			dot = strchr(path, '.');
+			if (dot != NULL)
+				*dot = '\0';
 			for (int c = 0; c < table->ncolumns; c++)
-				if (strlen(table->columns[c].field->name) == (size_t) field->val.string.len &&
-					memcmp(table->columns[c].field->name, field->val.string.val,
-						   field->val.string.len) == 0)
+				if (strcmp(table->columns[c].field->name, path) == 0)
+				{
 					column = table->columns[c].column;
+					described = &table->columns[c];
+				}
 			if (column == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("index \"%s\" lists \"%.*s\", which is not a field of table \"%s\"",
 								index_name, Min(field->val.string.len, 64),
 								field->val.string.val, table->name),
-						 errhint("Index fields are top-level fields of the table; nested paths are not supported.")));
-			if (list_member(spec->columns, makeString((char *) column)))
+						 errhint("Index fields are fields of the table, or paths into one (\"a.b\").")));
+			if (dot != NULL)
+			{
+				/* each part a field name; the field holds objects (stored as jsonb) */
+				for (char *part = dot + 1;;)
+				{
+					char	   *next = strchr(part, '.');
+					size_t		len = next != NULL ? (size_t) (next - part) : strlen(part);
+
+					if (len == 0 || part[0] == '$')
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("index \"%s\" lists \"%.*s\", which is not a valid field path",
+										index_name, Min(field->val.string.len, 64), field->val.string.val)));
+					if (next == NULL)
+						break;
+					part = next + 1;
+				}
+				if (described->type != CVX_COL_JSONB)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("index \"%s\" lists \"%.*s\", but field \"%s\" of table \"%s\" cannot hold an object",
+									index_name, Min(field->val.string.len, 64), field->val.string.val,
+									described->field->name, table->name)));
+			}
+			if (list_member(spec->fields, makeString(pnstrdup(field->val.string.val, field->val.string.len))))
 				ereport(ERROR,
 						(errcode(ERRCODE_DUPLICATE_COLUMN),
 						 errmsg("index \"%s\" lists field \"%.*s\" twice", index_name,
 								Min(field->val.string.len, 64), field->val.string.val)));
+			spec->fields = lappend(spec->fields,
+								   makeString(pnstrdup(field->val.string.val, field->val.string.len)));
 			spec->columns = lappend(spec->columns, makeString((char *) column));
+			spec->paths = lappend(spec->paths, makeString(dot != NULL ? dot + 1 : ""));
 		}
 		specs = lappend(specs, spec);
 	}
@@ -211,29 +249,35 @@ parse_indexes(CvxTable *table, Jsonb *indexes)
 /*
  * CREATE INDEX "<table>__<index>" ON convex.t (keys..., _creation_time):
  * each field as its column, or as convex.index_key(column) where the
- * column's SQL order is not Convex's (cvx_index_keyed).
+ * column's SQL order is not Convex's (cvx_index_keyed); a nested field
+ * path "a.b" as convex.index_key((a -> 'b')).
  */
 static void
 create_index(CvxTable *table, IndexSpec *spec)
 {
 	StringInfoData sql;
 	ListCell   *lc;
+	ListCell   *pc;
 	char		index_relname[NAMEDATALEN];
 
 	snprintf(index_relname, sizeof(index_relname), "%s__%s", table->name, spec->name);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE INDEX %s ON %s.%s (", quote_identifier(index_relname),
 					 CVX_SCHEMA, quote_identifier(table->name));
-	foreach(lc, spec->columns)
+	forboth(lc, spec->columns, pc, spec->paths)
 	{
 		const char *name = strVal(lfirst(lc));
+		const char *path = strVal(lfirst(pc));
 		const CvxColumn *column = NULL;
 
 		for (int c = 0; c < table->ncolumns; c++)
 			if (strcmp(table->columns[c].column, name) == 0)
 				column = &table->columns[c];
 		Assert(column != NULL);
-		if (column != NULL && cvx_index_keyed(table, column))
+		if (path[0] != '\0')
+			/* a nested field path: always as Convex's key of the value there */
+			appendStringInfo(&sql, "%s.index_key(%s), ", CVX_SCHEMA, cvx_json_path_sql(name, path));
+		else if (column != NULL && cvx_index_keyed(table, column))
 			appendStringInfo(&sql, "%s.index_key(%s), ", CVX_SCHEMA, quote_identifier(name));
 		else
 			appendStringInfo(&sql, "%s, ", quote_identifier(name));

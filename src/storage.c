@@ -58,8 +58,12 @@ PG_FUNCTION_INFO_V1(convex_storage_get_metadata);
 PG_FUNCTION_INFO_V1(convex_storage_delete);
 PG_FUNCTION_INFO_V1(convex_storage_cleanup);
 
-/* The table number of _storage */
-#define STORAGE_TABLE_NUMBER 1
+/*
+ * The table number of _storage: Convex's 540 (file ids begin with "kg"),
+ * read from the catalog, where 0.2.0 databases had 1 until the update to
+ * 0.3.0 renumbered their ids.
+ */
+#define STORAGE_TABLE_NUMBER (cvx_builtin_table("_storage")->number)
 
 /* Longest Content-Type kept (an HTTP header this long is already absurd) */
 #define MAX_CONTENT_TYPE_LENGTH 1024
@@ -119,6 +123,13 @@ site_base(void)
 	while (len > 0 && base[len - 1] == '/')
 		len--;
 	return pnstrdup(base, len);
+}
+
+/* convexlite.url without trailing slashes, for other files (auth.c) */
+char *
+cvx_site_url(void)
+{
+	return site_base();
 }
 
 /* ---------------------------------------------------------------------
@@ -207,7 +218,9 @@ cvx_storage_generate_upload_url(void)
 	int			rc;
 
 	cvx_require_primary("issue an upload URL", NULL);
+	cvx_refuse_in_query("ctx.storage.generateUploadUrl");
 	cvx_random_bytes(random_bytes, sizeof(random_bytes));
+	cvx_mark_node(random_bytes);	/* a front routes the upload by it */
 	cvx_token_encode(random_bytes, token);
 	url = cstring_to_text(psprintf("%s%s%s", site_base(), CVX_UPLOAD_PATH, token));
 	values[0] = PointerGetDatum(token_key(random_bytes));
@@ -226,12 +239,17 @@ cvx_storage_generate_upload_url(void)
 	return url;
 }
 
-/* An error about an upload URL that does not authorize an upload (28000) */
+/*
+ * An error about an upload URL that does not authorize an upload: 22023
+ * UPLOAD_URL_INVALID for one never handed out, 55000 UPLOAD_URL_USED or
+ * UPLOAD_URL_EXPIRED for one that was (never class 28, which drivers take
+ * for connection trouble).
+ */
 static void
-refuse_upload_url(const char *message)
+refuse_upload_url(int sqlstate, const char *code, const char *message)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			(errcode(sqlstate), cvx_errcode_name(code),
 			 errmsg("%s", message),
 			 errhint("Get a new upload URL from files:generateUploadUrl.")));
 }
@@ -255,6 +273,7 @@ use_upload_url(text *url)
 	if (status != CVX_TOKEN_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 cvx_errcode_name("UPLOAD_URL_INVALID"),
 				 errmsg("invalid upload URL: %s", cvx_token_status_reason(status)),
 				 errhint("Upload URLs come from files:generateUploadUrl and end in /api/storage/upload?token=<36 hex digits>.")));
 	key[0] = PointerGetDatum(token_key(random_bytes));
@@ -275,13 +294,16 @@ use_upload_url(text *url)
 								   "WHERE token_hash OPERATOR(pg_catalog.=) $1", 1, argtypes),
 						 key, NULL, true, 1);
 		if (rc == SPI_OK_SELECT && SPI_processed > 0)
-			refuse_upload_url("this upload URL has already been used");
-		refuse_upload_url("this upload URL is not valid");
+			refuse_upload_url(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "UPLOAD_URL_USED",
+							  "this upload URL has already been used");
+		refuse_upload_url(ERRCODE_INVALID_PARAMETER_VALUE, "UPLOAD_URL_INVALID",
+						  "this upload URL is not valid");
 	}
 	expires_at = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull || !(expires_at > cvx_date_now()))
-		refuse_upload_url("this upload URL has expired");
+		refuse_upload_url(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "UPLOAD_URL_EXPIRED",
+						  "this upload URL has expired");
 }
 
 /* ---------------------------------------------------------------------
@@ -393,6 +415,7 @@ convex_storage_upload(PG_FUNCTION_ARGS)
 	Oid			blob;
 
 	cvx_require_primary("store an upload", NULL);
+	cvx_refuse_in_query("storage upload");
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -477,7 +500,7 @@ copy_large_object(Oid blob, int64 *size, uint8 digest[PG_SHA256_DIGEST_LENGTH])
 }
 
 /*
- * convex_storage_upload(upload_url, data oid, content_type): the
+ * convex_storage_upload_large_object(upload_url, large_object, content_type): the
  * streaming upload.  The caller wrote the file into a large object of its
  * own (lo_import, lo_write); convexlite copies it, a chunk at a time,
  * into a new large object of its own while hashing it, and unlinks the
@@ -505,6 +528,7 @@ convex_storage_upload_large_object(PG_FUNCTION_ARGS)
 	Datum		values[1];
 
 	cvx_require_primary("store an upload", NULL);
+	cvx_refuse_in_query("storage upload");
 	cvx_require_argument(fcinfo, 0, "upload_url");
 	cvx_require_argument(fcinfo, 1, "data");
 	url = PG_GETARG_TEXT_PP(0);
@@ -653,7 +677,20 @@ convex_storage_get_range(PG_FUNCTION_ARGS)
 Datum
 convex_storage_get_url(PG_FUNCTION_ARGS)
 {
-	text	   *id = storage_id_argument(fcinfo, 0, "storage.getUrl");
+	text	   *url = cvx_storage_url(storage_id_argument(fcinfo, 0, "storage.getUrl"));
+
+	if (url == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(url);
+}
+
+/*
+ * ctx.storage.getUrl(id) for C callers: the URL in the caller's memory
+ * context, or NULL when the blob does not exist.
+ */
+text *
+cvx_storage_url(text *id)
+{
 	bool		found;
 	char	   *base = site_base();
 
@@ -661,9 +698,8 @@ convex_storage_get_url(PG_FUNCTION_ARGS)
 	found = find_storage_row(id);
 	cvx_spi_finish();
 	if (!found)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/api/storage/%s", base,
-											  text_to_cstring(id))));
+		return NULL;
+	return cstring_to_text(psprintf("%s/api/storage/%s", base, text_to_cstring(id)));
 }
 
 /*
@@ -741,6 +777,7 @@ cvx_storage_delete(text *storage_id)
 	int			rc;
 
 	cvx_require_primary("delete a stored file", NULL);
+	cvx_refuse_in_query("ctx.storage.delete");
 	values[0] = PointerGetDatum(storage_id);
 	cvx_spi_connect();
 	rc = cvx_execute_by_key(cvx_kept_plan(&storage_delete_plan,

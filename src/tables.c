@@ -257,7 +257,15 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 			JsonbValue *field = getIthJsonbValueFromContainer(value.val.binary.data, i);
 			char	   *name = field->type == jbvString ?
 				pnstrdup(field->val.string.val, field->val.string.len) : "";
+			char	   *dot = strchr(name, '.');
 
+			/* a nested path "a.b.c": column a, path "b.c" below it */
+			index->paths[i] = NULL;
+			if (dot != NULL)
+			{
+				*dot = '\0';
+				index->paths[i] = MemoryContextStrdup(context, dot + 1);
+			}
 			index->fields[i] = -1;
 			for (int c = 0; c < table->ncolumns; c++)
 				if (strcmp(table->columns[c].field->name, name) == 0)
@@ -272,6 +280,36 @@ cvx_describe_indexes(CvxTable *table, Jsonb *indexes, MemoryContext context)
 		n++;
 	}
 	table->nindexes = n;
+}
+
+/*
+ * The SQL of a path below a jsonb column: (column -> 'b' -> 'c') for
+ * "b.c", as an index on a nested field path stores it (inside
+ * convex.index_key) and queries compare it.
+ */
+char *
+cvx_json_path_sql(const char *column, const char *path)
+{
+	StringInfoData sql;
+	char	   *copy = pstrdup(path);
+	char	   *part = copy;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "(%s", quote_identifier(column));
+	for (;;)
+	{
+		char	   *next = strchr(part, '.');
+
+		if (next != NULL)
+			*next = '\0';
+		appendStringInfo(&sql, " OPERATOR(pg_catalog.->) %s", quote_literal_cstr(part));
+		if (next == NULL)
+			break;
+		part = next + 1;
+	}
+	appendStringInfoChar(&sql, ')');
+	pfree(copy);
+	return sql.data;
 }
 
 /* Free one table set: its compiled validators, kept plans and memory */
@@ -289,6 +327,7 @@ free_table_set(CvxTableSet *set)
 			if (*plans[p] != NULL)
 				SPI_freeplan(*plans[p]);
 		cvx_plan_cache_free(&table->query_plans);
+		cvx_plan_cache_free(&table->builder_plans);
 		cvx_plan_cache_free(&table->patch_plans);
 		if (table->validator != NULL)
 			cvx_validator_free(table->validator);
@@ -324,8 +363,10 @@ load_table_set(void)
 		/* the latest committed catalog (and this transaction's own changes) */
 		CommandCounterIncrement();
 		PushActiveSnapshot(GetLatestSnapshot());
-		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin "
-							  "FROM convex._tables ORDER BY number", true);
+		/* other_indexes by name: a database not yet updated to 0.3.0 has none */
+		rc = cvx_execute_once("SELECT name, number, fields::pg_catalog.text, indexes, notify, is_builtin, "
+							  "pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.->) 'other_indexes' "
+							  "FROM convex._tables t ORDER BY number", true);
 		PopActiveSnapshot();
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "convexlite: reading convex._tables failed: %s",
@@ -357,6 +398,20 @@ load_table_set(void)
 								 context);
 			cvx_describe_notify_fields(table,
 									   DatumGetJsonbP(SPI_getbinval(tuple, tupdesc, 5, &isnull)));
+			{
+				Datum		other = SPI_getbinval(tuple, tupdesc, 7, &isnull);
+
+				if (!isnull)
+				{
+					Jsonb	   *jb = DatumGetJsonbP(other);
+
+					if (JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) > 0)
+					{
+						table->other_indexes = MemoryContextAlloc(context, VARSIZE(jb));
+						memcpy(table->other_indexes, jb, VARSIZE(jb));
+					}
+				}
+			}
 		}
 	}
 	PG_CATCH();
@@ -571,4 +626,41 @@ cvx_builtin_table(const char *name)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("convexlite's table \"%s\" is missing from convex._tables", name)));
 	return table;
+}
+
+/*
+ * A query named an index the table does not have as a database index: if
+ * it is one of the search, vector or staged indexes convex_define_schema
+ * kept, say so (0A000) instead of "not found".
+ */
+void
+cvx_refuse_other_index(const CvxTable *table, const char *index_name)
+{
+	JsonbValue *found;
+	JsonbValue *kind;
+	JsonbValue *staged;
+
+	if (table->other_indexes == NULL)
+		return;
+	found = getKeyJsonValueFromContainer(&table->other_indexes->root, index_name,
+										 strlen(index_name), NULL);
+	if (found == NULL || found->type != jbvBinary)
+		return;
+	kind = getKeyJsonValueFromContainer(found->val.binary.data, "kind", 4, NULL);
+	staged = getKeyJsonValueFromContainer(found->val.binary.data, "staged", 6, NULL);
+	if (staged != NULL && staged->type == jbvBool && staged->val.boolean)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Index %s.%s is staged: it cannot be queried until it is enabled",
+						table->name, index_name),
+				 errhint("Remove staged: true from the index in the schema and run convex_define_schema again.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("Index %s.%s is a %.*s index: convexlite does not run %.*s queries yet",
+					table->name, index_name,
+					kind != NULL && kind->type == jbvString ? kind->val.string.len : 1,
+					kind != NULL && kind->type == jbvString ? kind->val.string.val : "?",
+					kind != NULL && kind->type == jbvString ? kind->val.string.len : 1,
+					kind != NULL && kind->type == jbvString ? kind->val.string.val : "?"),
+			 errdetail("convex_define_schema keeps search and vector indexes in convex._tables.other_indexes; query a database index instead.")));
 }

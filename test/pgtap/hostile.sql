@@ -511,7 +511,7 @@ VALUES ('convex_mutation messages:send', '$ field', 'args with "$x": the value r
         '22023', :'alice', '{ArgumentValidationError%}');
 
 ------------------------------------------------------------------------
--- 2. Identity: hostile convexlite.user_id and request.jwt.claims (28000)
+-- 2. Identity: hostile convexlite.user_id and request.jwt.claims (42501 INVALID_IDENTITY)
 ------------------------------------------------------------------------
 
 CREATE TABLE regress_cvx_hostile.bad_users (label text, uid text, claims text);
@@ -531,7 +531,7 @@ INSERT INTO regress_cvx_hostile.bad_users VALUES
     ('claims with an object sub', NULL, '{"sub": {"id": "' || :'alice' || '"}}'),
     ('claims with a lone surrogate', NULL, '{"sub": "\ud800"}');
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, uid, claims)
-SELECT c.fn, 'hostile identity', u.label, c.sql, '28000', coalesce(u.uid, ''), u.claims
+SELECT c.fn, 'hostile identity', u.label, c.sql, '42501', coalesce(u.uid, ''), u.claims
   FROM regress_cvx_hostile.bad_users u
  CROSS JOIN (VALUES
     ('convex_auth_user_id', 'SELECT convex_auth_user_id()'),
@@ -799,7 +799,7 @@ SELECT 'convex_define_table', kind, label, format('SELECT convex_define_table(%s
     ('hostile identifier', 'index of 10k characters (breaks the identifier rule)', $$'ht_new', '{"x": {"fieldType": {"type": "number"}, "optional": false}}', jsonb_build_object(repeat('i', 10000), '["x"]'::jsonb)$$, '42602'),
     ('hostile identifier', 'index of 60 characters (too long with the table name)', $$'ht_new', '{"x": {"fieldType": {"type": "number"}, "optional": false}}', jsonb_build_object(repeat('i', 60), '["x"]'::jsonb)$$, '42622'),
     ('hostile identifier', 'index field "_creationTime"', $$'ht_new', '{"x": {"fieldType": {"type": "number"}, "optional": false}}', '{"by_x": ["_creationTime"]}'$$, '42703'),
-    ('hostile identifier', 'index field "x.y" (not top-level)', $$'ht_new', '{"x": {"fieldType": {"type": "object", "value": {"y": {"fieldType": {"type": "number"}, "optional": false}}}, "optional": false}}', '{"by_xy": ["x.y"]}'$$, '42703'),
+    ('hostile identifier', 'index field "x.y" into a number (cannot hold an object)', $$'ht_new', '{"x": {"fieldType": {"type": "number"}, "optional": false}}', '{"by_xy": ["x.y"]}'$$, '42703'),
     ('wrong type', 'redefining ht_items.qty as a string', $$'ht_items', '{"owner": {"fieldType": {"type": "id", "tableName": "users"}, "optional": false}, "title": {"fieldType": {"type": "string"}, "optional": false}, "qty": {"fieldType": {"type": "string"}, "optional": false}, "big": {"fieldType": {"type": "bigint"}, "optional": false}, "flag": {"fieldType": {"type": "boolean"}, "optional": false}, "tags": {"fieldType": {"type": "array", "value": {"type": "string"}}, "optional": false}, "meta": {"fieldType": {"type": "object", "value": {"a": {"fieldType": {"type": "number"}, "optional": false}}}, "optional": false}, "kind": {"fieldType": {"type": "union", "value": [{"type": "string"}, {"type": "null"}]}, "optional": false}}'$$, '0A000'),
     ('missing field', 'redefining ht_other without x (still set)', $$'ht_other', '{}'$$, '55000'),
     ('missing field', 'redefining ht_other with a new required field', $$'ht_other', '{"x": {"fieldType": {"type": "number"}, "optional": false}, "y": {"fieldType": {"type": "number"}, "optional": false}}'$$, '23514')
@@ -892,15 +892,15 @@ INSERT INTO regress_cvx_hostile.bad_urls VALUES
     ('10k characters', 'bad upload URL', :'url_base' || repeat('a', 10000), '22023'),
     ('trailing space', 'bad upload URL', :'url' || ' ', '22023'),
     ('SQL injection', 'bad upload URL', :'url_base' || ''' OR 1=1; --', '22023'),
-    ('forged (never handed out)', 'forged token', :'forged_url', '28000'),
-    ('already used', 'used token', :'used_url', '28000'),
-    ('expired', 'expired token', :'expired_url', '28000');
+    ('forged (never handed out)', 'forged token', :'forged_url', '22023'),
+    ('already used', 'used token', :'used_url', '55000'),
+    ('expired', 'expired token', :'expired_url', '55000');
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
 SELECT c.fn, u.kind, 'url ' || u.label, format(c.tmpl, u.v, :'my_lo'), u.state
   FROM regress_cvx_hostile.bad_urls u
  CROSS JOIN (VALUES
     ('convex_storage_upload(bytea)', $$SELECT convex_storage_upload(%L, '\x6869'::bytea, 'text/plain')$$),
-    ('convex_storage_upload(oid)', $$SELECT convex_storage_upload(%L, %s::oid, 'text/plain')$$)) AS c(fn, tmpl)
+    ('convex_storage_upload_large_object', $$SELECT convex_storage_upload_large_object(%L, %s::oid, 'text/plain')$$)) AS c(fn, tmpl)
  ORDER BY c.fn, u.label;
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, role)
 SELECT c.fn, t.kind, t.label, format(c.tmpl, :'url', t.ct, :'my_lo'), t.state, NULL
@@ -912,19 +912,19 @@ SELECT c.fn, t.kind, t.label, format(c.tmpl, :'url', t.ct, :'my_lo'), t.state, N
     ('control character', 'content_type with DEL', quote_literal(E'text/plain\x7f'), '22023')) AS t(kind, label, ct, state)
  CROSS JOIN (VALUES
     ('convex_storage_upload(bytea)', $$SELECT convex_storage_upload(%L, '\x6869'::bytea, %s)$$),
-    ('convex_storage_upload(oid)', $$SELECT convex_storage_upload(%L, %3$s::oid, %2$s)$$)) AS c(fn, tmpl);
+    ('convex_storage_upload_large_object', $$SELECT convex_storage_upload_large_object(%L, %3$s::oid, %2$s)$$)) AS c(fn, tmpl);
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state, role)
 SELECT fn, kind, label, sql, state, role
   FROM (VALUES
     ('convex_storage_upload(bytea)', 'SQL NULL', 'url NULL', $$SELECT convex_storage_upload(NULL, '\x6869'::bytea)$$, '22004', NULL::text),
     ('convex_storage_upload(bytea)', 'SQL NULL', 'data NULL', format($$SELECT convex_storage_upload(%L, NULL::bytea)$$, :'url'), '22004', NULL),
-    ('convex_storage_upload(oid)', 'SQL NULL', 'oid NULL', format($$SELECT convex_storage_upload(%L, NULL::oid)$$, :'url'), '22004', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object that does not exist', format($$SELECT convex_storage_upload(%L, 4294967295::oid)$$, :'url'), '42704', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'large object 0', format($$SELECT convex_storage_upload(%L, 0::oid)$$, :'url'), '42704', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'the large object of a blob', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'blob_lo'), '55000', NULL),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object of the caller''s, bad url', format($$SELECT convex_storage_upload('x', %s::oid)$$, :'nobody_lo'), '22023', 'regress_hostile_nobody'),
-    ('convex_storage_upload(oid)', 'forged id', 'a large object of another role''s', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'my_lo'), '42501', 'regress_hostile_nobody'),
-    ('convex_storage_upload(oid)', 'forged id', 'the large object of a blob, as an ordinary role', format($$SELECT convex_storage_upload(%L, %s::oid)$$, :'url', :'blob_lo'), '42501', 'regress_hostile_nobody')
+    ('convex_storage_upload_large_object', 'SQL NULL', 'oid NULL', format($$SELECT convex_storage_upload_large_object(%L, NULL::oid)$$, :'url'), '22004', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object that does not exist', format($$SELECT convex_storage_upload_large_object(%L, 4294967295::oid)$$, :'url'), '42704', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'large object 0', format($$SELECT convex_storage_upload_large_object(%L, 0::oid)$$, :'url'), '42704', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'the large object of a blob', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'blob_lo'), '55000', NULL),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object of the caller''s, bad url', format($$SELECT convex_storage_upload_large_object('x', %s::oid)$$, :'nobody_lo'), '22023', 'regress_hostile_nobody'),
+    ('convex_storage_upload_large_object', 'forged id', 'a large object of another role''s', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'my_lo'), '42501', 'regress_hostile_nobody'),
+    ('convex_storage_upload_large_object', 'forged id', 'the large object of a blob, as an ordinary role', format($$SELECT convex_storage_upload_large_object(%L, %s::oid)$$, :'url', :'blob_lo'), '42501', 'regress_hostile_nobody')
   ) AS t(fn, kind, label, sql, state, role);
 
 -- Storage ids: malformed and forged (22023); a missing blob for delete (P0002).
@@ -944,7 +944,7 @@ SELECT c.fn, CASE WHEN i.label LIKE 'forged%' THEN 'forged id' ELSE 'malformed i
 INSERT INTO regress_cvx_hostile.cases (fn, kind, label, sql, state)
 SELECT fn, kind, label, sql, state
   FROM (VALUES
-    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_tap.make_id(1, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
+    ('convex_storage_delete', 'forged id', 'a storage id of no blob', format('SELECT convex_storage_delete(%L)', regress_cvx_tap.make_id(540, '\x0102030405060708090a0b0c0d0e', 20000)), 'P0002'),
     ('convex_storage_get(range)', 'huge number', 'offset -1', format('SELECT convex_storage_get(%L, -1, 1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'length -1', format('SELECT convex_storage_get(%L, 0, -1)', :'sid'), '22023'),
     ('convex_storage_get(range)', 'huge number', 'offset -2^63', format('SELECT convex_storage_get(%L, -9223372036854775808, 1)', :'sid'), '22023'),

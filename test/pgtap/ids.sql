@@ -14,7 +14,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(105);
+SELECT plan(110);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -94,7 +94,7 @@ SELECT is((SELECT count(*)::int FROM sent_parts
 SELECT convex_db_insert('users', '{}') AS users_id \gset
 SELECT convex_db_insert('presence', '{"roomId": "r", "data": {}, "lastSeen": 0}') AS presence_id \gset
 SELECT convex_db_insert('files', jsonb_build_object(
-           'storageId', regress_cvx_tap.make_id(1, '\x0102030405060708090a0b0c0d0e'::bytea, 20000),
+           'storageId', regress_cvx_tap.make_id(540, '\x0102030405060708090a0b0c0d0e'::bytea, 20000),
            'name', 'a.txt', 'type', 'text/plain', 'size', 3)) AS files_id \gset
 
 SELECT is(convex_id_table(:'users_id'), 'users', 'an id from convex_db_insert(''users'', ...) decodes to users');
@@ -111,8 +111,21 @@ SELECT is((regress_cvx_ids.parse_id(:'files_id')).table_number,
           'a files id carries the files table number');
 
 -- Ids made by the independent encoder (as Convex would make them).
+SELECT is(convex_id_table(regress_cvx_tap.make_id(540, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000)),
+          '_storage', 'an id with table number 540 (Convex''s) decodes to _storage');
+SELECT is(left(regress_cvx_tap.make_id(540, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000), 2),
+          'kg', '... and begins with kg, as Convex''s storage ids do');
+SELECT is(convex_id_table(regress_cvx_tap.make_id(539, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000)),
+          '_scheduled_functions', 'an id with table number 539 (Convex''s) decodes to _scheduled_functions');
+-- convex._id_renumber against an id pair made by the independent Python
+-- encoder of test/scripts/lib/convex_snapshot.py (same random part and day)
+SELECT is(convex._id_renumber('04h93p6drc8427kyr9sqh9k19rg2p50', 1, 540), 'kg2254ersq1h0g8yfv176y56c5721jhz',
+          'convex._id_renumber gives a 0.2.0 file id (table 1) its Convex form (540), as an independent encoder does');
+SELECT is(convex._id_renumber('{"a": [{"b": "04h93p6drc8427kyr9sqh9k19rg2p50"}, "04h93p6drc8427kyr9sqh9k19rg2p5x"]}'::jsonb, 1, 540),
+          '{"a": [{"b": "kg2254ersq1h0g8yfv176y56c5721jhz"}, "04h93p6drc8427kyr9sqh9k19rg2p5x"]}'::jsonb,
+          '... at any depth of a jsonb, leaving strings that are not ids of table 1 alone');
 SELECT is(convex_id_table(regress_cvx_tap.make_id(1, '\xffeeddccbbaa99887766554433'::bytea || '\x22'::bytea, 19000)),
-          '_storage', 'an id with table number 1 decodes to _storage (31 characters, 3 padding bits)');
+          NULL, 'table number 1 (0.2.0''s _storage) is no table: 31 characters, 3 padding bits, decodes to NULL');
 SELECT is(convex_id_table(regress_cvx_tap.make_id((SELECT number FROM convex._tables WHERE name = 'presence'),
                                                   '\x00000000000000000000000000ff'::bytea, 0)),
           'presence', 'an id made by an independent encoder decodes to its table');

@@ -39,7 +39,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(627);
+SELECT plan(1090);
 SET LOCAL client_min_messages = warning;
 -- what an aborted file may have left must not break this one (rolled back: left as found)
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
@@ -75,6 +75,8 @@ GRANT EXECUTE ON FUNCTION
     convex_db_insert(text, jsonb), convex_db_get(text, text), convex_db_patch(text, text, jsonb),
     convex_db_replace(text, text, jsonb), convex_db_delete(text, text),
     convex_db_query(text, text, jsonb, text, jsonb, integer),
+    convex_db_select(jsonb), convex_db_first(jsonb), convex_db_unique(jsonb),
+    convex_db_paginate(jsonb, jsonb), convex_db_count(jsonb),
     convex_scheduler_run_after(double precision, text, jsonb),
     convex_scheduler_run_at(double precision, text, jsonb), convex_scheduler_cancel(text),
     convex_storage_generate_upload_url(), convex_storage_delete(text)
@@ -153,7 +155,7 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_files_remove(jsonb)',                          true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_upload(text,bytea,text)',              true, true,  true,  true,  true,  true,  'per statement'),
     -- runs as its caller (who must own the large object), copies as the owner
-    ('convex_storage_upload(text,oid,text)',                true, true,  true,  true,  true,  false, NULL),
+    ('convex_storage_upload_large_object(text,oid,text)',   true, true,  true,  true,  true,  false, NULL),
     ('convex_storage_get(text)',                            true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_get(text,bigint,integer)',             true, true,  true,  true,  true,  true,  'per statement'),
     ('convex_storage_get_url(text)',                        true, true,  true,  true,  true,  true,  'per statement'),
@@ -168,8 +170,17 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex_db_replace(text,text,jsonb)',                  true, true,  false, false, false, false, NULL),
     ('convex_db_delete(text,text)',                         true, true,  false, false, false, false, NULL),
     ('convex_db_query(text,text,jsonb,text,jsonb,integer)', true, true,  false, false, false, false, NULL),
+    -- the query builder (docs/query-builder.md): like convex_db_query
+    ('convex_db_select(jsonb)',                             true, true,  false, false, false, false, NULL),
+    ('convex_db_first(jsonb)',                              true, true,  false, false, false, false, NULL),
+    ('convex_db_unique(jsonb)',                             true, true,  false, false, false, false, NULL),
+    ('convex_db_paginate(jsonb,jsonb)',                     true, true,  false, false, false, false, NULL),
+    ('convex_db_count(jsonb)',                              true, true,  false, false, false, false, NULL),
     -- schema.ts and realtime: the caller's rights (must own the table)
     ('convex_define_table(text,jsonb,jsonb)',               true, false, false, false, false, false, NULL),
+    ('convex_define_schema(jsonb)',                         true, false, false, false, false, false, NULL),
+    ('convex_import(oid,text)',                             true, false, false, false, false, false, NULL),
+    ('convex_export(boolean)',                              true, false, false, false, false, false, NULL),
     ('convex_table_notify(text,text[])',                    true, false, false, false, false, false, NULL),
     -- registered mutations: registration writes convex._functions as the caller
     ('convex_define_mutation(text,regprocedure,jsonb,jsonb,boolean)',
@@ -179,6 +190,19 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- (built-ins) or the handler's owner (registered) for the call only
     ('convex_mutation(text,jsonb)',                         true, true,  true,  true,  true,  false, NULL),
     ('convex_internal_mutation(text,jsonb)',                true, false, true,  false, false, false, NULL),
+    -- the seed's queries (docs/queries.md): everyone, read-only
+    ('convex_users_current()',                              true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_users_get(jsonb)',                             true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_messages_list(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_presence_list(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_files_get_url(jsonb)',                         true, true,  true,  true,  true,  true,  'per statement'),
+    ('convex_files_list(jsonb)',                            true, true,  true,  true,  true,  true,  'per statement'),
+    -- registered queries, as registered mutations
+    ('convex_define_query(text,regprocedure,jsonb,jsonb,boolean)',
+                                                            true, false, false, false, false, false, NULL),
+    ('convex_drop_query(text)',                             true, false, false, false, false, false, NULL),
+    ('convex_query(text,jsonb)',                            true, true,  true,  true,  true,  false, NULL),
+    ('convex_internal_query(text,jsonb)',                   true, false, false, false, false, false, NULL),
     -- ctx.scheduler (the job row is written as the schema owner, inside)
     ('convex_scheduler_run_after(double precision,text,jsonb)',
                                                             true, true,  false, false, false, false, NULL),
@@ -189,6 +213,11 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     -- helpers
     ('convex_id_table(text)',                               true, true,  true,  true,  true,  false, NULL),
     ('convex_auth_user_id()',                               true, true,  true,  true,  true,  false, NULL),
+    -- identity and errors (docs/identity-and-errors.md): anyone, the caller's rights
+    ('convex_auth_identity()',                              true, true,  true,  true,  true,  false, NULL),
+    ('convex_set_user(text)',                               true, true,  true,  true,  true,  false, NULL),
+    ('convex_error(jsonb)',                                 true, true,  true,  true,  true,  false, NULL),
+    ('convex_grant_role(text,text)',                        true, false, false, false, false, false, 'pg_catalog, pg_temp'),
     -- index keys: pure, evaluated by index expressions as whoever writes
     ('convex.index_key(jsonb)',                             true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(text)',                              true, true,  true,  true,  true,  false, NULL),
@@ -196,9 +225,26 @@ INSERT INTO regress_cvxm.expected_functions VALUES
     ('convex.index_key(boolean)',                           true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bigint)',                            true, true,  true,  true,  true,  false, NULL),
     ('convex.index_key(bytea)',                             true, true,  true,  true,  true,  false, NULL),
+    -- what the builder's filters evaluate: pure, or raising Convex's EvalError
+    ('convex.filter_value(text)',                           true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(double precision)',               true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(boolean)',                        true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(bigint)',                         true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_value(bytea)',                          true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_arith(integer,jsonb,jsonb)',            true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_neg(jsonb)',                            true, true,  true,  true,  true,  false, NULL),
+    ('convex.filter_boolean(jsonb)',                        true, true,  true,  true,  true,  false, NULL),
     -- attempts of mutation calls (README "Concurrency")
     ('convex_conflict_stats()',                             true, true,  true,  true,  true,  false, NULL),
     ('convex_conflict_stats_reset()',                       true, false, false, false, false, false, NULL),
+    -- sharding (docs/sharding.md): pure helpers, and the front's entry point
+    -- on a node (runs as its caller: it sets nothing SET LOCAL could not)
+    ('convex_id_node(text)',                                true, true,  true,  true,  true,  false, NULL),
+    ('convex_node_id()',                                    true, true,  true,  true,  true,  false, NULL),
+    ('convex_node_enter(integer,text,text)',                true, true,  true,  true,  true,  false, 'pg_catalog, pg_temp'),
+    -- ids renumbered to Convex's system table numbers (update to 0.3.0): pure
+    ('convex._id_renumber(text,integer,integer)',           true, true,  true,  true,  true,  false, NULL),
+    ('convex._id_renumber(jsonb,integer,integer)',          true, true,  true,  true,  true,  false, NULL),
     -- pg_cron set-up (PL/pgSQL, runs as its caller, pins its own path)
     ('convex_schedule_jobs()',                              true, false, false, false, false, false, 'pg_catalog, pg_temp');
 
@@ -330,7 +376,8 @@ INSERT INTO regress_cvxm.expected_settings VALUES
     ('convexlite.mutation_retries', 'superuser'), ('convexlite.conflict_lock_timeout', 'superuser'),
     ('convexlite.upload_url_ttl', 'superuser'), ('convexlite.url', 'superuser'),
     ('convexlite.notify', 'superuser'), ('convexlite.notify_relay', 'superuser'),
-    ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster');
+    ('convexlite.database_name', 'postmaster'), ('convexlite.notify_buffer_size', 'postmaster'),
+    ('convexlite.node_id', 'sighup'), ('convexlite.import_max_size', 'superuser');
 
 SELECT set_eq($$SELECT name FROM pg_settings WHERE name LIKE 'convexlite.%'$$,
               'SELECT name FROM regress_cvxm.expected_settings',
@@ -361,7 +408,7 @@ RESET ROLE;
 
 ------------------------------------------------------------------------
 -- 4. Identity: whoever can set convexlite.user_id (or request.jwt.claims)
---    is that user; a malformed one is refused (28000)
+--    is that user; a malformed one is refused (42501 INVALID_IDENTITY)
 ------------------------------------------------------------------------
 
 SELECT convex_db_insert('users', '{"name": "Alice"}') AS alice \gset
@@ -374,10 +421,10 @@ SELECT is(convex_auth_user_id(), :'bob',
 SELECT lives_ok($$SELECT convex_users_update_profile('{"name": "Bob (set by someone else)"}')$$,
                 'trust model: … and may update that user''s profile');
 SELECT set_config('convexlite.user_id', 'not-an-id', true) \g /dev/null
-SELECT throws_ok('SELECT convex_auth_user_id()', '28000', NULL,
-                 'a malformed convexlite.user_id is refused (28000), never anonymous');
-SELECT throws_ok($$SELECT convex_messages_send('{"roomId": "r", "content": "c", "userName": "u"}')$$, '28000', NULL,
-                 'a mutation under a malformed convexlite.user_id is refused (28000)');
+SELECT throws_ok('SELECT convex_auth_user_id()', '42501', NULL,
+                 'a malformed convexlite.user_id is refused (42501 INVALID_IDENTITY), never anonymous');
+SELECT throws_ok($$SELECT convex_messages_send('{"roomId": "r", "content": "c", "userName": "u"}')$$, '42501', NULL,
+                 'a mutation under a malformed convexlite.user_id is refused (42501 INVALID_IDENTITY)');
 SELECT set_config('convexlite.user_id', :'alice', true) \g /dev/null
 SELECT set_config('request.jwt.claims', json_build_object('sub', :'bob' || '|session-1')::text, true) \g /dev/null
 SELECT is(convex_auth_user_id(), :'alice', 'convexlite.user_id wins over request.jwt.claims');
@@ -385,8 +432,8 @@ SELECT set_config('convexlite.user_id', '', true) \g /dev/null
 SELECT is(convex_auth_user_id(), :'bob',
           'trust model: any role may set request.jwt.claims too; its sub (up to |) is the user');
 SELECT set_config('request.jwt.claims', '{"sub": "mallory|x"}', true) \g /dev/null
-SELECT throws_ok('SELECT convex_auth_user_id()', '28000', NULL,
-                 'a sub claim that is not an Id<"users"> is refused (28000)');
+SELECT throws_ok('SELECT convex_auth_user_id()', '42501', NULL,
+                 'a sub claim that is not an Id<"users"> is refused (42501 INVALID_IDENTITY)');
 SELECT set_config('request.jwt.claims', '{"role": "web_anon"}', true) \g /dev/null
 SELECT is(convex_auth_user_id(), NULL, 'claims without sub: not signed in');
 SELECT set_config('request.jwt.claims', '', true) \g /dev/null
@@ -418,7 +465,7 @@ SELECT throws_ok(format(q, :'blob'), '42501', NULL, 'an ordinary role cannot ' |
                ('SELECT lo_open(%s, 131072)', 'open a blob for writing (INV_WRITE)'),
                ('SELECT lo_put(%s, 0, ''\x00'')', 'lo_put into a blob'),
                ('SELECT lo_unlink(%s)', 'lo_unlink a blob')) AS t(q, what);
-SELECT throws_ok(format('SELECT convex_storage_upload(convex_files_generate_upload_url(), %s::oid)', :'blob'),
+SELECT throws_ok(format('SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), %s::oid)', :'blob'),
                  '42501', NULL, 'an ordinary role cannot take over a blob by passing its oid to the upload');
 RESET ROLE;
 SET ROLE regress_cvxm_owner;
@@ -754,7 +801,7 @@ SELECT regress_cvxm.try('usr: files.remove',
     pg_catalog.format('SELECT convex_files_remove(%L)',
         pg_catalog.json_build_object('fileId', :'trap_file', 'sessionId', 'trap-tab'))) \g /dev/null
 SELECT regress_cvxm.try('usr: storage upload (large object)',
-    pg_catalog.format('SELECT convex_storage_upload(convex_files_generate_upload_url(), %s::oid)', :'user_lo'))
+    pg_catalog.format('SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), %s::oid)', :'user_lo'))
     \g /dev/null
 SELECT regress_cvxm.try('usr: convex_mutation (built-in)',
     $$SELECT convex_mutation('messages:send', '{"roomId": "trap", "content": "c2", "userName": "u"}')$$) \g /dev/null
@@ -848,6 +895,75 @@ RESET ROLE;
 RESET client_min_messages;
 SELECT cmp_ok(regress_cvxm.trap_count(), '>', :hits_after_calls::bigint,
               'look-alikes in public: the control call (an unqualified lower()) was caught');
+
+------------------------------------------------------------------------
+-- Roles in one place: convex_grant_role(role, kind) gives the app's login
+-- role, a handler owner and the operator exactly the rights the matrix
+-- gives usr (with PUBLIC's default), owner and internal above; and once
+-- PUBLIC's EXECUTE is revoked from every function of the extension, each
+-- keeps exactly its own set (docs/identity-and-errors.md, "Roles").
+------------------------------------------------------------------------
+SET LOCAL client_min_messages = warning;
+SELECT regress_cvx_tap.ensure_roles('LOGIN', 'regress_cvxm_app_h', 'regress_cvxm_owner_h', 'regress_cvxm_operator_h') \g /dev/null
+RESET client_min_messages;
+SELECT count(*) FROM convex_grant_role('regress_cvxm_app_h', 'app') \g /dev/null
+SELECT count(*) FROM convex_grant_role('regress_cvxm_owner_h', 'handler_owner') \g /dev/null
+SELECT count(*) FROM convex_grant_role('regress_cvxm_operator_h', 'operator') \g /dev/null
+GRANT SELECT, INSERT, UPDATE, DELETE ON convex.regress_cvxm_notes TO regress_cvxm_owner_h;
+
+SELECT is(has_function_privilege(h.role, f.oid, 'EXECUTE'),
+          CASE h.col WHEN 'usr' THEN e.usr WHEN 'owner' THEN e.owner ELSE e.internal END,
+          format('convex_grant_role %s: %s as the matrix''s %s', h.kind, e.signature, h.col))
+  FROM regress_cvxm.expected_functions e
+  JOIN regress_cvxm.ext_functions f USING (signature)
+ CROSS JOIN (VALUES ('regress_cvxm_app_h', 'app', 'usr'), ('regress_cvxm_owner_h', 'handler_owner', 'owner'),
+                    ('regress_cvxm_operator_h', 'operator', 'internal')) AS h(role, kind, col)
+ WHERE e.signature <> 'convex_grant_role(text,text)'
+   AND NOT (h.kind = 'operator' AND e.signature = 'convex_conflict_stats_reset()')
+ ORDER BY h.kind, e.signature;
+SELECT ok(has_function_privilege('regress_cvxm_operator_h', 'convex_conflict_stats_reset()', 'EXECUTE'),
+          'convex_grant_role operator: also resets the conflict counters (only su may, in the matrix above)');
+SELECT ok(NOT has_function_privilege('public', 'convex_grant_role(text,text)', 'EXECUTE'),
+          'convex_grant_role is not open to PUBLIC');
+SELECT throws_ok($$SELECT convex_grant_role('regress_cvxm_app_h', 'admin')$$, '22023', NULL,
+                 'convex_grant_role: an unknown kind is refused');
+
+-- PUBLIC locked out: each role keeps exactly its own set
+DO $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN SELECT oid::regprocedure AS fn FROM regress_cvxm.ext_functions LOOP
+        EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f.fn);
+    END LOOP;
+END $$;
+SELECT set_eq($$SELECT signature FROM regress_cvxm.ext_functions f WHERE has_function_privilege('regress_cvxm_app_h', f.oid, 'EXECUTE')$$,
+              $$SELECT signature FROM regress_cvxm.expected_functions WHERE public AND signature NOT LIKE 'convex.%'$$,
+              'without PUBLIC: the app role executes exactly the public entry points');
+SELECT set_eq($$SELECT signature FROM regress_cvxm.ext_functions f WHERE has_function_privilege('regress_cvxm_owner_h', f.oid, 'EXECUTE')$$,
+              $$SELECT signature FROM regress_cvxm.expected_functions WHERE owner AND signature NOT LIKE 'convex.%'$$,
+              'without PUBLIC: the handler owner executes the public entry points, ctx.db, ctx.scheduler and ctx.storage');
+SELECT set_eq($$SELECT signature FROM regress_cvxm.ext_functions f WHERE has_function_privilege('regress_cvxm_operator_h', f.oid, 'EXECUTE')$$,
+              $$SELECT signature FROM regress_cvxm.expected_functions WHERE internal AND NOT public
+                UNION SELECT 'convex_conflict_stats()' UNION SELECT 'convex_conflict_stats_reset()'$$,
+              'without PUBLIC: the operator executes the internal mutations, the maintenance functions and the conflict counters');
+SET LOCAL ROLE regress_cvxm_app_h;
+SELECT lives_ok($$SELECT convex_messages_send('{"roomId": "roles", "userName": "app", "content": "hi"}')$$,
+                'without PUBLIC: the app role sends a message');
+SELECT throws_ok($$SELECT convex_db_insert('regress_cvxm_notes', '{"body": "x"}')$$, '42501', NULL,
+                 'without PUBLIC: the app role has no ctx.db');
+RESET ROLE;
+SET LOCAL ROLE regress_cvxm_user;
+SELECT throws_ok($$SELECT convex_messages_send('{"roomId": "roles", "userName": "usr", "content": "hi"}')$$, '42501', NULL,
+                 'without PUBLIC: a role not granted with convex_grant_role cannot send');
+RESET ROLE;
+SET LOCAL ROLE regress_cvxm_owner_h;
+SELECT lives_ok($$SELECT convex_db_insert('regress_cvxm_notes', '{"body": "x"}')$$,
+                'without PUBLIC: the handler owner writes its table through ctx.db');
+RESET ROLE;
+SET LOCAL ROLE regress_cvxm_operator_h;
+SELECT lives_ok($$SELECT convex_presence_cleanup('{}')$$, 'without PUBLIC: the operator runs presence.cleanup');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -189,7 +189,7 @@ SELECT function_privs_are(f, args::name[], 'regress_convexlite_alice', ARRAY['EX
                ('convex_files_save_file', ARRAY['jsonb']),
                ('convex_files_remove', ARRAY['jsonb']),
                ('convex_storage_upload', ARRAY['text', 'bytea', 'text']),
-               ('convex_storage_upload', ARRAY['text', 'oid', 'text']),
+               ('convex_storage_upload_large_object', ARRAY['text', 'oid', 'text']),
                ('convex_storage_get', ARRAY['text']),
                ('convex_storage_get', ARRAY['text', 'bigint', 'integer']),
                ('convex_storage_get_url', ARRAY['text']),
@@ -340,24 +340,27 @@ SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  ORDER BY 1),
           ARRAY[]::text[], 'every SECURITY DEFINER function is owned by the installing superuser');
 -- The only C functions allowed to run with raised rights are the seed app's
--- mutations of SPEC §4, ctx.storage (§5), whose blobs belong to the
--- schema's owner, and the scheduler's retention cleanup (§7).  Adding
--- another one must be a deliberate edit here.
+-- mutations of SPEC §4 and its queries (§12, read-only: docs/queries.md),
+-- ctx.storage (§5), whose blobs belong to the schema's owner, and the
+-- scheduler's retention cleanup (§7).  Adding another one must be a
+-- deliberate edit here.
 SELECT is(ARRAY(SELECT signature FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'
                    AND proname NOT IN ('convex_users_update_profile', 'convex_messages_send',
                                        'convex_messages_remove', 'convex_presence_update',
                                        'convex_presence_leave', 'convex_presence_cleanup',
                                        'convex_files_generate_upload_url', 'convex_files_save_file',
-                                       'convex_files_remove')
+                                       'convex_files_remove', 'convex_users_current', 'convex_users_get',
+                                       'convex_messages_list', 'convex_presence_list',
+                                       'convex_files_get_url', 'convex_files_list')
                  ORDER BY 1),
           ARRAY['convex_scheduler_cleanup(double precision)',
                 'convex_storage_cleanup(double precision)', 'convex_storage_delete(text)',
                 'convex_storage_generate_upload_url()', 'convex_storage_get(text)',
                 'convex_storage_get(text,bigint,integer)', 'convex_storage_get_metadata(text)',
                 'convex_storage_get_url(text)', 'convex_storage_upload(text,bytea,text)'],
-          'no C SECURITY DEFINER function besides the seed app''s mutations, ctx.storage''s and the scheduler cleanup');
-SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload(text,oid,text)'),
+          'no C SECURITY DEFINER function besides the seed app''s mutations and queries, ctx.storage''s and the scheduler cleanup');
+SELECT is((SELECT prosecdef FROM cvx_functions WHERE signature = 'convex_storage_upload_large_object(text,oid,text)'),
           false, 'the large-object upload runs as its caller (who must own the large object)');
 SELECT is(ARRAY(SELECT proname::text FROM cvx_functions
                  WHERE prosecdef AND lanname = 'c'

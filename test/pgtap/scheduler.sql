@@ -667,7 +667,9 @@ SELECT convex_scheduler_run_after(0, 'tap:log', '{"tag": "who-worker"}') AS who_
 SELECT convex_scheduler_run_after(0, 'users:updateProfile', '{"name": "Hijacked"}') AS profile \gset
 SELECT is(regress_cvx_tap.wait(:'who_worker') ->> 'kind', 'success', 'auth: a job scheduled by a signed-in user runs');
 SELECT is((SELECT who FROM regress_cvx_tap.runs WHERE tag = 'who-worker'), 'nobody', '... with nobody signed in');
-SELECT is(regress_cvx_tap.wait(:'profile'), '{"kind": "failed", "error": "You must be logged in to update your profile"}'::jsonb,
+-- (a ConvexError is recorded with its data: docs/identity-and-errors.md)
+SELECT is(regress_cvx_tap.wait(:'profile'), jsonb_build_object('kind', 'failed', 'error',
+          E'ConvexError: You must be logged in to update your profile\n{"code":"UNAUTHORIZED","message":"You must be logged in to update your profile"}'),
           'auth: a scheduled users:updateProfile fails: nobody is signed in');
 SELECT is((SELECT name FROM convex.users WHERE _id = :'signed'), 'Signed In', '... and the profile is unchanged');
 SELECT ok(regress_cvx_tap.wait_idle(), 'no job is due');

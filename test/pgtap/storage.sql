@@ -238,10 +238,10 @@ SELECT convex_storage_upload(:'u1', 'first'::bytea) AS r1 \gset
 SELECT is(:'r1'::jsonb - 'storageId', '{}'::jsonb, 'an upload returns {"storageId": ...} and nothing else');
 SELECT is(regress_cvx_tap.token_used(:'u1'), true, 'the upload marked its URL used');
 SELECT regress_cvx_tap.counts() AS counts_after \gset
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u1', 'again'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u1', 'again'), '55000',
     'this upload URL has already been used', 'an upload URL is single-use');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea, %L)', :'u1', 'again', 'text/plain'),
-    '28000', 'this upload URL has already been used', 'an upload URL is single-use, whatever the content type');
+    '55000', 'this upload URL has already been used', 'an upload URL is single-use, whatever the content type');
 SELECT is(regress_cvx_tap.counts(), :'counts_after', 'a refused reuse stored nothing (no _storage row, no large object)');
 
 -- Forged and malformed URLs (u2's token, altered; u2 itself stays unused)
@@ -249,10 +249,10 @@ SELECT regress_cvx_tap.token_of(:'u2') AS tok2 \gset
 SELECT 'http://127.0.0.1:3210/api/storage/upload?token=' AS up \gset
 SELECT regress_cvx_tap.counts() AS counts_before \gset
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
-        :'up' || regress_cvx_tap.token_for(decode(md5('forged'), 'hex')), 'x'), '28000',
+        :'up' || regress_cvx_tap.token_for(decode(md5('forged'), 'hex')), 'x'), '22023',
     'this upload URL is not valid', 'a well-formed token that was never issued is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
-        :'up' || repeat('0', 36), 'x'), '28000',
+        :'up' || repeat('0', 36), 'x'), '22023',
     'this upload URL is not valid', 'the all-zero token (its checksum matches) is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)',
         :'up' || left(:'tok2', 34), 'x'), '22023',
@@ -309,7 +309,7 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(NU
     'upload_url must not be NULL', 'a NULL upload URL is refused');
 SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, NULL::bytea)', :'u2'), '22004',
     'data must not be NULL', 'NULL data (bytea) is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, NULL::oid)', :'u2'), '22004',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, NULL::oid)', :'u2'), '22004',
     'data must not be NULL', 'NULL data (large object) is refused');
 SELECT is(regress_cvx_tap.counts(), :'counts_before', 'the refused uploads stored nothing');
 SELECT is(regress_cvx_tap.token_used(:'u2'), false, 'none of them used the URL they were made from');
@@ -319,14 +319,14 @@ SET LOCAL convexlite.upload_url_ttl = 1;
 SELECT convex_files_generate_upload_url() AS u_exp \gset
 SET LOCAL convexlite.upload_url_ttl = DEFAULT;
 SELECT pg_sleep(0.01) \g /dev/null
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '55000',
     'this upload URL has expired', 'an upload URL past convexlite.upload_url_ttl is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp', 'late'), '55000',
     'this upload URL has expired', 'it stays expired (the refused try did not count as a use)');
 SELECT convex_files_generate_upload_url() AS u_exp2 \gset
 UPDATE convex._upload_tokens SET expires_at = regress_cvx_tap.now_ms() - 1
  WHERE token_hash = regress_cvx_tap.token_key(:'u_exp2');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp2', 'late'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_exp2', 'late'), '55000',
     'this upload URL has expired', 'a URL whose expiry has passed is refused');
 
 ------------------------------------------------------------------------
@@ -510,7 +510,7 @@ SELECT ok(convex_storage_upload(:'u_rb', 'second try'::bytea) ? 'storageId', 'th
 SAVEPOINT rb_url;
 SELECT convex_files_generate_upload_url() AS u_gone \gset
 ROLLBACK TO SAVEPOINT rb_url;
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_gone', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'u_gone', 'x'), '22023',
     'this upload URL is not valid', 'a URL whose generateUploadUrl was rolled back is not valid');
 
 ------------------------------------------------------------------------
@@ -521,26 +521,26 @@ SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L
 SELECT lo_from_bytea(0, 'superuser data'::bytea) AS lo_su \gset
 GRANT SELECT ON LARGE OBJECT :lo_su TO PUBLIC;
 GRANT SELECT, UPDATE ON LARGE OBJECT :lo_su TO regress_storage_other;
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo_su, 'text/x-su')->>'storageId' AS s_su \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo_su, 'text/x-su')->>'storageId' AS s_su \gset
 SELECT isnt(regress_cvx_tap.blob_of(:'s_su'), :lo_su::oid,
             'oid upload: the large object is copied into a new blob, not taken over');
 SELECT is((SELECT (size, sha256, content_type)::text FROM convex._storage WHERE _id = :'s_su'),
           (14::float8, encode(sha256('superuser data'::bytea), 'base64'), 'text/x-su')::text,
           'oid upload: size, sha256 and content type');
 SELECT is(regress_cvx_tap.lo_grantees(regress_cvx_tap.blob_of(:'s_su')), '{}'::text[], 'oid upload: the grants to PUBLIC and to another role do not reach the blob');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)',
         convex_files_generate_upload_url(), regress_cvx_tap.blob_of(:'s_su')), '55000',
     format('large object %s is already stored as %s', regress_cvx_tap.blob_of(:'s_su'), :'s_su'),
     'a superuser passing a large object that is already a blob is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)',
         convex_files_generate_upload_url(), :lo_hello), '55000',
     format('large object %s is already stored as %s', :lo_hello, :'s_hello'),
     'so is a blob uploaded as bytea');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, 4000000000::oid)',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, 4000000000::oid)',
         convex_files_generate_upload_url()), '42704',
     'large object 4000000000 does not exist', 'a large object that does not exist is refused');
 SELECT lo_create(0) AS lo_empty \gset
-SELECT convex_storage_upload(convex_files_generate_upload_url(), :lo_empty)->>'storageId' AS s_lo_empty \gset
+SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo_empty)->>'storageId' AS s_lo_empty \gset
 SELECT is((SELECT (size, sha256)::text FROM convex._storage WHERE _id = :'s_lo_empty'),
           (0::float8, encode(sha256(''::bytea), 'base64'))::text, 'an empty large object uploads as an empty blob');
 
@@ -561,7 +561,7 @@ SELECT (SELECT lomacl::text FROM pg_largeobject_metadata WHERE oid = :lo_c) AS a
 -- Rolled back: the large object is the client's again, as it was
 SAVEPOINT rb_oid;
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_rb_c \gset
+SELECT convex_storage_upload_large_object(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_rb_c \gset
 RESET ROLE;
 SELECT coalesce(regress_cvx_tap.lo_owner(:lo_c)::regrole::text, 'gone') AS owner_in_sp \gset
 ROLLBACK TO SAVEPOINT rb_oid;
@@ -582,19 +582,19 @@ SELECT is(regress_cvx_tap.token_used(:'u_c'), false, 'the URL is unused again');
 -- Refusals for a client
 SELECT lo_from_bytea(0, 'not yours'::bytea) AS lo_notyours, regress_cvx_tap.counts() AS counts_before \gset
 SET ROLE regress_storage_user;
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_c', :lo_notyours), '42501',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_c', :lo_notyours), '42501',
     format('must be owner of large object %s to upload it', :lo_notyours),
     'a client cannot upload a large object it does not own');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_c', :lo_hello), '42501',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_c', :lo_hello), '42501',
     format('must be owner of large object %s to upload it', :lo_hello),
     'a client passing a blob is refused as not its owner (the blob''s id is not revealed)');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, 4000000000::oid)', :'u_c'), '42704',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, 4000000000::oid)', :'u_c'), '42704',
     'large object 4000000000 does not exist', 'a client passing a large object that does not exist is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid, %L)', :'u_c', :lo_c, repeat('a', 1025)),
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid, %L)', :'u_c', :lo_c, repeat('a', 1025)),
     '22023', 'content_type is too long (1025 bytes, at most 1024)', 'oid upload: the content type rules hold');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u1', :lo_c), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u1', :lo_c), '55000',
     'this upload URL has already been used', 'oid upload: a used URL is refused');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %s::oid)', :'u_exp', :lo_c), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload_large_object(%L, %s::oid)', :'u_exp', :lo_c), '55000',
     'this upload URL has expired', 'oid upload: an expired URL is refused');
 SELECT current_user AS user_after_refusals \gset
 RESET ROLE;
@@ -607,7 +607,7 @@ SELECT is(regress_cvx_tap.counts(), :'counts_before', 'the refused oid uploads s
 
 -- The upload
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_c, current_user AS user_after_upload \gset
+SELECT convex_storage_upload_large_object(:'u_c', :lo_c, 'application/x-600k')->>'storageId' AS s_c, current_user AS user_after_upload \gset
 RESET ROLE;
 SELECT is(:'user_after_upload'::text, 'regress_storage_user', 'after an oid upload the client is still itself');
 SELECT regress_cvx_tap.blob_of(:'s_c') AS blob_c \gset
@@ -649,7 +649,7 @@ SELECT lo_from_bytea(0, 'original content'::bytea) AS lo_fd, convex_files_genera
 RESET ROLE;
 SAVEPOINT in_place;
 SET ROLE regress_storage_user;
-SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_fd \gset
+SELECT convex_storage_upload_large_object(:'u_fd', :lo_fd)->>'storageId' AS s_fd \gset
 RESET ROLE;
 SELECT blob AS fd_blob FROM convex._storage WHERE _id = :'s_fd' \gset
 ROLLBACK TO SAVEPOINT in_place;
@@ -661,7 +661,7 @@ SELECT isnt(:'fd_blob'::oid, :'lo_fd'::oid,
 SAVEPOINT same_statement;
 SET ROLE regress_storage_user;
 WITH w AS MATERIALIZED (SELECT lo_put(:lo_fd, 16, ' and more'::bytea))
-SELECT convex_storage_upload(:'u_fd', :lo_fd)->>'storageId' AS s_same FROM w \gset
+SELECT convex_storage_upload_large_object(:'u_fd', :lo_fd)->>'storageId' AS s_same FROM w \gset
 RESET ROLE;
 SELECT (SELECT encode(lo_get(blob), 'escape') FROM convex._storage WHERE _id = :'s_same') AS same_bytes_now,
        (SELECT sha256 || ' ' || size FROM convex._storage WHERE _id = :'s_same') AS same_recorded,
@@ -976,7 +976,7 @@ BEGIN
     END;
     BEGIN
         url := convex_files_generate_upload_url();
-        lo_id := convex_storage_upload(url, current_setting('regress.lo_evil')::oid) ->> 'storageId';
+        lo_id := convex_storage_upload_large_object(url, current_setting('regress.lo_evil')::oid) ->> 'storageId';
         INSERT INTO pg_temp.hostile VALUES ('oid upload', lo_id);
     EXCEPTION WHEN OTHERS THEN
         INSERT INTO pg_temp.hostile VALUES ('oid upload', 'ERROR ' || SQLSTATE || ': ' || SQLERRM);
@@ -1125,9 +1125,9 @@ SELECT ok(regress_cvx_tap.token_used(:'t_expired') IS NULL, 'cleanup forgets an 
 SELECT ok(regress_cvx_tap.token_used(:'t_expired_used') IS NULL, 'and an expired used one');
 SELECT is(regress_cvx_tap.token_used(:'t_live'), false, 'it keeps a live unused one');
 SELECT is(regress_cvx_tap.token_used(:'t_live_used'), true, 'and a live used one');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_live_used', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_live_used', 'x'), '55000',
     'this upload URL has already been used', 'a used URL is still refused after cleanup');
-SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_expired', 'x'), '28000',
+SELECT regress_cvx_tap.throws_state_like(format('SELECT convex_storage_upload(%L, %L::bytea)', :'t_expired', 'x'), '22023',
     'this upload URL %', 'an expired URL is still refused after cleanup forgot it');
 SELECT ok(convex_storage_upload(:'t_live', 'x'::bytea) ? 'storageId', 'the live URL still works after cleanup');
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# test/scripts/docs_examples.sh: every SQL example in docs/*.md runs.
+# test/scripts/docs_examples.sh: every SQL example in docs/*.md and in
+# README.md (its five-minute tour) runs.
 #
-# Each docs/<chapter>.md gets a fresh database with convexlite, and its
-# ```sql blocks run there in order, in one psql session as the superuser (so
+# Each docs/<chapter>.md, and README.md, gets a fresh database with convexlite, and its
+# ```sql blocks (indented ones in list items included) run there in order, in one psql session as the superuser (so
 # a block may rely on what an earlier block of the same chapter did, SET ROLE
 # included).  A block must run without any error, except a block whose info
 # string is `sql error=XXXXX`: its last statement must fail with SQLSTATE
@@ -18,7 +19,7 @@ T0=$(date +%s)
 . "$(dirname "$0")/lib/checks.sh"
 
 shopt -s nullglob
-chapters=(docs/*.md)
+chapters=(README.md docs/*.md)
 if [ ${#chapters[@]} -eq 0 ]; then
 	fail "no docs/*.md to check"
 	echo "docs_examples: $((CHECKS - FAILURES)) of $CHECKS checks passed in $(($(date +%s) - T0)) s"
@@ -32,7 +33,8 @@ fi
 roles_now() { psql_admin -At -c "SELECT rolname FROM pg_roles ORDER BY 1"; }
 
 for chapter in "${chapters[@]}"; do
-	name=$(basename "$chapter" .md)
+	name=${chapter%.md}
+	name=${name//\//_}
 	roles_before=$(roles_now)
 	if ! fresh_db; then
 		fail "$name: could not create database $DB with convexlite"
@@ -43,8 +45,9 @@ for chapter in "${chapters[@]}"; do
 	# report the SQLSTATE of its last statement and of any error in it.
 	script=$WORK/$name.sql
 	expect=$WORK/$name.expect
+	rm -f "$script" "$expect"
 	awk -v script="$script" -v expect="$expect" '
-		/^```sql/ {
+		/^[ \t]*```sql/ {
 			inblock = 1; n++
 			want = ""
 			if (match($0, /error=[0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z][0-9A-Z]/)) want = substr($0, RSTART + 6, 5)
@@ -52,7 +55,7 @@ for chapter in "${chapters[@]}"; do
 			printf "\\set LAST_ERROR_SQLSTATE none\n" > script
 			next
 		}
-		inblock && /^```/ {
+		inblock && /^[ \t]*```/ {
 			inblock = 0
 			printf "\n\\echo @@block %d :SQLSTATE :LAST_ERROR_SQLSTATE\n", n > script
 			next

@@ -26,7 +26,7 @@
 #   - pgbench, 4 clients, --random-seed=SEED, one of these per transaction:
 #     upload (bytea, 0..64 KiB) + saveFile; upload without save; upload by oid
 #     (lo_from_bytea, sometimes with a grant to PUBLIC first, then
-#     convex_storage_upload(url, oid) in the same transaction: copied), saved
+#     convex_storage_upload_large_object(url, oid) in the same transaction: copied), saved
 #     or not; remove a random saved file; convex_storage_delete
 #     a random unreferenced blob; saveFile for an earlier unreferenced upload
 #     ("save later", as a Convex client does after its upload POST);
@@ -213,7 +213,7 @@ DECLARE
     b oid;
     in_place bool;
 BEGIN
-    sid := convex_storage_upload(convex_files_generate_upload_url(), lo, 'application/x-test') ->> 'storageId';
+    sid := convex_storage_upload_large_object(convex_files_generate_upload_url(), lo, 'application/x-test') ->> 'storageId';
     b := stored_blob(sid);
     in_place := b IS NOT DISTINCT FROM lo;
     IF in_place THEN
@@ -377,13 +377,13 @@ BEGIN
     RETURN fid;
 END \$\$;
 
--- a used upload URL must be refused (28000)
+-- a used upload URL must be refused (55000 UPLOAD_URL_USED)
 CREATE FUNCTION op_url_spent(url text) RETURNS void
 LANGUAGE plpgsql AS \$\$
 BEGIN
     PERFORM convex_storage_upload(url, '\x00'::bytea);
     PERFORM violation('a used upload URL worked again', url);
-EXCEPTION WHEN invalid_authorization_specification THEN
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
     INSERT INTO ops (kind) VALUES ('url_spent');
 END \$\$;
 
@@ -403,7 +403,7 @@ BEGIN
             PERFORM convex_files_remove(jsonb_build_object('fileId', f.file_id, 'sessionId', f.session));
         END IF;
         IF l.lo IS NOT NULL THEN
-            PERFORM convex_storage_upload(convex_files_generate_upload_url(), l.lo);
+            PERFORM convex_storage_upload_large_object(convex_files_generate_upload_url(), l.lo);
         END IF;
         RAISE EXCEPTION 'forced' USING ERRCODE = 'P0101';
     EXCEPTION WHEN SQLSTATE 'P0101' THEN NULL;
@@ -764,13 +764,13 @@ copied() {
 	                                      AND s.sha256 = encode(sha256(convex_storage_get(s._id)), 'base64')), false)
 	     FROM convex._storage s WHERE s._id = '${1:-none}'"
 }
-upload_sql() { echo "SELECT 'SID=' || (convex_storage_upload(${2:-convex_files_generate_upload_url()}, $1::oid) ->> 'storageId')"; }
+upload_sql() { echo "SELECT 'SID=' || (convex_storage_upload_large_object(${2:-convex_files_generate_upload_url()}, $1::oid) ->> 'storageId')"; }
 
 L=$(qr "SELECT lo_from_bytea(0, blob_bytes(9, 5000))")
 URL2=$(qr "SELECT convex_files_generate_upload_url()")
 session_a 1 "$(upload_sql "$L")"
 t=$(now_ms)
-R4=$(sqlstate_of "$ROLE" "SELECT convex_storage_upload('$URL2', $L::oid)")
+R4=$(sqlstate_of "$ROLE" "SELECT convex_storage_upload_large_object('$URL2', $L::oid)")
 t=$(($(now_ms) - t))
 wait "$A_PID"
 A_RC=$?
@@ -825,7 +825,7 @@ SELECT lo_from_bytea(0, blob_bytes(:seed, 3000)) AS lo \\gset
 \\echo LO=:lo
 SELECT lo_open(:lo, 393216) AS fd \\gset
 $3
-SELECT 'SID=' || (convex_storage_upload(convex_files_generate_upload_url(), :lo) ->> 'storageId');
+SELECT 'SID=' || (convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo) ->> 'storageId');
 $4
 SELECT 'W=' || lowrite(:fd, 'written after the upload');
 COMMIT;
@@ -862,7 +862,7 @@ psql_role -v VERBOSITY=verbose -At -v lo="$L5B" >"$WORK/fd3.log" 2>&1 <<'EOF'
 \set ON_ERROR_ROLLBACK on
 BEGIN;
 SELECT lo_open(:lo, 393216) AS fd \gset
-SELECT 'SID=' || (convex_storage_upload(convex_files_generate_upload_url(), :lo) ->> 'storageId');
+SELECT 'SID=' || (convex_storage_upload_large_object(convex_files_generate_upload_url(), :lo) ->> 'storageId');
 SELECT 'W=' || lowrite(:fd, 'written after the upload');
 COMMIT;
 \echo COMMIT=:SQLSTATE
@@ -888,7 +888,7 @@ A_PID=$!
 wait_for "session A to sleep in its transaction" \
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'storage_a'
 	                   AND query LIKE '%pg_sleep%' AND state = 'active')"
-SID6=$(qr "SELECT convex_storage_upload(convex_files_generate_upload_url(), $L5::oid) ->> 'storageId'")
+SID6=$(qr "SELECT convex_storage_upload_large_object(convex_files_generate_upload_url(), $L5::oid) ->> 'storageId'")
 wait "$A_PID"
 check "write after the upload, other session: the blob is a copy of the original's bytes, matching its sha256/size; the original gone" \
 	"1 true true true match 0" "$(copied "$SID6" "$L5" 12 3000) $(blob_matches "${SID6:-none}") $(lo_count "$L5")"

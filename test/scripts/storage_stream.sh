@@ -3,7 +3,7 @@
 # with the backend's memory bounded, and reads back intact in ranges, whether
 # the large object was imported by an earlier transaction or the uploading one.
 #
-# What it proves (src/storage.c, convex_storage_upload(url, oid)):
+# What it proves (src/storage.c, convex_storage_upload_large_object(url, oid)):
 #   - copy: a client imports a 256 MiB file with psql's \lo_import (streamed,
 #     as an ordinary role, in autocommit) and uploads the large object by oid in
 #     a later transaction: the backend copies it into a new large object a
@@ -15,7 +15,7 @@
 #   - the blob is a new large object, not the client's oid: owned by the owner
 #     of schema convex with no other privilege (the client cannot read it,
 #     42501), and the client's original is gone (unlinked: 42704);
-#   - same transaction: BEGIN; \lo_import; convex_storage_upload(url,
+#   - same transaction: BEGIN; \lo_import; convex_storage_upload_large_object(url,
 #     :LASTOID); COMMIT in one transaction: copied just the same (a new blob,
 #     the import unlinked), RssAnon growing by less than the same bound;
 #   - each time the stored size is 268435456 and the stored sha256 (standard
@@ -68,7 +68,7 @@ wait_line() {
 }
 
 T0=$(date +%s)
-echo "storage_stream: database $DB, a $((SIZE / 1048576)) MiB file through convex_storage_upload(url, oid)"
+echo "storage_stream: database $DB, a $((SIZE / 1048576)) MiB file through convex_storage_upload_large_object(url, oid)"
 
 # --- setup ---------------------------------------------------------------------
 if ! psql_admin -c "SET client_min_messages = warning" \
@@ -163,7 +163,7 @@ start_poll
 cat >&3 <<'EOF'
 \echo COPY_UPLOAD
 \timing on
-SELECT convex_storage_upload(:'url', :LASTOID, 'application/octet-stream') ->> 'storageId' AS sid \gset
+SELECT convex_storage_upload_large_object(:'url', :LASTOID, 'application/octet-stream') ->> 'storageId' AS sid \gset
 \timing off
 \echo SID=:sid
 \echo DONE
@@ -199,7 +199,7 @@ start_poll
 cat >&3 <<'EOF'
 \echo INPLACE_UPLOAD
 \timing on
-SELECT convex_storage_upload(:'url2', :LASTOID, 'application/octet-stream') ->> 'storageId' AS sid2 \gset
+SELECT convex_storage_upload_large_object(:'url2', :LASTOID, 'application/octet-stream') ->> 'storageId' AS sid2 \gset
 \timing off
 \echo SID2=:sid2
 \echo DONE3

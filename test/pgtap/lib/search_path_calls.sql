@@ -31,8 +31,8 @@ SELECT coalesce(regress_sp_tools.try(:'sp_label', 'files.generateUploadUrl', 'SE
 SELECT coalesce(regress_sp_tools.try(:'sp_label', 'storage upload',
     pg_catalog.format('SELECT convex_storage_upload(%L, %L::pg_catalog.bytea, %L) OPERATOR(pg_catalog.->>) %L',
                       :'sp_url', 'sp bytes', 'text/plain', 'storageId')), 'missing') AS sp_sid \gset
-SELECT regress_sp_tools.try(:'sp_label', 'storage upload (a used URL is refused, 28000)',
-    pg_catalog.format('SELECT convex_storage_upload(%L, %L::pg_catalog.bytea)', :'sp_url', 'again'), '28000') \g /dev/null
+SELECT regress_sp_tools.try(:'sp_label', 'storage upload (a used URL is refused, 55000)',
+    pg_catalog.format('SELECT convex_storage_upload(%L, %L::pg_catalog.bytea)', :'sp_url', 'again'), '55000') \g /dev/null
 SELECT regress_sp_tools.try(:'sp_label', 'storage get', pg_catalog.format('SELECT convex_storage_get(%L)', :'sp_sid')) \g /dev/null
 SELECT regress_sp_tools.try(:'sp_label', 'storage getUrl', pg_catalog.format('SELECT convex_storage_get_url(%L)', :'sp_sid')) \g /dev/null
 SELECT regress_sp_tools.try(:'sp_label', 'storage getMetadata', pg_catalog.format('SELECT convex_storage_get_metadata(%L)', :'sp_sid')) \g /dev/null

@@ -202,7 +202,7 @@ wl_write_scripts() {
 		echo "SELECT convex_files_generate_upload_url() AS url \\gset"
 		echo "BEGIN;"
 		echo "SELECT lo_from_bytea(0, convert_to(repeat(':k', :n), 'UTF8')) AS lo \\gset"
-		echo "SELECT convex_storage_upload(':url', :lo::oid, 'text/plain') ->> 'storageId' AS sid \\gset"
+		echo "SELECT convex_storage_upload_large_object(':url', :lo::oid, 'text/plain') ->> 'storageId' AS sid \\gset"
 		echo "COMMIT;"
 		echo "SELECT convex_files_save_file(jsonb_build_object('storageId', ':sid', 'name', 'u:k', 'type', 'text/plain', 'size', length(repeat(':k', :n))));"
 		echo "\\shell echo :k :n :sid >> $d/ack_upload"
