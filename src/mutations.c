@@ -1285,12 +1285,16 @@ cvx_run_job_mutation(const char *path, Jsonb *args)
 }
 
 /*
- * The dispatcher behind convex_mutation and convex_internal_mutation.
- * internal_entry: called as convex_internal_mutation, whose EXECUTE right
- * is the right to run internal mutations.
+ * The dispatcher behind convex_mutation, convex_query and their internal
+ * forms.  internal_entry: called as convex_internal_mutation or
+ * convex_internal_query, whose EXECUTE right is the right to run internal
+ * functions.  A mutation runs in attempts (conflicts.c); a query runs as
+ * one call (it writes nothing that could conflict), read-only, in the
+ * sandbox; inside a mutation it is ctx.runQuery and its reads are part of
+ * the mutation's attempt.
  */
 static Datum
-run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
+dispatch(FunctionCallInfo fcinfo, bool internal_entry, bool query)
 {
 	text	   *path_text;
 	char	   *path;
@@ -1305,21 +1309,27 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("args must not be NULL"),
-				 errhint("A mutation without arguments takes '{}'.")));
+				 errhint(query ? "A query without arguments takes '{}'." :
+						 "A mutation without arguments takes '{}'.")));
 	path_text = PG_GETARG_TEXT_PP(0);
 	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
 	path = text_to_cstring(path_text);
-	cvx_require_primary("run mutation", path);
+	if (!query)
+	{
+		cvx_require_primary("run mutation", path);
+		/* a query has no ctx.runMutation */
+		cvx_refuse_in_query("ctx.runMutation");
+	}
 	args = PG_GETARG_JSONB_P(1);
 
-	/* a query has no ctx.runMutation */
-	cvx_refuse_in_query("ctx.runMutation");
 	/* Convex's order: visibility, argument size, argument validator */
 	resolve_mutation(path, &target);
 	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
 		raise_not_found(path);
-	check_kind(path, &target, false);
+	check_kind(path, &target, query);
 	check_call_args(path, &target, args, false);
+	if (query)
+		PG_RETURN_JSONB_P(run_target_once(path, &target, args, false));
 	PG_RETURN_JSONB_P(run_target(path, &target, args, false));
 }
 
@@ -1330,7 +1340,7 @@ run_mutation(FunctionCallInfo fcinfo, bool internal_entry)
 Datum
 convex_mutation(PG_FUNCTION_ARGS)
 {
-	return run_mutation(fcinfo, false);
+	return dispatch(fcinfo, false, false);
 }
 
 /*
@@ -1340,43 +1350,7 @@ convex_mutation(PG_FUNCTION_ARGS)
 Datum
 convex_internal_mutation(PG_FUNCTION_ARGS)
 {
-	return run_mutation(fcinfo, true);
-}
-
-/*
- * The dispatcher behind convex_query and convex_internal_query: a query
- * runs as one call (no attempts: it writes nothing that could conflict),
- * read-only, in the sandbox; inside a mutation it is ctx.runQuery and
- * its reads are part of the mutation's attempt.
- */
-static Datum
-run_query(FunctionCallInfo fcinfo, bool internal_entry)
-{
-	text	   *path_text;
-	char	   *path;
-	Jsonb	   *args;
-	MutationTarget target;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be NULL")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("args must not be NULL"),
-				 errhint("A query without arguments takes '{}'.")));
-	path_text = PG_GETARG_TEXT_PP(0);
-	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
-	path = text_to_cstring(path_text);
-	args = PG_GETARG_JSONB_P(1);
-
-	resolve_mutation(path, &target);
-	if (target.internal && !internal_entry && !cvx_in_mutation() && !has_internal_right())
-		raise_not_found(path);
-	check_kind(path, &target, true);
-	check_call_args(path, &target, args, false);
-	PG_RETURN_JSONB_P(run_target_once(path, &target, args, false));
+	return dispatch(fcinfo, true, false);
 }
 
 /*
@@ -1386,7 +1360,7 @@ run_query(FunctionCallInfo fcinfo, bool internal_entry)
 Datum
 convex_query(PG_FUNCTION_ARGS)
 {
-	return run_query(fcinfo, false);
+	return dispatch(fcinfo, false, true);
 }
 
 /*
@@ -1396,7 +1370,7 @@ convex_query(PG_FUNCTION_ARGS)
 Datum
 convex_internal_query(PG_FUNCTION_ARGS)
 {
-	return run_query(fcinfo, true);
+	return dispatch(fcinfo, true, true);
 }
 
 /* Tell every backend (at commit) that the catalog changed */

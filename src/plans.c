@@ -29,14 +29,14 @@
 /* pg_catalog only: no caller schema, no temp schema */
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
 
-/* Prepare and keep a statement, analyzed under the pinned search_path */
-SPIPlanPtr
-cvx_prepare(const char *sql, int nargs, Oid *argtypes)
+/* Prepare sql under the pinned search_path and keep the plan for the backend */
+static SPIPlanPtr
+prepare_and_keep(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	SPIPlanPtr	plan;
 
 	PushOverrideSearchPath(&pinned_search_path);
-	plan = SPI_prepare(sql, nargs, argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 	PopOverrideSearchPath();
 	if (plan == NULL)
 		elog(ERROR, "convexlite: could not prepare \"%s\": %s",
@@ -44,6 +44,13 @@ cvx_prepare(const char *sql, int nargs, Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "convexlite: could not keep plan for \"%s\"", sql);
 	return plan;
+}
+
+/* Prepare and keep a statement, analyzed under the pinned search_path */
+SPIPlanPtr
+cvx_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_and_keep(sql, nargs, argtypes, 0);
 }
 
 /*
@@ -54,17 +61,7 @@ cvx_prepare(const char *sql, int nargs, Oid *argtypes)
 SPIPlanPtr
 cvx_prepare_indexed(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan;
-
-	PushOverrideSearchPath(&pinned_search_path);
-	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-	PopOverrideSearchPath();
-	if (plan == NULL)
-		elog(ERROR, "convexlite: could not prepare \"%s\": %s",
-			 sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "convexlite: could not keep plan for \"%s\"", sql);
-	return plan;
+	return prepare_and_keep(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* A statement kept in *slot, prepared on first use */
