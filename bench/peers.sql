@@ -697,6 +697,9 @@ BEGIN
                         || jsonb_strip_nulls(jsonb_build_object('userId', user_id, 'sessionId', session_id))
                         ORDER BY _creation_time)
                        FROM plain.presence WHERE room_id = args ->> 'roomId' AND now - last_seen < 30000), '[]');
+END $$;
+
+------------------------------------------------------------------------
 -- Reads of the query builder (bench/builder.sh): the PL/pgSQL a user would
 -- write instead of convex_db_paginate and a filtered convex_db_select, for
 -- the queries the benchmark runs, with the same checks a handler makes on
