@@ -91,7 +91,10 @@ ALTER TABLE convex._tables ALTER COLUMN notify SET DEFAULT '[]';
 -- defaults).  A role with CREATE on the extension's schema could then add a
 -- look-alike without parameters and make every call ambiguous ("function
 -- ... is not unique"), stopping the cleanups.  With every argument given
--- and typed, only convexlite's own function matches exactly.
+-- and typed, only convexlite's own function matches exactly.  Its refusal
+-- without pg_cron carries the JSON DETAIL every convexlite error has
+-- (errors.c does it for the C code; this is the one error raised in
+-- PL/pgSQL).
 CREATE OR REPLACE FUNCTION convex_schedule_jobs()
 RETURNS void
 LANGUAGE plpgsql
@@ -103,6 +106,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',
+                  DETAIL = '{"code": "PG_CRON_NOT_INSTALLED"}',
                   HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, run CREATE EXTENSION pg_cron, then SELECT convex_schedule_jobs().';
     END IF;
     SELECT n.nspname INTO ext_schema
@@ -183,39 +187,6 @@ CREATE FUNCTION convex_error(data jsonb) RETURNS void
 COMMENT ON FUNCTION convex_error(jsonb) IS
     'throw new ConvexError(data): SQLSTATE 42501 for code UNAUTHORIZED, else P0001; DETAIL is the data as JSON';
 
--- Every convexlite error carries a JSON DETAIL with a stable "code" (the C
--- code does it centrally, errors.c); the one error raised in PL/pgSQL gets
--- its DETAIL here.  Same function as above otherwise.
-CREATE OR REPLACE FUNCTION convex_schedule_jobs()
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    ext_schema name;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
-            USING ERRCODE = 'undefined_object',
-                  DETAIL = '{"code": "PG_CRON_NOT_INSTALLED"}',
-                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, run CREATE EXTENSION pg_cron, then SELECT convex_schedule_jobs().';
-    END IF;
-    SELECT n.nspname INTO ext_schema
-      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-     WHERE e.extname = 'convexlite';
-    PERFORM cron.schedule('convexlite-presence-cleanup', '* * * * *',
-                          format('SELECT %I.convex_presence_cleanup(''{}''::pg_catalog.jsonb)', ext_schema));
-    PERFORM cron.schedule('convexlite-storage-cleanup', '*/5 * * * *',
-                          format('SELECT %I.convex_storage_cleanup(86400000::pg_catalog.float8)', ext_schema));
-    PERFORM cron.schedule('convexlite-scheduler-cleanup', '* * * * *',
-                          format('SELECT %I.convex_scheduler_cleanup(604800000::pg_catalog.float8)', ext_schema));
-    -- the background worker runs jobs as they fall due; this is the
-    -- fallback for servers without it (and harmless beside it)
-    PERFORM cron.schedule('convexlite-scheduler-run-due', '* * * * *',
-                          format('CALL %I.convex_scheduler_run_due(1000::pg_catalog.int4)', ext_schema));
-END;
-$$;
-REVOKE ALL ON FUNCTION convex_schedule_jobs() FROM PUBLIC;
 
 
 -- Without pg_cron nothing runs convexlite's cleanups: say so with a WARNING
