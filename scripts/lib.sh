@@ -51,6 +51,9 @@ CVX_DEPS_BUILD=(build-essential pkg-config "postgresql-$CVX_PG_MAJOR" "postgresq
 CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
 	clang-14 libclang-rt-14-dev valgrind python3 "postgresql-$CVX_PG_MAJOR-plproxy"
 	pg-auto-failover-cli "postgresql-$CVX_PG_MAJOR-auto-failover")
+# psycopg 3 and SQLAlchemy for the Python example server (examples/python/,
+# test/scripts/example_python.sh); Debian's, since CI cannot reach PyPI
+CVX_DEPS_TEST+=(python3-psycopg python3-sqlalchemy)
 
 : "${CVX_PRELOAD:=pg_cron,convexlite}"
 : "${CVX_PG_OS_USER:=postgres}"
