@@ -11,7 +11,8 @@
 #       users Alice and Bob if they are missing (as the superuser), prints
 #       their ids and a few curl commands, then starts the server as chat_app.
 #
-# Needs Debian 12's python3-psycopg and python3-sqlalchemy.  Ctrl-C stops it.
+# Needs Debian 12's python3-psycopg and python3-sqlalchemy (run as root, it
+# installs them when they are missing).  Ctrl-C stops it.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,10 +23,20 @@ PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
 	if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
+PACKAGES=(python3-psycopg python3-sqlalchemy)
 if ! "$PYTHON" -c 'import psycopg, sqlalchemy' 2>/dev/null; then
-	echo "error: $PYTHON cannot import psycopg (3) and sqlalchemy; on Debian 12:" >&2
-	echo "    sudo apt-get install -y python3-psycopg python3-sqlalchemy" >&2
-	exit 1
+	# as root on Debian, install them (as scripts/demo.sh installs its own)
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing ${PACKAGES[*]}" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" </dev/null >&2 ||
+			{ DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" </dev/null >&2; }
+	fi
+	if ! "$PYTHON" -c 'import psycopg, sqlalchemy' 2>/dev/null; then
+		echo "error: $PYTHON cannot import psycopg (3) and sqlalchemy; on Debian 12:" >&2
+		echo "    sudo apt-get install -y ${PACKAGES[*]}" >&2
+		exit 1
+	fi
 fi
 
 if [ "${1:-}" = --demo ]; then
