@@ -158,6 +158,7 @@ class Handler(BaseHTTPRequestHandler):
                 err = to_http(e)
                 self.reply(err.status, err.body)
             return
+        self.close_connection = True  # the body, if any, is unread
         if allowed:
             self.reply(405, {"code": "METHOD_NOT_ALLOWED", "message": "method not allowed"})
         else:

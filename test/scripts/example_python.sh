@@ -92,7 +92,7 @@ PGUSER=$ROLE PGDATABASE=$DB PGAPPNAME=example_python_test PYTHON=$PYTHON \
 	"$ROOT/examples/python/run.sh" --port 0 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 BASE=
-for _ in $(seq 200); do
+for _ in $(seq 300); do
 	BASE=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$WORK/server.log" | sed 's/^listening on //')
 	[ -n "$BASE" ] && break
 	kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -216,16 +216,22 @@ report(status == 201 and isinstance(sent, dict) and isinstance(sent.get("_id"), 
        "POST /api/messages as Alice: 201 with the message's _id", (status, sent))
 mid = sent.get("_id") if isinstance(sent, dict) else None
 
-got = None
-try:
-    while True:
-        got = events.get(timeout=5)
-        if got[0] == "messages" and got[1].get("_id") == mid:
-            break
-except queue.Empty:
-    pass
-report(got is not None and got[0] == "messages" and got[1] == {"op": "insert", "table": "messages", "_id": mid,
-                                                             "roomId": room},
+
+
+def next_event(table, message_id, timeout=10):
+    """The next SSE event of that table about that document, or what came instead (None: nothing)."""
+    got = None
+    try:
+        while True:
+            got = events.get(timeout=timeout)
+            if got[0] == table and isinstance(got[1], dict) and got[1].get("_id") == message_id:
+                return got
+    except queue.Empty:
+        return got
+
+
+got = next_event("messages", mid)
+report(got == ("messages", {"op": "insert", "table": "messages", "_id": mid, "roomId": room}),
        "SSE: the send's notification arrives (event messages, op insert, its _id and roomId)", got)
 
 status, listed = jcall("GET", "/api/rooms/%s/messages" % room)
@@ -242,6 +248,9 @@ expect_error("DELETE signed out of Alice's message",
 status, body = jcall("DELETE", "/api/rooms/%s/messages/%s" % (room, mid), user=alice)
 report(status == 204, "DELETE by Alice of her message: 204", (status, body))
 report(mid not in ids("/api/rooms/%s/messages" % room), "the message is gone from the room's list")
+got = next_event("messages", mid)
+report(got == ("messages", {"op": "delete", "table": "messages", "_id": mid, "roomId": room}),
+       "SSE: the remove's notification arrives (op delete), and none came for the refused removes", got)
 expect_error("DELETE of a message no longer there", jcall("DELETE", "/api/rooms/%s/messages/%s" % (room, mid),
                                                           user=alice), 404, "NOT_FOUND")
 
