@@ -164,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.reply(404, {"code": "NOT_FOUND", "message": "no such endpoint"})
 
-    do_GET = do_POST = do_PATCH = do_DELETE = dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = dispatch
 
     def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's name)
         """Access log lines through logging."""
@@ -362,6 +362,13 @@ class Handler(BaseHTTPRequestHandler):
 HANDLERS = [fn for fn in vars(Handler).values() if hasattr(fn, "route")]
 
 
+class Server(ThreadingHTTPServer):
+    """A thread per connection; a listen backlog for bursts of connections (socketserver's is 5)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 def main(argv=None):
     """Parse the options, connect, listen, serve until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -383,8 +390,7 @@ def main(argv=None):
     relay = realtime.Relay(os.environ.get("LISTEN_CONNINFO", ""))
     relay.start()
 
-    httpd = ThreadingHTTPServer((opts.host, opts.port), Handler)
-    httpd.daemon_threads = True
+    httpd = Server((opts.host, opts.port), Handler)
     host, port = httpd.server_address[:2]
     Handler.app = App(engine, relay, opts.public_url or "http://%s:%d" % (host, port))
     print("listening on http://%s:%d as database role %s" % (host, port, who.current_user), flush=True)
