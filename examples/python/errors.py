@@ -121,7 +121,7 @@ def to_http(error):
             status = CODE_STATUS.get(code, 500)
         return HttpError(status, code, orig.diag.message_primary, detail)
     # not convexlite's: do not show the server's text to the client
-    log.error("database error: %s", orig)
+    log.error("%s: %s", type(orig).__name__, orig)
     if isinstance(orig, psycopg.OperationalError) or isinstance(
         error, (sa_exc.DisconnectionError, sa_exc.TimeoutError)
     ):

@@ -150,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             self.started = False
             try:
                 fn(self, *[unquote(g) for g in m.groups()])
+            except (BrokenPipeError, ConnectionResetError):  # the client went away
+                self.close_connection = True
             except Exception as e:  # noqa: BLE001  (every error becomes a JSON reply)
                 self.close_connection = True  # the body may be unread
                 if self.started:  # too late for an error reply: cut the reply short

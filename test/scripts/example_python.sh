@@ -11,9 +11,10 @@
 # leave, profile update and /api/me, upload through the upload URL, saveFile,
 # download through the file URL (bytes and content type equal), a reused
 # upload URL, a validation error (400 and its JSON code), unauthorized calls
-# (401 with the ConvexError's data), a realtime event over SSE after a send,
-# and that the server's code-to-status table is the one
-# docs/identity-and-errors.md gives.  One PASS/FAIL line per check; exit 1 on
+# (401 with the ConvexError's data), realtime events over SSE after a send
+# and a remove, that the server's code-to-status table is the one
+# docs/identity-and-errors.md gives, and that PostgreSQL's own 42501 (a
+# revoked grant, no JSON DETAIL) is a 500, not convexlite's UNAUTHORIZED.  One PASS/FAIL line per check; exit 1 on
 # any failure.  Uses PGHOST/PGPORT/PGUSER (a superuser) from scripts/test.sh.
 set -uo pipefail
 
@@ -22,6 +23,8 @@ ROLE=cvx_example_py_app
 # shellcheck source=test/scripts/lib/checks.sh
 . "$(dirname "$0")/lib/checks.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# the example's modules are imported from the tree: leave no __pycache__ there
+export PYTHONDONTWRITEBYTECODE=1
 T0=$(date +%s)
 
 SERVER_PID=
@@ -358,6 +361,24 @@ report(len(documented) > 30 and documented == CODE_STATUS,
 sys.exit(1 if failures else 0)
 PY
 cat "$WORK/client.log"
+
+# PostgreSQL's own 42501 (a missing grant: no JSON DETAIL) is the server's
+# fault, not the client's: 500, and not convexlite's UNAUTHORIZED (401)
+if q "REVOKE EXECUTE ON FUNCTION convex_query(text, jsonb) FROM $ROLE" >/dev/null; then
+	check "GET /api/me after REVOKE EXECUTE ON convex_query: PostgreSQL's permission denied is 500 INTERNAL, no server text" \
+		'500 {"code": "INTERNAL", "message": "internal error"}' \
+		"$("$PYTHON" - "$BASE" <<-'PY'
+			import sys, urllib.error, urllib.request
+			try:
+			    r = urllib.request.urlopen(sys.argv[1] + "/api/me", timeout=20)
+			    print(r.status, r.read().decode())
+			except urllib.error.HTTPError as e:
+			    print(e.code, e.read().decode())
+		PY
+		)"
+else
+	fail "REVOKE EXECUTE ON FUNCTION convex_query(text, jsonb) FROM $ROLE"
+fi
 CHECKS=$((CHECKS + $(grep -cE '^(PASS|FAIL): ' "$WORK/client.log")))
 FAILURES=$((FAILURES + $(grep -cE '^FAIL: ' "$WORK/client.log")))
 if ! grep -qE '^(PASS|FAIL): .*errors.py maps' "$WORK/client.log"; then
