@@ -47,8 +47,9 @@ class Subscriber:
 class Relay:
     """The LISTEN connection and its subscribers."""
 
-    def __init__(self, conninfo=""):
+    def __init__(self, conninfo="", **connect_kwargs):
         self.conninfo = conninfo
+        self.connect_kwargs = connect_kwargs
         self.subscribers = set()
         self.lock = threading.Lock()
         self.ready = threading.Event()
@@ -89,7 +90,8 @@ class Relay:
         while True:
             try:
                 with psycopg.connect(self.conninfo, autocommit=True,
-                                     application_name="convexlite-example-python-listen") as conn:
+                                     **dict(self.connect_kwargs,
+                                            application_name="convexlite-example-python-listen")) as conn:
                     for channel in CHANNELS:
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     if not first:

@@ -389,7 +389,9 @@ def main(argv=None):
     if who.rolsuper:
         log.warning("connected as superuser %s: an application server should use a role "
                     "granted with convex_grant_role(role, 'app')", who.current_user)
-    relay = realtime.Relay(os.environ.get("LISTEN_CONNINFO", ""))
+    # the listener connects where the engine does (DATABASE_URL or PG*), unless told otherwise
+    _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
+    relay = realtime.Relay(os.environ.get("LISTEN_CONNINFO", ""), **connect_kwargs)
     relay.start()
 
     httpd = Server((opts.host, opts.port), Handler)
