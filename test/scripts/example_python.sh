@@ -184,6 +184,9 @@ def ids(path, user=None):
     return [m["_id"] for m in jcall("GET", path, user=user)[1]]
 
 
+status, health = jcall("GET", "/healthz")
+report(status == 200 and health == {"ok": True}, "GET /healthz: 200 {\"ok\": true}", (status, health))
+
 # --- realtime: an SSE client follows the room before anything is sent -----------
 events = queue.Queue()
 
