@@ -25,8 +25,9 @@ die() {
 	exit 1
 }
 
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	die "node and npm are needed (Debian: apt-get install nodejs npm)"
+fi
 stamp=$HERE/node_modules/.convexlite-lock.sha256
 want=$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -83,8 +83,8 @@ USER_ID=$(q "SELECT convex_db_insert('users', '{\"name\": \"Ada\", \"email\": \"
 node "$APP/test/keys.mjs" "$WORK" || { fail "setup: keys"; exit 1; }
 
 # the server, as the app role
-(cd "$APP" && exec env PGUSER=$ROLE PGDATABASE=$DB PORT=$PORT HOST=127.0.0.1 \
-	JWT_JWKS_FILE="$WORK/jwks.json" JWT_ISSUER=$ISSUER JWT_AUDIENCE=$AUDIENCE \
+(cd "$APP" && exec env PGUSER="$ROLE" PGDATABASE="$DB" PORT="$PORT" HOST=127.0.0.1 \
+	JWT_JWKS_FILE="$WORK/jwks.json" JWT_ISSUER="$ISSUER" JWT_AUDIENCE="$AUDIENCE" \
 	node server.mjs) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do

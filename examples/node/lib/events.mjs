@@ -17,6 +17,9 @@ import pg from "pg";
 export const TABLES = ["messages", "presence", "files", "users"];
 // A comment line every 15 s keeps proxies from closing an idle stream
 const KEEPALIVE_MS = 15000;
+// A subscriber that has this much unsent is too slow: its stream is ended
+// (an EventSource reconnects, and reads the current state again)
+const MAX_BACKLOG = 1024 * 1024;
 // Wait before listening again after the listening connection broke
 const RECONNECT_MS = 1000;
 
@@ -72,6 +75,11 @@ export class EventHub {
     for (const s of this.subscribers) {
       if (!s.tables.has(table)) continue;
       if (s.room !== null && change.roomId !== s.room && change.truncated !== true) continue;
+      if (s.res.writableLength > MAX_BACKLOG) {
+        this.subscribers.delete(s);
+        s.res.end();
+        continue;
+      }
       s.res.write(`event: ${table}\ndata: ${payload}\n\n`);
     }
   }

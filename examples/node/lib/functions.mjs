@@ -44,7 +44,8 @@ function callArgs(args) {
 }
 
 // Run one call of kind "query" or "mutation" for a parsed request body;
-// returns {status, body}
+// returns {status: 200, rawValue, logLines} (the value as JSON text) on
+// success, else {status, body}
 export async function runFunction(pool, kind, body, claims, requestId, log) {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return httpError(400, "BadJsonBody", "The request body must be a JSON object: {\"path\", \"args\", \"format\"}");
