@@ -13,7 +13,8 @@
 # list, remove, presence heartbeat and list, a ConvexError with its data, a
 # validation error, upload through the upload URL and download through the
 # file URL (bytes equal), an SSE event after a send, a valid JWT signing a
-# user in (profile update, users.current), and bad JWTs (bad signature,
+# user in (profile update, users.current, its claims as
+# ctx.auth.getUserIdentity() in a registered query), and bad JWTs (bad signature,
 # expired, wrong issuer, wrong audience, ...) each a 401 with nothing
 # written.  Then checks that the server logged no internal error and stops
 # on SIGTERM.
@@ -80,6 +81,15 @@ psql_admin -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS $ROLE"
 	-c "ALTER DATABASE $DB SET convexlite.url = '$URL'" >/dev/null || { fail "setup: role"; exit 1; }
 psql_db -c "SELECT count(*) FROM convex_grant_role('$ROLE', 'app')" >/dev/null || { fail "setup: convex_grant_role"; exit 1; }
 USER_ID=$(q "SELECT convex_db_insert('users', '{\"name\": \"Ada\", \"email\": \"ada@example.com\"}')")
+# two registered functions of the test's: a ConvexError with the data passed,
+# and ctx.auth.getUserIdentity()
+psql_db >/dev/null <<'SQL' || { fail "setup: registered functions"; exit 1; }
+CREATE FUNCTION example_fail(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT convex_error(args -> 'data')::text::jsonb $$;
+SELECT convex_define_mutation('example:fail', 'example_fail(jsonb)',
+    '{"type": "object", "value": {"data": {"fieldType": {"type": "any"}, "optional": false}}}');
+CREATE FUNCTION example_whoami(args jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT coalesce(convex_auth_identity(), 'null') $$;
+SELECT convex_define_query('example:whoami', 'example_whoami(jsonb)', '{"type": "object", "value": {}}');
+SQL
 node "$APP/test/keys.mjs" "$WORK" || { fail "setup: keys"; exit 1; }
 
 # the server, as the app role

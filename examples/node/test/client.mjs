@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { ConvexHttpClient } from "convex/browser";
 import { anyApi } from "convex/server";
 import { ConvexError } from "convex/values";
@@ -53,7 +54,7 @@ async function thrown(fn) {
 const privateJwk = JSON.parse(readFileSync(join(KEYS_DIR, "private.jwk"), "utf8"));
 const serverKey = await importJWK(privateJwk, "RS256");
 async function token(claims = {}, { key = serverKey, exp = "10m" } = {}) {
-  return new SignJWT({ sub: `${USER_ID}|session1`, name: "Ada", ...claims })
+  return new SignJWT({ sub: `${USER_ID}|session1`, name: "Ada", team: "blue", ...claims })
     .setProtectedHeader({ alg: "RS256", kid: privateJwk.kid })
     .setIssuer(claims.iss ?? JWT_ISSUER)
     .setAudience(claims.aud ?? JWT_AUDIENCE)
@@ -144,6 +145,19 @@ check("ConvexError: users:updateProfile signed out throws a ConvexError with its
   e instanceof ConvexError && e.data?.code === "UNAUTHORIZED" && e.data?.message === "You must be logged in to update your profile" &&
   anonSeen.status === 200, `${e?.constructor?.name} ${JSON.stringify(e?.data)} ${e?.message} (HTTP ${anonSeen.status})`);
 
+// example:fail, registered by the test: convex_error(args.data)
+const objectData = { code: "NOT_ENOUGH_CREDITS", message: "Top up first", credits: 3, needed: [5, { exact: true }] };
+e = await thrown(() => anon.mutation(api.example.fail, { data: objectData }));
+check("ConvexError: a handler's convex_error(object) comes back as a ConvexError with that data",
+  e instanceof ConvexError && isDeepStrictEqual(e.data, objectData) && e.message.includes("Top up first"),
+  `${e?.constructor?.name} ${JSON.stringify(e?.data)}`);
+e = await thrown(() => anon.mutation(api.example.fail, { data: "Not enough credits" }));
+check("ConvexError: convex_error(string) comes back with that string as data",
+  e instanceof ConvexError && e.data === "Not enough credits", `${e?.constructor?.name} ${JSON.stringify(e?.data)}`);
+e = await thrown(() => anon.mutation(api.example.fail, { data: [1, "two", null] }));
+check("ConvexError: convex_error(array) comes back with that array as data",
+  e instanceof ConvexError && isDeepStrictEqual(e.data, [1, "two", null]), `${e?.constructor?.name} ${JSON.stringify(e?.data)}`);
+
 e = await thrown(() => anon.mutation(api.messages.send, { roomId: room, content: 42, userName: "Bo" }));
 check("validation error: a plain Error (not a ConvexError) with Convex's ArgumentValidationError message",
   e instanceof Error && !(e instanceof ConvexError) && /ArgumentValidationError: Value does not match validator\.\nPath: \.content/.test(e.message),
@@ -204,6 +218,12 @@ check("users:updateProfile as the signed-in user, then users:current shows it", 
 const myMessage = await ada.mutation(api.messages.send, { roomId: room, content: "signed", userName: "Ada" });
 list = await anon.query(api.messages.list, { roomId: room });
 check("a message sent with the JWT has the user's userId", list.some((m) => m._id === myMessage && m.userId === USER_ID), JSON.stringify(list));
+const identity = await ada.query(api.example.whoami, {});
+check("the JWT's claims reach the handler as ctx.auth.getUserIdentity()",
+  identity && identity.subject === `${USER_ID}|session1` && identity.issuer === JWT_ISSUER &&
+  identity.tokenIdentifier === `${JWT_ISSUER}|${USER_ID}|session1` && identity.name === "Ada" && identity.team === "blue",
+  JSON.stringify(identity));
+check("without a token, ctx.auth.getUserIdentity() is null", (await anon.query(api.example.whoami, {})) === null, "not null");
 me = await anon.query(api.users.current, {});
 check("without a token, users:current is null (anonymous)", me === null, JSON.stringify(me));
 
