@@ -131,6 +131,16 @@ const evRemoved = await events.next(5000);
 check("SSE: the remove arrives as a delete", evRemoved && evRemoved.data.op === "delete" && evRemoved.data._id === id, JSON.stringify(evRemoved));
 events.close();
 
+// --- the wire format, without the client ---------------------------------------
+let r = await fetch(`${CONVEX_URL}/api/query`, { method: "POST", headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ path: "messages.js:list", args: { roomId: room } }) });
+let body = await r.json();
+check("raw POST /api/query: args as an object, path with .js, no format: {status: success, value}",
+  r.status === 200 && body.status === "success" && Array.isArray(body.value) && body.value.length === 0, `${r.status} ${JSON.stringify(body)}`);
+r = await fetch(`${CONVEX_URL}/api/mutation`, { method: "POST", body: "{not json" });
+body = await r.json();
+check("a body that is not JSON is 400 {code, message}", r.status === 400 && body.code === "BadJsonBody", `${r.status} ${JSON.stringify(body)}`);
+
 // --- presence: heartbeat and list -------------------------------------------
 await anon.mutation(api.presence.update, { roomId: room, sessionId: session, data: { status: "typing", cursor: { x: 3, y: 4 } } });
 await anon.mutation(api.presence.update, { roomId: room, sessionId: session, data: { status: "idle", cursor: { x: 5, y: 6 } } });
@@ -175,7 +185,7 @@ const uploadUrl = await anon.mutation(api.files.generateUploadUrl, {});
 check("files:generateUploadUrl returns an upload URL on this server", typeof uploadUrl === "string" && uploadUrl.startsWith(`${CONVEX_URL}/api/storage/upload?token=`), uploadUrl);
 const bytes = randomBytes(300 * 1024 + 7);
 bytes[0] = 0x89; bytes[1] = 0x00; bytes[2] = 0xff;     // not UTF-8, a NUL
-let r = await fetch(uploadUrl, { method: "POST", headers: { "Content-Type": "image/png" }, body: bytes });
+r = await fetch(uploadUrl, { method: "POST", headers: { "Content-Type": "image/png" }, body: bytes });
 const uploaded = await r.json();
 check("the upload POST replies {storageId}", r.status === 200 && typeof uploaded.storageId === "string", `${r.status} ${JSON.stringify(uploaded)}`);
 const storageId = uploaded.storageId;
