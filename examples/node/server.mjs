@@ -107,7 +107,13 @@ async function route(ctx, req, res, requestId) {
   }
   const file = /^\/api\/storage\/([^/]+)$/.exec(path);
   if ((req.method === "GET" || req.method === "HEAD") && file) {
-    return download(ctx.pool, req, res, decodeURIComponent(file[1]), requestId, log);
+    let storageId;
+    try {
+      storageId = decodeURIComponent(file[1]);
+    } catch {
+      return httpError(400, "InvalidStoragePath", `Invalid storage path: "${file[1]}"`);
+    }
+    return download(ctx.pool, req, res, storageId, requestId, log);
   }
   if (req.method === "GET" && path === "/events") {
     return ctx.events.subscribe(req, res, url);
@@ -120,13 +126,15 @@ async function route(ctx, req, res, requestId) {
 // superuser connection (use a role granted 'app').
 async function checkDatabase(pool, publicUrl) {
   const { rows: [row] } = await pool.query(
-    "SELECT current_setting('convexlite.url', true) AS url, rolsuper FROM pg_roles WHERE rolname = current_user");
-  if (row.url === null) {
-    throw new Error("convexlite is not loaded in this database (CREATE EXTENSION convexlite)");
+    `SELECT current_database() AS db, current_setting('convexlite.url', true) AS url, rolsuper,
+            EXISTS (SELECT FROM pg_extension WHERE extname = 'convexlite') AS installed
+       FROM pg_roles WHERE rolname = current_user`);
+  if (!row.installed) {
+    throw new Error(`convexlite is not installed in database ${row.db} (CREATE EXTENSION convexlite)`);
   }
-  if (row.url.replace(/\/+$/, "") !== publicUrl) {
+  if ((row.url ?? "").replace(/\/+$/, "") !== publicUrl) {
     log(`warning: convexlite.url is ${row.url} but this server is ${publicUrl}: upload and file URLs will not reach it ` +
-      `(as a superuser: ALTER DATABASE ${pool.options.database ?? "<db>"} SET convexlite.url = '${publicUrl}')`);
+      `(as a superuser: ALTER DATABASE ${row.db} SET convexlite.url = '${publicUrl}', then restart this server)`);
   }
   if (row.rolsuper) log("warning: connected as a superuser; connect as a login role granted convex_grant_role(role, 'app')");
 }
@@ -159,7 +167,7 @@ export async function start(env = process.env) {
   });
   const address = server.address();
   log(`convexlite example server listening on http://${address.address}:${address.port}` +
-    ` (database ${pool.options.database ?? env.PGDATABASE ?? "(default)"}, JWT ${verifier.configured ? "verified" : "not configured: tokens are refused"})`);
+    ` (database ${env.PGDATABASE ?? "(PGDATABASE not set: the user's)"}, JWT ${verifier.configured ? "verified" : "not configured: tokens are refused"})`);
 
   return {
     server,
