@@ -89,10 +89,18 @@ SELECT convex_define_mutation('example:fail', 'example_fail(jsonb)',
     '{"type": "object", "value": {"data": {"fieldType": {"type": "any"}, "optional": false}}}');
 CREATE FUNCTION example_whoami(args jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT coalesce(convex_auth_identity(), 'null') $$;
 SELECT convex_define_query('example:whoami', 'example_whoami(jsonb)', '{"type": "object", "value": {}}');
+CREATE FUNCTION example_noisy(args jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RAISE NOTICE 'reading room %', args ->> 'roomId';
+    RETURN convex_query('messages:list', args);
+END $$;
+SELECT convex_define_query('example:noisy', 'example_noisy(jsonb)',
+    '{"type": "object", "value": {"roomId": {"fieldType": {"type": "string"}, "optional": false}}}');
 SQL
 node "$APP/test/keys.mjs" "$WORK" || { fail "setup: keys"; exit 1; }
 
 # the server, as the app role
+: >"$WORK/server.log"
 (cd "$APP" && exec env PGUSER="$ROLE" PGDATABASE="$DB" PORT="$PORT" HOST=127.0.0.1 \
 	JWT_JWKS_FILE="$WORK/jwks.json" JWT_ISSUER="$ISSUER" JWT_AUDIENCE="$AUDIENCE" \
 	node server.mjs) >"$WORK/server.log" 2>&1 &

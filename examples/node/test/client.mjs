@@ -141,6 +141,16 @@ r = await fetch(`${CONVEX_URL}/api/mutation`, { method: "POST", body: "{not json
 body = await r.json();
 check("a body that is not JSON is 400 {code, message}", r.status === 400 && body.code === "BadJsonBody", `${r.status} ${JSON.stringify(body)}`);
 
+// a handler's RAISE NOTICE comes back in logLines, which the client hands
+// to its logger
+const logged = [];
+const noisy = new ConvexHttpClient(CONVEX_URL, {
+  logger: { log: (...a) => logged.push(a.join(" ")), warn: () => {}, error: () => {}, logVerbose: () => {} },
+});
+const quiet = await noisy.query(api.example.noisy, { roomId: room });
+check("a handler's RAISE NOTICE reaches the client's logger (logLines)",
+  Array.isArray(quiet) && logged.some((l) => l.includes(`reading room ${room}`)), JSON.stringify(logged));
+
 // --- presence: heartbeat and list -------------------------------------------
 await anon.mutation(api.presence.update, { roomId: room, sessionId: session, data: { status: "typing", cursor: { x: 3, y: 4 } } });
 await anon.mutation(api.presence.update, { roomId: room, sessionId: session, data: { status: "idle", cursor: { x: 5, y: 6 } } });
