@@ -87,9 +87,9 @@ cvx_id_encode(uint32_t table_number,
 {
 	uint8_t		buf[CVX_ID_MAX_BYTES];
 	size_t		nbytes;
-	size_t		nbits;
-	size_t		bit;
 	size_t		len = 0;
+	uint32_t	acc = 0;
+	unsigned	accbits = 0;
 	uint16_t	footer;
 
 	nbytes = cvx_varint_encode(table_number, buf);
@@ -99,24 +99,24 @@ cvx_id_encode(uint32_t table_number,
 	buf[nbytes++] = (uint8_t) (footer & 0xff);
 	buf[nbytes++] = (uint8_t) (footer >> 8);
 
-	/* 5 bits a character, most significant first, zero-padded at the end */
-	nbits = nbytes * 8;
-	for (bit = 0; bit < nbits; bit += 5)
+	/*
+	 * 5 bits a character, most significant first, zero-padded at the end:
+	 * each byte enters an accumulator, whole characters leave it (it never
+	 * holds more than 12 bits)
+	 */
+	for (size_t i = 0; i < nbytes; i++)
 	{
-		unsigned	v = 0;
-		int			k;
-
-		for (k = 0; k < 5; k++)
+		acc = (acc << 8) | buf[i];
+		accbits += 8;
+		while (accbits >= 5)
 		{
-			size_t		b = bit + (size_t) k;
-			unsigned	set = 0;
-
-			if (b < nbits)
-				set = (buf[b / 8] >> (7 - (b % 8))) & 1u;
-			v = (v << 1) | set;
+			accbits -= 5;
+			out[len++] = cvx_base32_alphabet[(acc >> accbits) & 31u];
 		}
-		out[len++] = cvx_base32_alphabet[v];
+		acc &= (1u << accbits) - 1u;
 	}
+	if (accbits > 0)
+		out[len++] = cvx_base32_alphabet[(acc << (5 - accbits)) & 31u];
 	out[len] = '\0';
 	return len;
 }
