@@ -25,16 +25,21 @@
 
 static const char cvx_base32_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
+/* Each byte's base32 value plus one (0: not a base32 character) */
+static const uint8_t cvx_base32_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
+	['d'] = 14, ['e'] = 15, ['f'] = 16, ['g'] = 17, ['h'] = 18, ['j'] = 19,
+	['k'] = 20, ['m'] = 21, ['n'] = 22, ['p'] = 23, ['q'] = 24, ['r'] = 25,
+	['s'] = 26, ['t'] = 27, ['v'] = 28, ['w'] = 29, ['x'] = 30, ['y'] = 31,
+	['z'] = 32
+};
+
 /* Value of a base32 character, or -1 */
-static int
+static inline int
 cvx_base32_value(unsigned char c)
 {
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(cvx_base32_alphabet, c);
-	return p ? (int) (p - cvx_base32_alphabet) : -1;
+	return (int) cvx_base32_values[c] - 1;
 }
 
 /* Fletcher-16 with modulus 256, as Convex computes it */
