@@ -16,6 +16,9 @@
 #   convex_query   SELECT convex_query('messages:list', ...) (dispatch, read-only sandbox)
 #   floor          the hand-written SELECT of the same rows (every column, by_room
 #                  order; presence with the same 30 s condition)
+#   sql_json       the hand-written SELECT that builds the same JSON (jsonb_agg of
+#                  jsonb_build_object, absent fields left out): what a user
+#                  would send to get the documents without convexlite
 #   plpgsql        plain.messages_list / plain.presence_list (bench/peers.sql) over
 #                  copies of the same rows in plain.messages / plain.presence
 # Targets: convexlite <= 1.3x the floor's time per call, >= 1.5x faster than the
@@ -23,6 +26,9 @@
 # (median of 3): the server's own time per call, without the wire.  The script also checks that convexlite and the peer return the
 # same JSON, and that each convexlite call is one index scan of by_room and no
 # sequential scan (pg_stat_user_indexes / pg_stat_user_tables over 100 calls).
+# It also measures what turning a call's jsonb into the text the client
+# receives (jsonb_out) costs: every variant that returns JSON pays it, the
+# floor does not.
 #
 # The 200 messages of the measured room are sent with convex_messages_send and
 # the measured room's 100 sessions with convex_presence_update; the rest, and
@@ -197,6 +203,12 @@ cat >"$workdir/messages.floor.sql" <<'SQL'
 SELECT _id, _creation_time, room_id, user_id, content, user_name, session_id
   FROM convex.messages WHERE room_id = 'measured' ORDER BY _creation_time;
 SQL
+cat >"$workdir/messages.sql_json.sql" <<'SQL'
+SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+         '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'userId', user_id,
+         'content', content, 'userName', user_name, 'sessionId', session_id)) ORDER BY _creation_time), '[]')
+  FROM convex.messages WHERE room_id = 'measured';
+SQL
 cat >"$workdir/messages.plpgsql.sql" <<'SQL'
 SELECT plain.messages_list('{"roomId": "measured"}');
 SQL
@@ -212,11 +224,23 @@ SELECT _id, _creation_time, room_id, user_id, session_id, data, last_seen
  WHERE room_id = 'measured' AND floor(date_part('epoch', clock_timestamp()) * 1000) - last_seen < 30000
  ORDER BY _creation_time;
 SQL
+cat >"$workdir/presence.sql_json.sql" <<'SQL'
+SELECT coalesce(jsonb_agg(jsonb_build_object(
+         '_id', _id, '_creationTime', _creation_time, 'roomId', room_id, 'data', data, 'lastSeen', last_seen)
+         || jsonb_strip_nulls(jsonb_build_object('userId', user_id, 'sessionId', session_id)) ORDER BY _creation_time), '[]')
+  FROM convex.presence
+ WHERE room_id = 'measured' AND floor(date_part('epoch', clock_timestamp()) * 1000) - last_seen < 30000;
+SQL
 cat >"$workdir/presence.plpgsql.sql" <<'SQL'
 SELECT plain.presence_list('{"roomId": "measured"}');
 SQL
 
-VARIANTS=(convexlite convex_query floor plpgsql)
+same_messages_sql=$(q "SELECT convex_messages_list('{\"roomId\": \"measured\"}') = ($(sed 's/;$//' "$workdir/messages.sql_json.sql"))")
+same_presence_sql=$(q "SELECT convex_presence_list('{\"roomId\": \"measured\"}') = ($(sed 's/;$//' "$workdir/presence.sql_json.sql"))")
+[ "$same_messages_sql" = t ] && [ "$same_presence_sql" = t ] ||
+	cvx_die "the hand-written SQL does not build convexlite's JSON (messages $same_messages_sql, presence $same_presence_sql)"
+
+VARIANTS=(convexlite convex_query floor sql_json plpgsql)
 printf 'workload\tvariant\tround\ttps\tlatency_ms\n' >"$workdir/runs.tsv"
 for w in messages presence; do
 	cvx_step "Over the wire: $w.list, pgbench -M prepared, 1 client, ${SECS}s a run, $ROUNDS rounds"
@@ -247,11 +271,13 @@ batch_statement() { # WORKLOAD VARIANT
 	messages:convexlite) echo "SELECT count(convex_messages_list('$room')) FROM generate_series(1, $N)" ;;
 	messages:convex_query) echo "SELECT count(convex_query('messages:list', '$room')) FROM generate_series(1, $N)" ;;
 	messages:plpgsql) echo "SELECT count(plain.messages_list('$room')) FROM generate_series(1, $N)" ;;
+	messages:sql_json) echo "SELECT count(x) FROM generate_series(1, $N) g, LATERAL ($(sed "s/WHERE /WHERE g > 0 AND /; s/;\$//" "$workdir/messages.sql_json.sql")) s(x)" ;;
 	messages:floor) echo "SELECT count(*) FROM generate_series(1, $N) g, LATERAL (SELECT _id, _creation_time, room_id, user_id,
 		content, user_name, session_id FROM convex.messages WHERE room_id = 'measured' AND g > 0 ORDER BY _creation_time) x" ;;
 	presence:convexlite) echo "SELECT count(convex_presence_list('$room')) FROM generate_series(1, $N)" ;;
 	presence:convex_query) echo "SELECT count(convex_query('presence:list', '$room')) FROM generate_series(1, $N)" ;;
 	presence:plpgsql) echo "SELECT count(plain.presence_list('$room')) FROM generate_series(1, $N)" ;;
+	presence:sql_json) echo "SELECT count(x) FROM generate_series(1, $N) g, LATERAL ($(sed "s/WHERE /WHERE g > 0 AND /; s/;\$//" "$workdir/presence.sql_json.sql")) s(x)" ;;
 	presence:floor) echo "SELECT count(*) FROM generate_series(1, $N) g, LATERAL (SELECT _id, _creation_time, room_id, user_id,
 		session_id, data, last_seen FROM convex.presence WHERE room_id = 'measured' AND g > 0
 		AND floor(date_part('epoch', clock_timestamp()) * 1000) - last_seen < 30000 ORDER BY _creation_time) x" ;;
@@ -266,6 +292,14 @@ for w in messages presence; do
 		printf '    %-9s %-13s %9.1f ms  %8.2f us/call\n' "$w" "$v" "$ms" "$(per_call "$ms")"
 		kv "${w}_${v}_batch_us" "$(per_call "$ms")"
 	done
+	# the same calls with their results turned into text, as a client receives them
+	ms=$(PGOPTIONS='-c convexlite.mutation_timeout=0' median_ms "SELECT count(convex_${w}_list('{\"roomId\": \"measured\"}')::text) FROM generate_series(1, $N);")
+	base=$(awk -F'\t' -v w="$w" '$1 == w && $2 == "convexlite" { print $3 }' "$workdir/batch.tsv")
+	out_us=$(awk -v a="$ms" -v b="$base" -v n="$N" 'BEGIN { printf "%.2f", (a - b) * 1000 / n }')
+	bytes=$(q "SELECT length(convex_${w}_list('{\"roomId\": \"measured\"}')::text)")
+	kv "${w}_jsonb_out_us" "$out_us"
+	kv "${w}_json_bytes" "$bytes"
+	printf '    %-9s jsonb_out of the %s bytes of JSON: %8.2f us/call\n' "$w" "$bytes" "$out_us"
 done
 
 # median tps of a workload's variant, and the time per call it means
@@ -298,12 +332,14 @@ for w in messages presence; do
 	cvx_tps=$(median_tps "$w" convexlite)
 	x_floor=$(ratio "$floor_tps" "$cvx_tps")
 	x_peer=$(ratio "$cvx_tps" "$peer_tps")
+	x_sql_json=$(ratio "$(median_tps "$w" sql_json)" "$cvx_tps")
+	kv "${w}_x_sql_json" "$x_sql_json"
 	kv "${w}_x_floor" "$x_floor"
 	kv "${w}_faster_than_peer" "$x_peer"
 	verdict=$(awk -v f="$x_floor" -v p="$x_peer" 'BEGIN { print (f <= 1.3 && p >= 1.5) ? "met" : "NOT met" }')
 	kv "${w}_targets" "$verdict"
-	printf -- '- %s.list: convexlite takes %sx the floor'"'"'s time per call (target <= 1.3) and is %sx faster than the PL/pgSQL peer (target >= 1.5): targets %s.\n' \
-		"$w" "$x_floor" "$x_peer" "$verdict" >>"$workdir/verdicts.md"
+	printf -- '- %s.list: convexlite takes %sx the floor'"'"'s time per call (target <= 1.3) and is %sx faster than the PL/pgSQL peer (target >= 1.5): targets %s. It takes %sx the time of the hand-written SQL that builds the same JSON; turning its %s bytes of JSON into text (jsonb_out, paid by every variant but the floor) takes %s us of the call.\n' \
+		"$w" "$x_floor" "$x_peer" "$verdict" "$x_sql_json" "$(sed -n "s/^${w}_json_bytes //p" "$txt")" "$(sed -n "s/^${w}_jsonb_out_us //p" "$txt")" >>"$workdir/verdicts.md"
 done
 printf '\n' >>"$md"
 cat "$workdir/verdicts.md" >>"$md"

@@ -21,6 +21,17 @@
 # BENCH_VERSIONS_ROUNDS rounds (default 3); the median tps of each and their
 # ratio (this build / the release: 1.00 means no loss).
 #
+# Then, unless BENCH_VERSIONS_INSTRUCTIONS=0 or valgrind is missing, the same
+# workloads are counted in instructions, which a busy machine does not
+# change: both clusters are stopped, and each build runs BENCH_VERSIONS_CALLS
+# (default 2000) calls of each workload, one statement a transaction, in a
+# single-user backend (postgres --single) under valgrind's callgrind, on a
+# copy of its data directory with the database made again as for the timed
+# runs; a run of as many SELECT 1
+# is subtracted (startup and statement overhead), so the figure is the
+# instructions of one call plus its statement's parse and plan, the same for
+# both builds.
+#
 # Output: versions.md (a markdown fragment) and versions.tsv in $BENCH_OUT
 # (default bench/out/), also printed.
 # Usage: bash bench/versions.sh
@@ -28,7 +39,8 @@
 #   0.2.0"), BENCH_VERSIONS_SECONDS, BENCH_VERSIONS_ROUNDS,
 #   BENCH_VERSIONS_CLIENTS (default "1 16"), BENCH_VERSIONS_ONLY (a subset of
 #   the workloads above), BENCH_OUT, BENCH_VERSIONS_KEEP=1 (leave both clusters
-#   running, to profile them).
+#   running, to profile them), BENCH_VERSIONS_INSTRUCTIONS (default 1),
+#   BENCH_VERSIONS_CALLS (default 2000).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -184,6 +196,95 @@ done
 	cat "$rows"
 } >"$OUT_DIR/versions.md"
 cat "$OUT_DIR/versions.md"
+
+# ---------------------------------------------------------------------------
+# Instructions per call (callgrind, single-user backends)
+
+# calls_sql WORKLOAD N: N calls of the workload, one statement a line
+calls_sql() {
+	local w=$1 n=$2 i
+	for ((i = 1; i <= n; i++)); do
+		case $w in
+		noop) echo "SELECT $i;" ;;
+		send) echo "SELECT convex_messages_send('{\"roomId\": \"general\", \"content\": \"hello $i\", \"userName\": \"bench\", \"sessionId\": \"s1\"}');" ;;
+		heartbeat) echo "SELECT convex_presence_update('{\"roomId\": \"room\", \"data\": {\"cursor\": {\"x\": $i, \"y\": $((i % 1000))}}, \"sessionId\": \"s$((i % 100 + 1))\"}');" ;;
+		dispatch) echo "SELECT convex_mutation('channels:sendMessage', ('{\"channelId\": \"' || id || '\", \"content\": \"hello $i\"}')::jsonb) FROM bench.channels WHERE i = $((i % 100 + 1));" ;;
+		transfer10k)
+			local f=$(((i * 7919) % 10000 + 1)) d=$(((i * 104729) % 9999 + 1))
+			echo "SELECT convex_mutation('accounts:transferFunds', ('{\"fromId\": \"' || f.cvx || '\", \"toId\": \"' || t.cvx || '\", \"amount\": 5}')::jsonb) FROM bench.accounts10k f, bench.accounts10k t WHERE f.n = $f AND t.n = $(((f + d - 1) % 10000 + 1));"
+			;;
+		esac
+	done
+}
+
+# instructions BUILD WORKLOAD: callgrind's instruction count of the calls in
+# a single-user backend on a fresh copy of the build's data directory
+instructions() {
+	local b=$1 w=$2 cluster bindir data copy log
+	if [ "$b" = base ]; then cluster=$BASE_CLUSTER bindir=$("$BASE_PG_CONFIG" --bindir); else cluster=$CURRENT_CLUSTER bindir=$("$CURRENT_PG_CONFIG" --bindir); fi
+	data=$(cvx_cluster_dir "$cluster")/data
+	copy=$INSTR_DIR/$b.data
+	log=$INSTR_DIR/$b.$w.log
+	rm -rf "$copy"
+	cp -a "$data" "$copy"
+	rm -f "$copy/postmaster.pid"
+	cvx_as_pg valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bindir/postgres" --single -D "$copy" \
+		-c synchronous_commit=off "$DB" <"$INSTR_DIR/$w.sql" >"$log" 2>&1 ||
+		cvx_die "the single-user run of $w ($b) failed: $(tail -n 3 "$log")"
+	if grep -q 'ERROR:' "$log"; then
+		cvx_die "the single-user run of $w ($b) had errors: $(grep -m 2 'ERROR:' "$log")"
+	fi
+	sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log" | tail -n 1
+}
+
+if [ "${BENCH_VERSIONS_INSTRUCTIONS:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+	CALLS=${BENCH_VERSIONS_CALLS:-2000}
+	cvx_step "Instructions per call: $CALLS calls a workload, single-user backends under callgrind"
+	# the same starting state for both: the databases made again, as before the timed runs
+	prepare current
+	prepare base
+	with current cvx_cluster_stop "$CURRENT_CLUSTER" >/dev/null
+	with base cvx_cluster_stop "$BASE_CLUSTER" >/dev/null
+	INSTR_DIR=$CVX_ROOT/tmp/bench-instructions
+	rm -rf "$INSTR_DIR"
+	mkdir -p "$INSTR_DIR"
+	chmod 755 "$INSTR_DIR"
+	for w in noop send heartbeat dispatch transfer10k; do
+		calls_sql "$w" "$CALLS" >"$INSTR_DIR/$w.sql"
+	done
+	chmod 644 "$INSTR_DIR"/*.sql
+	chown "$CVX_PG_OS_USER" "$INSTR_DIR" 2>/dev/null || true
+	irows=$workdir/instructions.md
+	: >"$irows"
+	declare -A noop_ir
+	for b in current base; do
+		noop_ir[$b]=$(instructions "$b" noop)
+	done
+	for w in send heartbeat dispatch transfer10k; do
+		case $ONLY in *" $w "*) ;; *) continue ;; esac
+		ic=$(instructions current "$w")
+		ib=$(instructions base "$w")
+		pc=$(((ic - noop_ir[current]) / CALLS))
+		pb=$(((ib - noop_ir[base]) / CALLS))
+		ratio=$(awk -v a="$pc" -v b="$pb" 'BEGIN { printf "%.3f", a / b }')
+		printf '%s\tinstructions\t%s\t%s\t%s\t\t\n' "$w" "$pc" "$pb" "$ratio" >>"$OUT_DIR/versions.tsv"
+		printf '| %s | %s | %s | %s |\n' "$w" "$(printf '%s' "$pc" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')" \
+			"$(printf '%s' "$pb" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')" "$ratio" >>"$irows"
+		cvx_info "$w: this build $pc instructions a call, $baseline_name $pb, ratio $ratio"
+	done
+	rm -rf "$INSTR_DIR"/*.data
+	{
+		printf '\nInstructions a call (callgrind, %s calls in a single-user backend, a run of as many `SELECT n` subtracted; ' "$CALLS"
+		printf 'the same whatever else the machine runs). Ratio: this build / the release (below 1: fewer).\n\n'
+		printf '| workload | this build | release | ratio |\n|---|---|---|---|\n'
+		cat "$irows"
+	} >>"$OUT_DIR/versions.md"
+	tail -n +"$(grep -n '^Instructions a call' "$OUT_DIR/versions.md" | cut -d: -f1)" "$OUT_DIR/versions.md"
+	if [ "${BENCH_VERSIONS_KEEP:-0}" = 1 ]; then
+		with current cvx_cluster_start "$CURRENT_CLUSTER" "$CURRENT_PORT" "$DB" >/dev/null
+		with base cvx_cluster_start "$BASE_CLUSTER" "$BASE_PORT" "$DB" >/dev/null
+	fi
+fi
 
 if [ "${BENCH_VERSIONS_KEEP:-0}" != 1 ]; then
 	with current cvx_cluster_stop "$CURRENT_CLUSTER" >/dev/null

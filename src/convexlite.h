@@ -274,6 +274,7 @@ extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
 extern void cvx_push_key(JsonbParseState **state, const char *key);
+extern Numeric cvx_float8_to_numeric(double value);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path

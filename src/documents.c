@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "common/base64.h"
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -147,21 +148,100 @@ cvx_document_to_row(CvxTable *table, const CvxValue *document,
 }
 
 /*
- * A finite float64 as a jsonb number with the shortest text that reads
- * back as the same double (so _creationTime keeps every digit).  The
- * caller uses Convex's {"$float": base64} form for the other values.
+ * The shortest decimal text of a finite double ("1733350000000.123",
+ * "1.5e-07", "-42") as a numeric without numeric_in's general parser:
+ * its significant digits (at most 17) as an int64 scaled by a power of
+ * ten, which int64_to_numeric and int64_div_fast_to_numeric turn into the
+ * same value and display scale numeric_in gives.  Returns NULL for the
+ * rare texts it leaves to numeric_in (a multiplication that could
+ * overflow int64, zero).
  */
-static void
-float8_to_jsonb_numeric(double value, JsonbValue *out)
+static Numeric
+shortest_decimal_to_numeric(const char *text)
+{
+	const char *p = text;
+	bool		negative = false;
+	bool		seen_point = false;
+	int64		mantissa = 0;
+	int			fraction_digits = 0;
+	int			exponent = 0;
+	int			log10_divisor;
+
+	if (*p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	for (; *p != '\0' && *p != 'e'; p++)
+	{
+		if (*p == '.')
+		{
+			seen_point = true;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return NULL;
+		mantissa = mantissa * 10 + (*p - '0');	/* at most 17 digits: no overflow */
+		if (seen_point)
+			fraction_digits++;
+	}
+	if (*p == 'e')
+	{
+		bool		exponent_negative = false;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			exponent_negative = (*p++ == '-');
+		for (; *p >= '0' && *p <= '9'; p++)
+			exponent = exponent * 10 + (*p - '0');
+		if (exponent_negative)
+			exponent = -exponent;
+	}
+	if (*p != '\0' || mantissa == 0)
+		return NULL;
+	if (negative)
+		mantissa = -mantissa;
+	log10_divisor = fraction_digits - exponent;
+	if (log10_divisor <= 0)
+	{
+		/* an integer: mantissa * 10^-log10_divisor */
+		for (int i = 0; i < -log10_divisor; i++)
+			if (pg_mul_s64_overflow(mantissa, 10, &mantissa))
+				return NULL;
+		return int64_to_numeric(mantissa);
+	}
+	/* int64_div_fast_to_numeric multiplies by up to 1000 first: never let it overflow */
+	if (log10_divisor % 4 != 0)
+	{
+		static const int64 factors[] = {1, 1000, 100, 10};
+		int64		scaled;
+
+		if (pg_mul_s64_overflow(mantissa, factors[log10_divisor % 4], &scaled))
+			return NULL;
+	}
+	return int64_div_fast_to_numeric(mantissa, log10_divisor);
+}
+
+/*
+ * A finite float64 as a numeric with the shortest text that reads back as
+ * the same double (so _creationTime keeps every digit), whatever
+ * extra_float_digits says.  The callers use Convex's {"$float": base64}
+ * form for the other values.
+ */
+Numeric
+cvx_float8_to_numeric(double value)
 {
 	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
+	Numeric		numeric;
 
 	Assert(isfinite(value));
 	double_to_shortest_decimal_buf(value, buffer);
-	out->type = jbvNumeric;
-	out->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
-														   ObjectIdGetDatum(InvalidOid),
-														   Int32GetDatum(-1)));
+	numeric = shortest_decimal_to_numeric(buffer);
+	if (numeric == NULL)
+		numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
+													  ObjectIdGetDatum(InvalidOid),
+													  Int32GetDatum(-1)));
+	return numeric;
 }
 
 /* Push an object key (of a JSON object under construction) */
@@ -206,7 +286,8 @@ push_float8(JsonbParseState **state, double value)
 
 	if (isfinite(value) && !(value == 0 && signbit(value)))
 	{
-		float8_to_jsonb_numeric(value, &jbv);
+		jbv.type = jbvNumeric;
+		jbv.val.numeric = cvx_float8_to_numeric(value);
 		pushJsonbValue(state, WJB_VALUE, &jbv);
 	}
 	else

@@ -323,6 +323,9 @@ sandbox_object_access(ObjectAccessType access, Oid class_id, Oid object_id,
 {
 	if (previous_object_access_hook)
 		previous_object_access_hook(access, class_id, object_id, sub_id, arg);
+	/* every function call passes here (OAT_FUNCTION_EXECUTE): leave at once */
+	if ((access != OAT_POST_CREATE && access != OAT_DROP) || sub_id != 0)
+		return;
 
 	/*
 	 * A query creates and drops nothing: PostgreSQL's read-only transaction

@@ -460,10 +460,7 @@ float64_jsonb(double d)
 	}
 	jbv.type = jbvNumeric;
 	/* the shortest text that reads back as d: every digit kept */
-	jbv.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
-														  CStringGetDatum(float8out_internal(d)),
-														  ObjectIdGetDatum(InvalidOid),
-														  Int32GetDatum(-1)));
+	jbv.val.numeric = cvx_float8_to_numeric(d);
 	return scalar_jsonb(&jbv);
 }
 

@@ -25,16 +25,21 @@
 
 static const char cvx_base32_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
+/* Each byte's base32 value plus one (0: not a base32 character) */
+static const uint8_t cvx_base32_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
+	['d'] = 14, ['e'] = 15, ['f'] = 16, ['g'] = 17, ['h'] = 18, ['j'] = 19,
+	['k'] = 20, ['m'] = 21, ['n'] = 22, ['p'] = 23, ['q'] = 24, ['r'] = 25,
+	['s'] = 26, ['t'] = 27, ['v'] = 28, ['w'] = 29, ['x'] = 30, ['y'] = 31,
+	['z'] = 32
+};
+
 /* Value of a base32 character, or -1 */
-static int
+static inline int
 cvx_base32_value(unsigned char c)
 {
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(cvx_base32_alphabet, c);
-	return p ? (int) (p - cvx_base32_alphabet) : -1;
+	return (int) cvx_base32_values[c] - 1;
 }
 
 /* Fletcher-16 with modulus 256, as Convex computes it */
@@ -87,9 +92,9 @@ cvx_id_encode(uint32_t table_number,
 {
 	uint8_t		buf[CVX_ID_MAX_BYTES];
 	size_t		nbytes;
-	size_t		nbits;
-	size_t		bit;
 	size_t		len = 0;
+	uint32_t	acc = 0;
+	unsigned	accbits = 0;
 	uint16_t	footer;
 
 	nbytes = cvx_varint_encode(table_number, buf);
@@ -99,24 +104,24 @@ cvx_id_encode(uint32_t table_number,
 	buf[nbytes++] = (uint8_t) (footer & 0xff);
 	buf[nbytes++] = (uint8_t) (footer >> 8);
 
-	/* 5 bits a character, most significant first, zero-padded at the end */
-	nbits = nbytes * 8;
-	for (bit = 0; bit < nbits; bit += 5)
+	/*
+	 * 5 bits a character, most significant first, zero-padded at the end:
+	 * each byte enters an accumulator, whole characters leave it (it never
+	 * holds more than 12 bits)
+	 */
+	for (size_t i = 0; i < nbytes; i++)
 	{
-		unsigned	v = 0;
-		int			k;
-
-		for (k = 0; k < 5; k++)
+		acc = (acc << 8) | buf[i];
+		accbits += 8;
+		while (accbits >= 5)
 		{
-			size_t		b = bit + (size_t) k;
-			unsigned	set = 0;
-
-			if (b < nbits)
-				set = (buf[b / 8] >> (7 - (b % 8))) & 1u;
-			v = (v << 1) | set;
+			accbits -= 5;
+			out[len++] = cvx_base32_alphabet[(acc >> accbits) & 31u];
 		}
-		out[len++] = cvx_base32_alphabet[v];
+		acc &= (1u << accbits) - 1u;
 	}
+	if (accbits > 0)
+		out[len++] = cvx_base32_alphabet[(acc << (5 - accbits)) & 31u];
 	out[len] = '\0';
 	return len;
 }
