@@ -74,9 +74,10 @@ system_files() {
 system_sums() { system_files | xargs -r sha256sum; }
 
 # --- leave the system as it was found ---------------------------------------
+SAVED=0
 RESTORED=0
 restore_system() {
-	[ "$RESTORED" = 1 ] && return 0
+	[ "$SAVED" = 1 ] && [ "$RESTORED" = 0 ] || return 0
 	RESTORED=1
 	if [ -f "$(cvx_cluster_dir "$NAME")/data/convexlite.conf" ]; then
 		(PG_CONFIG=$SYS_PG_CONFIG cvx_cluster_destroy "$NAME") >>"$WORK/cluster.log" 2>&1
@@ -99,11 +100,6 @@ on_exit() {
 	cleanup
 }
 trap on_exit EXIT
-
-system_sums >"$WORK/system-before.sums"
-system_files | tar -cpPf "$WORK/system-before.tar" -T - 2>/dev/null
-echo "deb_package: $(wc -l <"$WORK/system-before.sums") convexlite files in the system PostgreSQL saved"
-system_files | xargs -r rm -f
 
 # --- the two packages ---------------------------------------------------------
 # psql of the system install against the package's cluster
@@ -141,6 +137,15 @@ if [[ "$(dpkg-deb -f "$PREV_DEB" Depends)" != *libzip* ]]; then
 else
 	fail "$PREV_VERSION does not depend on libzip: $(dpkg-deb -f "$PREV_DEB" Depends)"
 fi
+
+# --- the system PostgreSQL as a fresh machine has it -------------------------------
+# (only now that the packages are built: a cluster of the system PostgreSQL that
+# runs meanwhile, the suite's in CI, misses the files for as short a time as can be)
+system_sums >"$WORK/system-before.sums"
+system_files | tar -cpPf "$WORK/system-before.tar" -T - 2>/dev/null
+SAVED=1
+echo "deb_package: $(wc -l <"$WORK/system-before.sums") convexlite files of the system PostgreSQL saved and removed"
+system_files | xargs -r rm -f
 
 # --- install the previous release, use it -------------------------------------
 if dpkg -i "$PREV_DEB" >"$WORK/dpkg.log" 2>&1; then
@@ -253,7 +258,7 @@ if printf '%s\n' "$listed_files" | grep -q "^$SYS_PKGLIB/convexlite.so\$" &&
 	printf '%s\n' "$listed_files" | grep -q "^$SYS_SHARE/extension/convexlite--0.2.0--0.3.0.sql\$"; then
 	pass "dpkg -L lists the library and the update script ($n_listed files)"
 else
-	fail "dpkg -L lists the library and the update script: $(head -c 400 "$WORK/listed")"
+	fail "dpkg -L lists the library and the update script: $(grep -cE 'convexlite(\.so|--)' "$WORK/listed") of them listed"
 fi
 if dpkg -r "$PACKAGE" >"$WORK/dpkg.log" 2>&1; then
 	pass "dpkg -r $PACKAGE"
