@@ -43,7 +43,7 @@ UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc/core $(JSONC_CFLAGS)
 test/unit/run_unit_tests: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.c) $(wildcard test/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(CORE_SRCS) $(JSONC_LIBS)
 
-.PHONY: unittest test demo bench stress fuzz valgrind mutation clean-tmp
+.PHONY: unittest test demo bench stress fuzz valgrind mutation clean-tmp deb
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
@@ -53,6 +53,13 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# The Debian package postgresql-15-convexlite of the committed HEAD, built with
+# Debian's PostgreSQL tooling (debian/, pg_buildext) from a git archive in
+# tmp/deb/build-<version>/; the .deb lands in tmp/deb/ (scripts/deb.sh,
+# docs/install.md "Debian package").
+deb:
+	bash scripts/deb.sh
 
 # Stop the throwaway clusters and remove what the scripts leave under tmp/
 # (scripts/clean.sh; `bash scripts/clean.sh -n` says what it would remove).

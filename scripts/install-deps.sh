@@ -4,6 +4,7 @@
 #
 #   bash scripts/install-deps.sh          build, run and test (default)
 #   bash scripts/install-deps.sh build    build and run only (no pgTAP); docker/Dockerfile
+#   bash scripts/install-deps.sh deb      build and make deb (debhelper, pg_buildext)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

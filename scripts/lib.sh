@@ -3,7 +3,8 @@
 #
 # Source it from bash:  . "$(dirname "$0")/lib.sh"
 #
-#   cvx_install_deps [all|build]   install the Debian packages the project needs
+#   cvx_install_deps [all|build|deb]
+#                                  install the Debian packages the project needs
 #   cvx_build_install              make && make install
 #   cvx_cluster_start NAME PORT CRON_DB
 #                                  start (or reuse) a throwaway cluster; exports
@@ -54,6 +55,11 @@ CVX_DEPS_TEST=("postgresql-$CVX_PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgta
 # psycopg 3 and SQLAlchemy for the Python example server (examples/python/,
 # test/scripts/example_python.sh); Debian's, since CI cannot reach PyPI
 CVX_DEPS_TEST+=(python3-psycopg python3-sqlalchemy)
+# "deb" adds what `make deb` (scripts/deb.sh) needs to build the Debian package with
+# Debian's PostgreSQL tooling: debhelper, pg_buildext and dh --with pgxs_loop
+# (postgresql-server-dev-all), dpkg-buildpackage (dpkg-dev), git archive.  "all"
+# includes it: test/scripts/deb_package.sh builds the package.
+CVX_DEPS_DEB=(debhelper postgresql-server-dev-all dpkg-dev git)
 
 : "${CVX_PRELOAD:=pg_cron,convexlite}"
 : "${CVX_PG_OS_USER:=postgres}"
@@ -93,15 +99,16 @@ cvx_pkg_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
-# cvx_install_deps [all|build]: install the missing packages (as root), or say which
-# ones are missing and fail (otherwise).
+# cvx_install_deps [all|build|deb]: install the missing packages (as root), or say
+# which ones are missing and fail (otherwise).  all = build + test + deb.
 cvx_install_deps() {
 	local which=${1:-all} pkg missing=()
 	local want=("${CVX_DEPS_BUILD[@]}")
 	case $which in
-	all) want+=("${CVX_DEPS_TEST[@]}") ;;
+	all) want+=("${CVX_DEPS_TEST[@]}" "${CVX_DEPS_DEB[@]}") ;;
 	build) ;;
-	*) cvx_die "cvx_install_deps: unknown set '$which' (all or build)" ;;
+	deb) want+=("${CVX_DEPS_DEB[@]}") ;;
+	*) cvx_die "cvx_install_deps: unknown set '$which' (all, build or deb)" ;;
 	esac
 	cvx_step "Checking dependencies (${which}): ${want[*]}"
 	command -v dpkg-query >/dev/null 2>&1 ||
