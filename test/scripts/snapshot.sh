@@ -15,8 +15,12 @@
 #   * convex_export -> convex_import into a second database -> convex_export:
 #     both exports have byte-for-byte the same documents and files, and
 #     the same as the original snapshot's;
+#   * indexes: in require_empty and replace modes the user tables' indexes
+#     are built once after loading (new index files), in append mode they
+#     take entries row by row; amcheck (heapallindexed) finds every row in
+#     every index after each import;
 #   * modes: require_empty refuses a non-empty table, replace loads again,
-#     append refuses the same ids;
+#     append refuses the same ids and adds a second snapshot's documents;
 #   * hostile archives each fail with their SQLSTATE and change nothing
 #     (rows and large objects counted before and after).
 # SNAPSHOT_DOCS (default 300) and SNAPSHOT_FILE_MB (default 1) set the size;
@@ -58,9 +62,21 @@ python3 "$GEN" "$WORK/snap.zip" "$WORK/schema.json" --docs "$DOCS" --file-mb "$F
 	{ fail "the snapshot generator failed"; exit 1; }
 pass "a Convex-format snapshot written ($DOCS documents in notes, a $FILE_MB MiB file, $(stat -c %s "$WORK/snap.zip") bytes)"
 
+# index_files: the index files (relfilenodes) of convex.notes
+index_files() { q "SELECT string_agg(c.relname || ':' || c.relfilenode, ' ' ORDER BY c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'convex.notes'::regclass"; }
+# indexes_ok DB: every btree index of schema convex holds exactly the table's rows
+# (amcheck's bt_index_parent_check with heapallindexed); prints how many were checked
+indexes_ok() {
+	"$PSQL_BIN" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "SET client_min_messages = warning" \
+		-c "CREATE EXTENSION IF NOT EXISTS amcheck" \
+		-c "SELECT count(bt_index_parent_check(c.oid, true)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		      JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' AND c.relnamespace = 'convex'::regnamespace" 2>&1
+}
+
 # --- import ------------------------------------------------------------------------
 new_db "$DB" || { fail "could not create $DB"; exit 1; }
 OID=$(lo_in "$DB" "$WORK/snap.zip")
+FILES_BEFORE=$(index_files)
 if RESULT=$(q "SELECT convex_import($OID)" 2>"$WORK/import.err"); then
 	pass "convex_import loads the snapshot"
 else
@@ -75,6 +91,11 @@ check "it returns what it loaded per table, with the snapshot's numbers" \
 check "the tables took the snapshot's table numbers (built-in ones moved)" \
 	"files=10001 messages=10002 presence=10003 users=10004 notes=10005" \
 	"$(q "SELECT string_agg(name || '=' || number, ' ' ORDER BY number) FROM convex._tables WHERE number > 10000")"
+FILES_AFTER=$(index_files)
+check "require_empty builds the tables' indexes once after loading (every index of notes in a new file)" "t" \
+	"$(q "SELECT bool_and(a <> b) FROM unnest(string_to_array('$FILES_BEFORE', ' '), string_to_array('$FILES_AFTER', ' ')) AS x(a, b)")"
+N_INDEXES=$(q "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'convex'::regnamespace AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')")
+check "after require_empty every index holds every row (amcheck heapallindexed)" "$N_INDEXES" "$(indexes_ok "$DB")"
 
 # every document as convexlite returns it, in wire JSON, sorted: DB's dump
 dump_docs() {
@@ -249,7 +270,28 @@ check "replace deletes and loads again" "$DOCS|4" \
 	"$(q "SELECT convex_import($OID, 'replace') #>> '{tables,notes,documents}' || '|' || (SELECT count(*) FROM convex._storage)")"
 check "... leaving no blob of the old files behind" 4 \
 	"$(q "SELECT count(*) FROM pg_largeobject_metadata WHERE oid IN (SELECT blob FROM convex._storage)")"
+check "after replace every index holds every row, the deleted ones' ids no conflict (amcheck)" "$N_INDEXES" "$(indexes_ok "$DB")"
 check "append refuses ids that are already there (23505)" 23505 "$(SQLSTATE_OF "SELECT convex_import($OID, 'append')")"
+# a second snapshot (other ids) without presence, whose (sessionId, roomId) is unique in convexlite
+python3 "$GEN" "$WORK/snap21a.zip" "$WORK/schema21.json" --docs 50 --file-mb 0.01 --seed 21 >/dev/null
+python3 - "$WORK/snap21a.zip" "$WORK/snap21.zip" <<'EOF'
+import sys, zipfile
+src, dst = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED)
+for i in src.infolist():
+    data = src.read(i)
+    if i.filename.startswith("presence/"):
+        continue
+    if i.filename == "_tables/documents.jsonl":
+        data = b"".join(l + b"\n" for l in data.splitlines() if b'"presence"' not in l)
+    dst.writestr(i, data)
+dst.close()
+EOF
+OID21=$(lo_in "$DB" "$WORK/snap21.zip")
+FILES_BEFORE=$(index_files)
+check "append adds a second snapshot's documents (same table numbers, new ids)" "$((DOCS + 50))|8" \
+	"$(q "SELECT convex_import($OID21, 'append') IS NOT NULL; SELECT count(*) || '|' || (SELECT count(*) FROM convex._storage) FROM convex.notes" | tail -n 1)"
+check "append inserts index entries row by row (the index files stay)" "$FILES_BEFORE" "$(index_files)"
+check "after append every index holds every row (amcheck)" "$N_INDEXES" "$(indexes_ok "$DB")"
 check "an unknown mode is refused (22023)" 22023 "$(SQLSTATE_OF "SELECT convex_import($OID, 'merge')")"
 
 # --- flat memory: the backend's private memory does not grow with the snapshot ---------------
