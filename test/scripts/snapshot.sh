@@ -182,6 +182,47 @@ check "every file is a large object with the ZIP's bytes, size, sha256 and conte
 check "storage ids keep Convex's kg prefix and decode to _storage" "4" \
 	"$(q "SELECT count(*) FROM convex._storage WHERE _id LIKE 'kg%' AND convex_id_table(_id) = '_storage'")"
 
+# --- the forms Convex writes or its import accepts --------------------------------------
+# each variant of the same snapshot imports (into one database, then replacing) the same documents
+new_db "$DB2" || fail "could not create $DB2"
+VMODE=require_empty
+for variant in zip64 stream folder; do
+	python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs "$DOCS" --file-mb "$FILE_MB" --variant "$variant" ||
+		{ fail "generating the $variant variant failed"; continue; }
+	VOID=$(lo_in "$DB2" "$WORK/v.zip")
+	if ! q2 "SELECT convex_import($VOID, '$VMODE')" >"$WORK/v.out" 2>&1; then
+		fail "the $variant variant does not import: $(head -n 3 "$WORK/v.out")"
+		continue
+	fi
+	dump_docs "$DB2" >"$WORK/v.txt"
+	what=$(case $variant in
+		zip64) echo "ZIP64 records on every entry (force_zip64)" ;;
+		stream) echo "data descriptors, as convex-backend's streamed export writes" ;;
+		folder) echo "everything inside one folder, as Convex's import accepts" ;;
+		esac)
+	if cmp -s "$WORK/db1.txt" "$WORK/v.txt" && [ "$(q2 "$FILES_SQL")" = "$ZIP_FILES" ]; then
+		pass "a snapshot with $what imports the same $(wc -l <"$WORK/v.txt") documents and 4 files"
+	else
+		fail "a snapshot with $what imports different documents or files"
+		diff "$WORK/db1.txt" "$WORK/v.txt" | head -n 3 | cut -c1-200 | sed 's/^/    | /'
+	fi
+	VMODE=replace
+done
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs "$DOCS" --file-mb "$FILE_MB" --variant storage_sparse
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "_storage metadata without _creationTime, sha256 and size, and a file without metadata, import as in Convex (the file's own size and SHA-256)" \
+	"4|$ZIP_FILES" "$(q2 "SELECT convex_import($VOID, 'replace') #>> '{storage,files}'" 2>&1)|$(q2 "$FILES_SQL" 2>&1)"
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs 20 --file-mb 0.01 --variant legacy_schema
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "a table in Convex's legacy export format (generated_schema not \"uniform\") is refused (0A000), nothing changed" "0A000|$DOCS" \
+	"$("$PSQL_BIN" -X -q -At -d "$DB2" -c "\\set VERBOSITY sqlstate" -c "SELECT convex_import($VOID, 'replace')" 2>&1 | grep -oE '[0-9A-Z]{5}$' | head -n 1)|$(q2 "SELECT count(*) FROM convex.notes")"
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --variant empty_table
+new_db "$DB2" || fail "could not create $DB2"
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "convex-backend's own test snapshot (cron-jobs: messages 10001, empty, schema \"never\", streamed) imports" \
+	"10001|0|messages=10001" \
+	"$(q2 "SELECT r #>> '{tables,messages,number}' || '|' || (r #>> '{tables,messages,documents}') FROM convex_import($VOID) AS r" 2>&1)|$(q2 "SELECT string_agg(name || '=' || number, ',') FROM convex._tables WHERE number = 10001")"
+
 # --- the seed app works on the imported data ------------------------------------------
 USER=$(q "SELECT _id FROM convex.users ORDER BY _creation_time LIMIT 1")
 check "an imported user signs in and users:updateProfile patches it" "$USER|Ada L." \
