@@ -11,6 +11,14 @@
 #     table, number, _id, _creationTime and value as in the ZIP (compared
 #     by Python, value by value, int64 apart from float64, -0.0, NaN),
 #     files byte for byte with their sha256;
+#   * the same snapshot in the other forms Convex writes or its import
+#     accepts (ZIP64 records, data descriptors as a streamed export has,
+#     everything inside one folder) imports the same documents and files;
+#     _storage metadata without _creationTime/sha256/size and a file without
+#     metadata import as in Convex; a legacy (non-"uniform") table is
+#     refused; the entries of convex-backend's own test snapshot
+#     (npm-packages/demos/cron-jobs/test.zip: an empty table, schema
+#     "never") import;
 #   * the seed app's mutations and queries work on the imported data;
 #   * convex_export -> convex_import into a second database -> convex_export:
 #     both exports have byte-for-byte the same documents and files, and
