@@ -99,23 +99,66 @@ jsonb_object_get(const CvxValue *object, const char *key, size_t key_len,
 	return true;
 }
 
+/*
+ * The JsonbValue of child index of a container whose data starts at base,
+ * at offset (what jsonb_util.c's iterator does, without an iterator: no
+ * allocation per container visited).
+ */
+static void
+container_child(JsonbContainer *container, int index, char *base, uint32 offset,
+				JsonbValue *out)
+{
+	JEntry		entry = container->children[index];
+
+	if (JBE_ISNULL(entry))
+		out->type = jbvNull;
+	else if (JBE_ISSTRING(entry))
+	{
+		out->type = jbvString;
+		out->val.string.val = base + offset;
+		out->val.string.len = (int) getJsonbLength(container, index);
+	}
+	else if (JBE_ISNUMERIC(entry))
+	{
+		out->type = jbvNumeric;
+		out->val.numeric = (Numeric) (base + INTALIGN(offset));
+	}
+	else if (JBE_ISBOOL_TRUE(entry) || JBE_ISBOOL_FALSE(entry))
+	{
+		out->type = jbvBool;
+		out->val.boolean = JBE_ISBOOL_TRUE(entry);
+	}
+	else
+	{
+		Assert(JBE_ISCONTAINER(entry));
+		out->type = jbvBinary;
+		out->val.binary.data = (JsonbContainer *) (base + INTALIGN(offset));
+		out->val.binary.len = (int) (getJsonbLength(container, index) -
+									 (INTALIGN(offset) - offset));
+	}
+}
+
 /* Visit an object's fields in jsonb's key order */
 static bool
 jsonb_object_foreach(const CvxValue *object, CvxFieldVisitor visit, void *arg)
 {
-	JsonbIterator *it = JsonbIteratorInit((JsonbContainer *) object->handle);
-	JsonbValue	key;
-	JsonbValue	value;
-	JsonbIteratorToken token;
+	JsonbContainer *container = (JsonbContainer *) object->handle;
+	int			n = (int) JsonContainerSize(container);
+	char	   *base = (char *) &container->children[n * 2];
+	uint32		key_offset = 0;
+	uint32		value_offset = n > 0 ? getJsonbOffset(container, n) : 0;
 
-	while ((token = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	for (int i = 0; i < n; i++)
 	{
+		JsonbValue	key;
+		JsonbValue	value;
 		CvxValue	field;
 
-		if (token != WJB_KEY)
-			continue;
-		token = JsonbIteratorNext(&it, &value, true);
-		Assert(token == WJB_VALUE);
+		container_child(container, i, base, key_offset, &key);
+		container_child(container, i + n, base, value_offset, &value);
+		JBE_ADVANCE_OFFSET(key_offset, container->children[i]);
+		JBE_ADVANCE_OFFSET(value_offset, container->children[i + n]);
+		Assert(key.type == jbvString);
 		cvx_jsonb_scalar_value(&value, &field);
 		if (!visit(arg, key.val.string.val, (size_t) key.val.string.len, &field))
 			return false;
@@ -127,19 +170,20 @@ jsonb_object_foreach(const CvxValue *object, CvxFieldVisitor visit, void *arg)
 static bool
 jsonb_array_foreach(const CvxValue *array, CvxElementVisitor visit, void *arg)
 {
-	JsonbIterator *it = JsonbIteratorInit((JsonbContainer *) array->handle);
-	JsonbValue	element;
-	JsonbIteratorToken token;
-	size_t		index = 0;
+	JsonbContainer *container = (JsonbContainer *) array->handle;
+	int			n = (int) JsonContainerSize(container);
+	char	   *base = (char *) &container->children[n];
+	uint32		offset = 0;
 
-	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+	for (int i = 0; i < n; i++)
 	{
+		JsonbValue	element;
 		CvxValue	value;
 
-		if (token != WJB_ELEM)
-			continue;
+		container_child(container, i, base, offset, &element);
+		JBE_ADVANCE_OFFSET(offset, container->children[i]);
 		cvx_jsonb_scalar_value(&element, &value);
-		if (!visit(arg, index++, &value))
+		if (!visit(arg, (size_t) i, &value))
 			return false;
 	}
 	return true;

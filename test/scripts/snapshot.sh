@@ -11,12 +11,24 @@
 #     table, number, _id, _creationTime and value as in the ZIP (compared
 #     by Python, value by value, int64 apart from float64, -0.0, NaN),
 #     files byte for byte with their sha256;
+#   * the same snapshot in the other forms Convex writes or its import
+#     accepts (ZIP64 records, data descriptors as a streamed export has,
+#     everything inside one folder) imports the same documents and files;
+#     _storage metadata without _creationTime/sha256/size and a file without
+#     metadata import as in Convex; a legacy (non-"uniform") table is
+#     refused; the entries of convex-backend's own test snapshot
+#     (npm-packages/demos/cron-jobs/test.zip: an empty table, schema
+#     "never") import;
 #   * the seed app's mutations and queries work on the imported data;
 #   * convex_export -> convex_import into a second database -> convex_export:
 #     both exports have byte-for-byte the same documents and files, and
 #     the same as the original snapshot's;
+#   * indexes: in require_empty and replace modes the user tables' indexes
+#     are built once after loading (new index files), in append mode they
+#     take entries row by row; amcheck (heapallindexed) finds every row in
+#     every index after each import;
 #   * modes: require_empty refuses a non-empty table, replace loads again,
-#     append refuses the same ids;
+#     append refuses the same ids and adds a second snapshot's documents;
 #   * hostile archives each fail with their SQLSTATE and change nothing
 #     (rows and large objects counted before and after).
 # SNAPSHOT_DOCS (default 300) and SNAPSHOT_FILE_MB (default 1) set the size;
@@ -58,9 +70,21 @@ python3 "$GEN" "$WORK/snap.zip" "$WORK/schema.json" --docs "$DOCS" --file-mb "$F
 	{ fail "the snapshot generator failed"; exit 1; }
 pass "a Convex-format snapshot written ($DOCS documents in notes, a $FILE_MB MiB file, $(stat -c %s "$WORK/snap.zip") bytes)"
 
+# index_files: the index files (relfilenodes) of convex.notes
+index_files() { q "SELECT string_agg(c.relname || ':' || c.relfilenode, ' ' ORDER BY c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'convex.notes'::regclass"; }
+# indexes_ok DB: every btree index of schema convex holds exactly the table's rows
+# (amcheck's bt_index_parent_check with heapallindexed); prints how many were checked
+indexes_ok() {
+	"$PSQL_BIN" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "SET client_min_messages = warning" \
+		-c "CREATE EXTENSION IF NOT EXISTS amcheck" \
+		-c "SELECT count(bt_index_parent_check(c.oid, true)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		      JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' AND c.relnamespace = 'convex'::regnamespace" 2>&1
+}
+
 # --- import ------------------------------------------------------------------------
 new_db "$DB" || { fail "could not create $DB"; exit 1; }
 OID=$(lo_in "$DB" "$WORK/snap.zip")
+FILES_BEFORE=$(index_files)
 if RESULT=$(q "SELECT convex_import($OID)" 2>"$WORK/import.err"); then
 	pass "convex_import loads the snapshot"
 else
@@ -75,6 +99,11 @@ check "it returns what it loaded per table, with the snapshot's numbers" \
 check "the tables took the snapshot's table numbers (built-in ones moved)" \
 	"files=10001 messages=10002 presence=10003 users=10004 notes=10005" \
 	"$(q "SELECT string_agg(name || '=' || number, ' ' ORDER BY number) FROM convex._tables WHERE number > 10000")"
+FILES_AFTER=$(index_files)
+check "require_empty builds the tables' indexes once after loading (every index of notes in a new file)" "t" \
+	"$(q "SELECT bool_and(a <> b) FROM unnest(string_to_array('$FILES_BEFORE', ' '), string_to_array('$FILES_AFTER', ' ')) AS x(a, b)")"
+N_INDEXES=$(q "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'convex'::regnamespace AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')")
+check "after require_empty every index holds every row (amcheck heapallindexed)" "$N_INDEXES" "$(indexes_ok "$DB")"
 
 # every document as convexlite returns it, in wire JSON, sorted: DB's dump
 dump_docs() {
@@ -160,6 +189,47 @@ EOF
 check "every file is a large object with the ZIP's bytes, size, sha256 and content type" "$ZIP_FILES" "$(q "$FILES_SQL")"
 check "storage ids keep Convex's kg prefix and decode to _storage" "4" \
 	"$(q "SELECT count(*) FROM convex._storage WHERE _id LIKE 'kg%' AND convex_id_table(_id) = '_storage'")"
+
+# --- the forms Convex writes or its import accepts --------------------------------------
+# each variant of the same snapshot imports (into one database, then replacing) the same documents
+new_db "$DB2" || fail "could not create $DB2"
+VMODE=require_empty
+for variant in zip64 stream folder; do
+	python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs "$DOCS" --file-mb "$FILE_MB" --variant "$variant" ||
+		{ fail "generating the $variant variant failed"; continue; }
+	VOID=$(lo_in "$DB2" "$WORK/v.zip")
+	if ! q2 "SELECT convex_import($VOID, '$VMODE')" >"$WORK/v.out" 2>&1; then
+		fail "the $variant variant does not import: $(head -n 3 "$WORK/v.out")"
+		continue
+	fi
+	dump_docs "$DB2" >"$WORK/v.txt"
+	what=$(case $variant in
+		zip64) echo "ZIP64 records on every entry (force_zip64)" ;;
+		stream) echo "data descriptors, as convex-backend's streamed export writes" ;;
+		folder) echo "everything inside one folder, as Convex's import accepts" ;;
+		esac)
+	if cmp -s "$WORK/db1.txt" "$WORK/v.txt" && [ "$(q2 "$FILES_SQL")" = "$ZIP_FILES" ]; then
+		pass "a snapshot with $what imports the same $(wc -l <"$WORK/v.txt") documents and 4 files"
+	else
+		fail "a snapshot with $what imports different documents or files"
+		diff "$WORK/db1.txt" "$WORK/v.txt" | head -n 3 | cut -c1-200 | sed 's/^/    | /'
+	fi
+	VMODE=replace
+done
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs "$DOCS" --file-mb "$FILE_MB" --variant storage_sparse
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "_storage metadata without _creationTime, sha256 and size, and a file without metadata, import as in Convex (the file's own size and SHA-256)" \
+	"4|$ZIP_FILES" "$(q2 "SELECT convex_import($VOID, 'replace') #>> '{storage,files}'" 2>&1)|$(q2 "$FILES_SQL" 2>&1)"
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --docs 20 --file-mb 0.01 --variant legacy_schema
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "a table in Convex's legacy export format (generated_schema not \"uniform\") is refused (0A000), nothing changed" "0A000|$DOCS" \
+	"$("$PSQL_BIN" -X -q -At -d "$DB2" -c "\\set VERBOSITY sqlstate" -c "SELECT convex_import($VOID, 'replace')" 2>&1 | grep -oE '[0-9A-Z]{5}$' | head -n 1)|$(q2 "SELECT count(*) FROM convex.notes")"
+python3 "$GEN" "$WORK/v.zip" "$WORK/vschema.json" --variant empty_table
+new_db "$DB2" || fail "could not create $DB2"
+VOID=$(lo_in "$DB2" "$WORK/v.zip")
+check "convex-backend's own test snapshot (cron-jobs: messages 10001, empty, schema \"never\", streamed) imports" \
+	"10001|0|messages=10001" \
+	"$(q2 "SELECT r #>> '{tables,messages,number}' || '|' || (r #>> '{tables,messages,documents}') FROM convex_import($VOID) AS r" 2>&1)|$(q2 "SELECT string_agg(name || '=' || number, ',') FROM convex._tables WHERE number = 10001")"
 
 # --- the seed app works on the imported data ------------------------------------------
 USER=$(q "SELECT _id FROM convex.users ORDER BY _creation_time LIMIT 1")
@@ -249,7 +319,28 @@ check "replace deletes and loads again" "$DOCS|4" \
 	"$(q "SELECT convex_import($OID, 'replace') #>> '{tables,notes,documents}' || '|' || (SELECT count(*) FROM convex._storage)")"
 check "... leaving no blob of the old files behind" 4 \
 	"$(q "SELECT count(*) FROM pg_largeobject_metadata WHERE oid IN (SELECT blob FROM convex._storage)")"
+check "after replace every index holds every row, the deleted ones' ids no conflict (amcheck)" "$N_INDEXES" "$(indexes_ok "$DB")"
 check "append refuses ids that are already there (23505)" 23505 "$(SQLSTATE_OF "SELECT convex_import($OID, 'append')")"
+# a second snapshot (other ids) without presence, whose (sessionId, roomId) is unique in convexlite
+python3 "$GEN" "$WORK/snap21a.zip" "$WORK/schema21.json" --docs 50 --file-mb 0.01 --seed 21 >/dev/null
+python3 - "$WORK/snap21a.zip" "$WORK/snap21.zip" <<'EOF'
+import sys, zipfile
+src, dst = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED)
+for i in src.infolist():
+    data = src.read(i)
+    if i.filename.startswith("presence/"):
+        continue
+    if i.filename == "_tables/documents.jsonl":
+        data = b"".join(l + b"\n" for l in data.splitlines() if b'"presence"' not in l)
+    dst.writestr(i, data)
+dst.close()
+EOF
+OID21=$(lo_in "$DB" "$WORK/snap21.zip")
+FILES_BEFORE=$(index_files)
+check "append adds a second snapshot's documents (same table numbers, new ids)" "$((DOCS + 50))|8" \
+	"$(q "SELECT convex_import($OID21, 'append') IS NOT NULL; SELECT count(*) || '|' || (SELECT count(*) FROM convex._storage) FROM convex.notes" | tail -n 1)"
+check "append inserts index entries row by row (the index files stay)" "$FILES_BEFORE" "$(index_files)"
+check "after append every index holds every row (amcheck)" "$N_INDEXES" "$(indexes_ok "$DB")"
 check "an unknown mode is refused (22023)" 22023 "$(SQLSTATE_OF "SELECT convex_import($OID, 'merge')")"
 
 # --- flat memory: the backend's private memory does not grow with the snapshot ---------------

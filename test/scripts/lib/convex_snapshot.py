@@ -14,13 +14,26 @@ day + fletcher16 footer, Crockford base32.  Written independently of
 convexlite's C code, from the format alone.
 
   convex_snapshot.py OUT.zip SCHEMA.json [--docs N] [--file-mb M] [--seed S]
-                     [--hostile KIND]
+                     [--hostile KIND] [--variant KIND]
 
 Writes the snapshot to OUT.zip and the app's schema (convex-js's schema
 export, for convex_define_schema) to SCHEMA.json.  --hostile KIND writes a
 broken variant instead: bomb, traversal, absolute, duplicate_id,
 wrong_table, invalid_document, malformed_json, truncated, bad_sha256, missing_file,
-undefined_table, not_zip.
+undefined_table, not_zip.  --variant KIND writes the same snapshot in
+another form that Convex writes or its import accepts:
+  zip64     every entry with ZIP64 records (force_zip64)
+  stream    written to a stream that cannot seek, so every entry has a data
+            descriptor after its data, as convex-backend's async_zip writes
+  folder    every entry inside one folder (snapshot/...), as when a
+            snapshot is unzipped and zipped again
+  storage_sparse  one _storage line without _creationTime, sha256 and size,
+            and one file without a line (both optional in Convex's import)
+  legacy_schema   notes/generated_schema.jsonl in Convex's legacy form (an
+            inferred shape instead of "uniform")
+  empty_table     the entries of convex-backend's own test snapshot
+            (npm-packages/demos/cron-jobs/test.zip): a messages table, number
+            10001, no documents, generated schema "never", streamed
 """
 import base64
 import hashlib
@@ -217,6 +230,58 @@ def write_zip(path, entries, compression=zipfile.ZIP_DEFLATED):
             z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data, compress_type=compression)
 
 
+class Unseekable(io.RawIOBase):
+    """A write-only file that cannot seek or tell (zipfile then writes data descriptors)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        return self.f.write(b)
+
+
+def variant(kind, path, entries):
+    if kind == "zip64":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with z.open(info, "w", force_zip64=True) as f:
+                    f.write(data)
+        return
+    if kind in ("stream", "empty_table"):
+        if kind == "empty_table":
+            entries = [("README.md", b"# Welcome to your Convex snapshot export!\n"),
+                       ("_tables/documents.jsonl", b'{"name":"messages","id":10001}\n'),
+                       ("messages/generated_schema.jsonl", b'"never"\n'),
+                       ("messages/documents.jsonl", b"")]
+        with open(path, "wb") as raw, zipfile.ZipFile(Unseekable(raw), "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with z.open(info, "w") as f:
+                    f.write(data)
+        return
+    if kind == "folder":
+        entries = [("snapshot/" + n, d) for n, d in entries]
+    elif kind == "storage_sparse":
+        by = dict(entries)
+        lines = [json.loads(l) for l in by["_storage/documents.jsonl"].decode().splitlines()]
+        for key in ("_creationTime", "sha256", "size"):
+            del lines[0][key]
+        by["_storage/documents.jsonl"] = "".join(export_json(r) + "\n" for r in lines[:-1]).encode()
+        entries = [(n, by[n]) for n, _ in entries]
+    elif kind == "legacy_schema":
+        entries = [(n, b'"{_creationTime: normalfloat64, _id: string, title: string}"\n'
+                    if n == "notes/generated_schema.jsonl" else d) for n, d in entries]
+    else:
+        sys.exit("unknown variant " + kind)
+    write_zip(path, entries)
+
+
 def hostile(kind, path, entries):
     names = [n for n, _ in entries]
     by = dict(entries)
@@ -272,7 +337,7 @@ def hostile(kind, path, entries):
 
 def main():
     args = sys.argv[1:]
-    opts = {"--docs": "200", "--file-mb": "1", "--seed": "20", "--hostile": None}
+    opts = {"--docs": "200", "--file-mb": "1", "--seed": "20", "--hostile": None, "--variant": None}
     pos = []
     while args:
         a = args.pop(0)
@@ -286,6 +351,8 @@ def main():
         json.dump(schema(), f)
     if opts["--hostile"]:
         hostile(opts["--hostile"], out, entries)
+    elif opts["--variant"]:
+        variant(opts["--variant"], out, entries)
     else:
         write_zip(out, entries)
 
