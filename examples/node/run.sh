@@ -14,7 +14,8 @@
 #
 # PORT, HOST, PUBLIC_URL, the JWT_* settings and the rest of server.mjs's
 # environment pass through.  Packages go to examples/node/node_modules
-# (git-ignored), with `npm ci` from package-lock.json.
+# (git-ignored), with `npm ci` from package-lock.json; run as root on a
+# machine without node, it installs Debian's nodejs and npm first.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +27,16 @@ die() {
 }
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	die "node and npm are needed (Debian: apt-get install nodejs npm)"
+	# as root on Debian, install them (as scripts/demo.sh installs its own)
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "run.sh: installing nodejs and npm from Debian" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm </dev/null >&2 ||
+			{ DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm </dev/null >&2; } ||
+			die "apt-get install nodejs npm failed"
+	else
+		die "node and npm are needed (Debian: sudo apt-get install -y nodejs npm)"
+	fi
 fi
 stamp=$HERE/node_modules/.convexlite-lock.sha256
 want=$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)
