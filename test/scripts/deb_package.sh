@@ -147,16 +147,22 @@ SAVED=1
 echo "deb_package: $(wc -l <"$WORK/system-before.sums") convexlite files of the system PostgreSQL saved and removed"
 system_files | xargs -r rm -f
 
+# dpkg_install DEB VERSION LABEL: dpkg -i DEB (a check named LABEL; the
+# test stops when it fails), then dpkg must know the package at VERSION
+dpkg_install() {
+	if dpkg -i "$1" >"$WORK/dpkg.log" 2>&1; then
+		pass "$3"
+	else
+		fail "$3"
+		sed 's/^/    | /' "$WORK/dpkg.log" | tail -n 20
+		exit 1
+	fi
+	check "dpkg knows $PACKAGE $2" "installed $2" \
+		"$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$PACKAGE")"
+}
+
 # --- install the previous release, use it -------------------------------------
-if dpkg -i "$PREV_DEB" >"$WORK/dpkg.log" 2>&1; then
-	pass "dpkg -i $(basename "$PREV_DEB")"
-else
-	fail "dpkg -i $(basename "$PREV_DEB")"
-	sed 's/^/    | /' "$WORK/dpkg.log" | tail -n 20
-	exit 1
-fi
-check "dpkg knows $PACKAGE $PREV_VERSION" "installed $PREV_VERSION" \
-	"$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$PACKAGE")"
+dpkg_install "$PREV_DEB" "$PREV_VERSION" "dpkg -i $(basename "$PREV_DEB")"
 check "the system PostgreSQL has $PREV_VERSION's control file" "default_version = '${PREV_VERSION%-*}'" \
 	"$(grep '^default_version' "$SYS_SHARE/extension/convexlite.control")"
 
@@ -204,15 +210,7 @@ data_before=$(qp "$DATA_SQL")
 check "12 messages sent" 12 "$(qp "SELECT count(*) FROM convex.messages")"
 
 # --- upgrade to this tree's package -------------------------------------------
-if dpkg -i "$NEW_DEB" >"$WORK/dpkg.log" 2>&1; then
-	pass "dpkg -i $(basename "$NEW_DEB") over $PREV_VERSION"
-else
-	fail "dpkg -i $(basename "$NEW_DEB") over $PREV_VERSION"
-	sed 's/^/    | /' "$WORK/dpkg.log" | tail -n 20
-	exit 1
-fi
-check "dpkg knows $PACKAGE $NEW_VERSION" "installed $NEW_VERSION" \
-	"$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$PACKAGE")"
+dpkg_install "$NEW_DEB" "$NEW_VERSION" "dpkg -i $(basename "$NEW_DEB") over $PREV_VERSION"
 if ! cvx_cluster_restart "$NAME" >>"$WORK/cluster.log" 2>&1; then
 	fail "the cluster restarts with $NEW_VERSION's library"
 	tail -n 20 "$WORK/cluster.log" | sed 's/^/    | /'

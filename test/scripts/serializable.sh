@@ -28,6 +28,10 @@
 #                 next index field and inserts only when fewer than 5.
 #                 Checker: never more than 5 notes per room, numbered 0..n-1;
 #                 also at REPEATABLE READ and SERIALIZABLE (clients retrying).
+#   table limit   whole-table phantom: sign counts every document of a table
+#                 (by_creation_time, no eq: it locks the table's key)
+#                 and inserts only when fewer than 40.  Checker: never more
+#                 than 40 documents, numbered 0..n-1, 0 errors.
 #   chains        read-only-then-write: step(pair, dir) reads both documents
 #                 of a pair, writes one of them from the other, and logs what
 #                 it read and wrote.  Checker: the precedence graph of the
@@ -144,6 +148,21 @@ BEGIN
 END $$;
 SELECT convex_define_mutation('notes:post', 'post_note(jsonb)',
     '{"type": "object", "value": {"room": {"fieldType": {"type": "number"}, "optional": false}}}', NULL);
+
+-- guestbook:sign (whole-table phantom: a read without eq)
+SELECT convex_define_table('guestbook', '{"n": {"fieldType": {"type": "number"}, "optional": false}}');
+CREATE FUNCTION sign_guestbook(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    entries int;
+BEGIN
+    SELECT count(*) INTO entries FROM convex_db_query('guestbook');
+    IF entries >= 40 THEN
+        RETURN 'false';
+    END IF;
+    PERFORM convex_db_insert('guestbook', jsonb_build_object('n', entries));
+    RETURN 'true';
+END $$;
+SELECT convex_define_mutation('guestbook:sign', 'sign_guestbook(jsonb)', '{"type": "object", "value": {}}', NULL);
 
 -- cells:step (read-only-then-write chains): each document keeps the id of
 -- the step that wrote it; steps log what they read and wrote
@@ -316,6 +335,15 @@ check "on-call: errors clients saw" 0 "$ERRORS"
 q "SELECT count(convex_mutation('doctors:goOffCall', jsonb_build_object('shift', shift, 'id', id))) FROM doctor_list" >/dev/null
 check "on-call: after every doctor tried once more, one doctor on call per shift" "10 shifts with 1" \
 	"$(q "SELECT count(*) || ' shifts with ' || string_agg(DISTINCT c::text, ',') FROM (SELECT shift, count(*) FILTER (WHERE on_call) AS c FROM convex.doctors GROUP BY shift) s")"
+
+# --- table limit (a whole-table phantom) -------------------------------------
+cat >"$WORK/sign.sql" <<'EOF'
+SELECT convex_mutation('guestbook' || ':sign', '{}');
+EOF
+bench guestbook "read committed" 1 "$WORK/sign.sql" -t 10
+check "table limit: the table has 40 documents, numbered 0..39 (each sign counted all before it)" "40 40 39" \
+	"$(q "SELECT count(*) || ' ' || count(DISTINCT n) || ' ' || max(n) FROM convex.guestbook")"
+check "table limit: errors clients saw" 0 "$ERRORS"
 
 # --- room limit (range phantoms) --------------------------------------------
 cat >"$WORK/post.sql" <<'EOF'
