@@ -1550,10 +1550,17 @@ convex_define_query(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* convex_drop_mutation(path): forget a registered mutation */
-Datum
-convex_drop_mutation(PG_FUNCTION_ARGS)
+/*
+ * Forget the registered function at path argument 0, of its kind only: a
+ * mutation's path is not a query's to drop, nor the other way round
+ * (42883 names the kind asked for).  Before ALTER EXTENSION UPDATE adds
+ * the kind column every registered function is a mutation.
+ */
+static void
+drop_function(FunctionCallInfo fcinfo, bool is_query)
 {
+	const char *kind = is_query ? "query" : "mutation";
+	bool		have_kind;
 	text	   *path_text;
 	Datum		values[1];
 	Oid			argtypes[1] = {TEXTOID};
@@ -1566,14 +1573,30 @@ convex_drop_mutation(PG_FUNCTION_ARGS)
 	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
 	values[0] = PointerGetDatum(path_text);
 	cvx_spi_connect();
-	cvx_execute_args("DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1",
-					 1, argtypes, values, NULL, false, 0);
-	if (SPI_processed == 0)
+	have_kind = functions_have_kind();
+	if (have_kind)
+		cvx_execute_args(is_query ?
+						 "DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1 "
+						 "AND kind OPERATOR(pg_catalog.=) 'query'" :
+						 "DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1 "
+						 "AND kind OPERATOR(pg_catalog.=) 'mutation'",
+						 1, argtypes, values, NULL, false, 0);
+	else if (!is_query)
+		cvx_execute_args("DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1",
+						 1, argtypes, values, NULL, false, 0);
+	if ((!have_kind && is_query) || SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("no registered mutation \"%s\"", text_to_cstring(path_text))));
+				 errmsg("no registered %s \"%s\"", kind, text_to_cstring(path_text))));
 	cvx_spi_finish();
 	invalidate_everywhere();
+}
+
+/* convex_drop_mutation(path): forget a registered mutation */
+Datum
+convex_drop_mutation(PG_FUNCTION_ARGS)
+{
+	drop_function(fcinfo, false);
 	PG_RETURN_VOID();
 }
 
@@ -1581,27 +1604,6 @@ convex_drop_mutation(PG_FUNCTION_ARGS)
 Datum
 convex_drop_query(PG_FUNCTION_ARGS)
 {
-	text	   *path_text;
-	Datum		values[1];
-	Oid			argtypes[1] = {TEXTOID};
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be NULL")));
-	path_text = PG_GETARG_TEXT_PP(0);
-	check_path(VARDATA_ANY(path_text), VARSIZE_ANY_EXHDR(path_text));
-	values[0] = PointerGetDatum(path_text);
-	cvx_spi_connect();
-	if (functions_have_kind())
-		cvx_execute_args("DELETE FROM convex._functions WHERE path OPERATOR(pg_catalog.=) $1 "
-						 "AND kind OPERATOR(pg_catalog.=) 'query'",
-						 1, argtypes, values, NULL, false, 0);
-	if (SPI_processed == 0 || !functions_have_kind())
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("no registered query \"%s\"", text_to_cstring(path_text))));
-	cvx_spi_finish();
-	invalidate_everywhere();
+	drop_function(fcinfo, true);
 	PG_RETURN_VOID();
 }

@@ -27,7 +27,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(122);
+SELECT plan(124);
 SET LOCAL client_min_messages = warning;
 DROP SCHEMA IF EXISTS regress_cvx_tap CASCADE;
 CREATE SCHEMA regress_cvx_tap;
@@ -172,6 +172,9 @@ SELECT throws_state_like($$SELECT convex_query('echo:value', '{"value": 1}')$$, 
 SELECT throws_state_like($$SELECT convex_query('echo:value', '{"value": {"$bad": 1}}')$$, '22023', '%',
        'arguments that are no Convex value');
 SELECT is(convex_query('rooms:nested', '{"roomId": "lobby"}'), '2', 'ctx.runQuery from a query reaches an internal query');
+SELECT throws_ok($$SELECT convex_drop_mutation('rooms:count')$$, '42883', 'no registered mutation "rooms:count"',
+       'convex_drop_mutation does not drop a query');
+SELECT is(convex_query('rooms:count', '{"roomId": "lobby"}'), '2', 'the query is still registered');
 SELECT throws_state_like($$SELECT convex_define_query('rooms:volatile', 'public.q_echo(jsonb)', '{"type": "string"}')$$,
        '22023', 'args must be an object validator%', 'args must be an object validator');
 CREATE FUNCTION public.q_volatile(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT args $$;
