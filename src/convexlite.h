@@ -81,6 +81,9 @@ typedef struct CvxTable
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
+	int		   *key_order;		/* document keys in jsonb's order (cvx_document_key_order) */
+	const char **key_names;		/* and their names */
+	int		   *key_lengths;	/* and the names' lengths */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	Jsonb	   *other_indexes;	/* search, vector and staged indexes (define_schema.c), or NULL */
@@ -262,8 +265,6 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
-extern void cvx_push_row_fields(JsonbParseState **state, CvxTable *table,
-								HeapTuple tuple, TupleDesc tupdesc);
 /* document keys besides the columns (cvx_document_key_order) */
 #define CVX_KEY_ID (-2)
 #define CVX_KEY_CREATION_TIME (-1)
@@ -275,6 +276,31 @@ extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
 extern void cvx_push_key(JsonbParseState **state, const char *key);
 extern Numeric cvx_float8_to_numeric(double value);
+/* Most bytes cvx_float8_numeric_bytes writes: headers and 5 digits */
+#define CVX_FLOAT8_NUMERIC_MAX (VARHDRSZ + 2 * sizeof(uint16) + 5 * sizeof(uint16))
+extern int	cvx_float8_numeric_bytes(double value, char *out);
+
+/* ---------------------------------------------------------------------
+ * jsonb_build.c: documents written straight into jsonb's binary form
+ * ---------------------------------------------------------------------
+ */
+/* An array being built, one element at a time */
+typedef struct CvxJsonbArray
+{
+	StringInfo	data;			/* the elements' bytes: own, or a shared buffer */
+	StringInfoData own;
+	JEntry	   *entries;		/* each element's JEntry (its length) */
+	int			count;
+	int			capacity;
+} CvxJsonbArray;
+
+extern Jsonb *cvx_values_to_document(const CvxTable *table, const Datum *values,
+									 const bool *nulls);
+extern void cvx_jsonb_array_init(CvxJsonbArray *array);
+extern void cvx_jsonb_array_add_document(CvxJsonbArray *array, const CvxTable *table,
+										 const Datum *values, const bool *nulls);
+extern void cvx_jsonb_array_add(CvxJsonbArray *array, Jsonb *value);
+extern Jsonb *cvx_jsonb_array_finish(CvxJsonbArray *array, MemoryContext context);
 
 /* ---------------------------------------------------------------------
  * db.c: ctx.db, and the single write path
@@ -383,10 +409,9 @@ extern void cvx_check_query_returns(const CvxValidator *validator, Jsonb *result
 extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
 									   const char *eq_column, const char *condition,
 									   int nargs, Oid *argtypes);
-extern void cvx_push_index_range(JsonbParseState **state, CvxTable *table,
+extern void cvx_push_index_range(CvxJsonbArray *array, CvxTable *table,
 								 const CvxIndexRead *read, SPIPlanPtr plan,
 								 CvxDocumentExtra extra, void *arg);
-extern Jsonb *cvx_finish_array(JsonbParseState **state, MemoryContext context);
 
 /* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs

@@ -148,21 +148,99 @@ cvx_document_to_row(CvxTable *table, const CvxValue *document,
 }
 
 /*
- * The shortest decimal text of a finite double ("1733350000000.123",
- * "1.5e-07", "-42") as a numeric without numeric_in's general parser:
- * its significant digits (at most 17) as an int64 scaled by a power of
- * ten, which int64_to_numeric and int64_div_fast_to_numeric turn into the
- * same value and display scale numeric_in gives.  Returns NULL for the
- * rare texts it leaves to numeric_in (a multiplication that could
- * overflow int64, zero).
+ * numeric's on-disk header (numeric.c's format, which every stored numeric
+ * keeps): a 4-byte varlena header, then either the short header (sign,
+ * display scale and weight in one uint16) or the long one (sign and
+ * display scale, then the weight), then base-10000 digits, most
+ * significant first, without leading or trailing zero digits.
  */
-static Numeric
-shortest_decimal_to_numeric(const char *text)
+#define NUMERIC_SHORT_FLAG			0x8000
+#define NUMERIC_SHORT_NEGATIVE		0x2000
+#define NUMERIC_SHORT_SCALE_SHIFT	7
+#define NUMERIC_SHORT_SCALE_MAX		63
+#define NUMERIC_SHORT_WEIGHT_NEG	0x0040
+#define NUMERIC_SHORT_WEIGHT_MASK	0x003F
+#define NUMERIC_SHORT_WEIGHT_MAX	63
+#define NUMERIC_SHORT_WEIGHT_MIN	(-64)
+#define NUMERIC_LONG_NEGATIVE		0x4000
+#define NUMERIC_LONG_SCALE_MASK		0x3FFF
+
+/*
+ * Write the numeric of (negative ? -1 : 1) * mantissa / 10^scale, display
+ * scale `scale`, into out (CVX_FLOAT8_NUMERIC_MAX bytes) as numeric.c's
+ * make_result lays it out.  Returns its size, or 0 when mantissa is zero
+ * or too large to align to base-10000 digits in 64 bits.
+ */
+static int
+decimal_to_numeric_bytes(bool negative, uint64 mantissa, int scale, char *out)
+{
+	static const uint64 powers[4] = {1, 10, 100, 1000};
+	int			pad = (4 - scale % 4) % 4;
+	int			fraction_digits = (scale + pad) / 4;
+	uint16		reversed[5];	/* below 2^64 < 10000^5 */
+	int			n = 0;
+	int			low = 0;
+	int			weight;
+	int			size;
+	uint64		aligned;
+
+	if (mantissa == 0 || mantissa > PG_UINT64_MAX / powers[pad])
+		return 0;
+	aligned = mantissa * powers[pad];
+	while (aligned > 0)
+	{
+		reversed[n++] = (uint16) (aligned % 10000);
+		aligned /= 10000;
+	}
+	while (reversed[low] == 0)
+		low++;					/* trailing zero digits */
+	weight = n - 1 - fraction_digits;
+	if (scale <= NUMERIC_SHORT_SCALE_MAX && weight >= NUMERIC_SHORT_WEIGHT_MIN &&
+		weight <= NUMERIC_SHORT_WEIGHT_MAX)
+	{
+		uint16		header = NUMERIC_SHORT_FLAG |
+			(negative ? NUMERIC_SHORT_NEGATIVE : 0) |
+			(uint16) (scale << NUMERIC_SHORT_SCALE_SHIFT) |
+			(weight < 0 ? NUMERIC_SHORT_WEIGHT_NEG : 0) |
+			(uint16) (weight & NUMERIC_SHORT_WEIGHT_MASK);
+
+		memcpy(out + VARHDRSZ, &header, sizeof(header));
+		size = VARHDRSZ + sizeof(uint16);
+	}
+	else
+	{
+		uint16		sign_scale = (negative ? NUMERIC_LONG_NEGATIVE : 0) |
+			(uint16) (scale & NUMERIC_LONG_SCALE_MASK);
+		int16		weight16 = (int16) weight;
+
+		memcpy(out + VARHDRSZ, &sign_scale, sizeof(sign_scale));
+		memcpy(out + VARHDRSZ + sizeof(uint16), &weight16, sizeof(weight16));
+		size = VARHDRSZ + 2 * sizeof(uint16);
+	}
+	for (int i = n - 1; i >= low; i--)
+	{
+		memcpy(out + size, &reversed[i], sizeof(uint16));
+		size += sizeof(uint16);
+	}
+	SET_VARSIZE(out, size);
+	return size;
+}
+
+/*
+ * The shortest decimal text of a finite double ("1733350000000.123",
+ * "1.5e-07", "-42") written as a numeric (decimal_to_numeric_bytes) with
+ * the value and display scale numeric_in gives that text: its significant
+ * digits (at most 17) scaled by a power of ten.  Returns the size, or 0
+ * for the rare texts left to numeric_in (zero, a mantissa that does not
+ * fit).
+ */
+static int
+shortest_decimal_to_numeric_bytes(const char *text, char *out)
 {
 	const char *p = text;
 	bool		negative = false;
 	bool		seen_point = false;
-	int64		mantissa = 0;
+	uint64		mantissa = 0;
 	int			fraction_digits = 0;
 	int			exponent = 0;
 	int			log10_divisor;
@@ -180,8 +258,8 @@ shortest_decimal_to_numeric(const char *text)
 			continue;
 		}
 		if (*p < '0' || *p > '9')
-			return NULL;
-		mantissa = mantissa * 10 + (*p - '0');	/* at most 17 digits: no overflow */
+			return 0;
+		mantissa = mantissa * 10 + (uint64) (*p - '0');	/* at most 17 digits: no overflow */
 		if (seen_point)
 			fraction_digits++;
 	}
@@ -197,51 +275,54 @@ shortest_decimal_to_numeric(const char *text)
 		if (exponent_negative)
 			exponent = -exponent;
 	}
-	if (*p != '\0' || mantissa == 0)
-		return NULL;
-	if (negative)
-		mantissa = -mantissa;
+	if (*p != '\0')
+		return 0;
 	log10_divisor = fraction_digits - exponent;
-	if (log10_divisor <= 0)
-	{
-		/* an integer: mantissa * 10^-log10_divisor */
-		for (int i = 0; i < -log10_divisor; i++)
-			if (pg_mul_s64_overflow(mantissa, 10, &mantissa))
-				return NULL;
-		return int64_to_numeric(mantissa);
-	}
-	/* int64_div_fast_to_numeric multiplies by up to 1000 first: never let it overflow */
-	if (log10_divisor % 4 != 0)
-	{
-		static const int64 factors[] = {1, 1000, 100, 10};
-		int64		scaled;
+	/* an integer: mantissa * 10^-log10_divisor, display scale 0 */
+	for (; log10_divisor < 0; log10_divisor++)
+		if (pg_mul_u64_overflow(mantissa, 10, &mantissa))
+			return 0;
+	return decimal_to_numeric_bytes(negative, mantissa, log10_divisor, out);
+}
 
-		if (pg_mul_s64_overflow(mantissa, factors[log10_divisor % 4], &scaled))
-			return NULL;
-	}
-	return int64_div_fast_to_numeric(mantissa, log10_divisor);
+/*
+ * Write a finite float64 (not -0) as the numeric with the shortest text
+ * that reads back as the same double (so _creationTime keeps every
+ * digit), whatever extra_float_digits says, into out
+ * (CVX_FLOAT8_NUMERIC_MAX bytes).  Returns its size, or 0 when only
+ * numeric_in can make it (cvx_float8_to_numeric then does).
+ */
+int
+cvx_float8_numeric_bytes(double value, char *out)
+{
+	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	Assert(isfinite(value));
+	/* an integer below 2^53: its shortest text is its own digits */
+	if (fabs(value) < 9007199254740992.0 && value == trunc(value))
+		return decimal_to_numeric_bytes(value < 0, (uint64) fabs(value), 0, out);
+	double_to_shortest_decimal_buf(value, buffer);
+	return shortest_decimal_to_numeric_bytes(buffer, out);
 }
 
 /*
  * A finite float64 as a numeric with the shortest text that reads back as
- * the same double (so _creationTime keeps every digit), whatever
- * extra_float_digits says.  The callers use Convex's {"$float": base64}
- * form for the other values.
+ * the same double (cvx_float8_numeric_bytes).  The callers use Convex's
+ * {"$float": base64} form for the other values.
  */
 Numeric
 cvx_float8_to_numeric(double value)
 {
 	char		buffer[DOUBLE_SHORTEST_DECIMAL_LEN];
-	Numeric		numeric;
+	Numeric		numeric = palloc(CVX_FLOAT8_NUMERIC_MAX);
 
-	Assert(isfinite(value));
+	if (cvx_float8_numeric_bytes(value, (char *) numeric) > 0)
+		return numeric;
+	pfree(numeric);
 	double_to_shortest_decimal_buf(value, buffer);
-	numeric = shortest_decimal_to_numeric(buffer);
-	if (numeric == NULL)
-		numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
-													  ObjectIdGetDatum(InvalidOid),
-													  Int32GetDatum(-1)));
-	return numeric;
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buffer),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
 }
 
 /* Push an object key (of a JSON object under construction) */
@@ -335,13 +416,15 @@ push_jsonb(JsonbParseState **state, Jsonb *jsonb)
 Jsonb *
 cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
+	Jsonb	   *document;
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	cvx_push_row_fields(&state, table, tuple, tupdesc);
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
+	heap_deform_tuple(tuple, tupdesc, values, nulls);
+	document = cvx_values_to_document(table, values, nulls);
+	pfree(values);
+	pfree(nulls);
+	return document;
 }
 
 /* Push one column's stored value (datum, not NULL) as its field's value */
@@ -392,24 +475,6 @@ push_column_value(JsonbParseState **state, const CvxColumn *column, Datum datum)
 			push_jsonb(state, DatumGetJsonbP(datum));
 			break;
 	}
-}
-
-/*
- * Push a row's fields (keys and values, as cvx_row_to_document) into an
- * object being built in *state: how a list of documents is built as one
- * jsonb without a jsonb per document.
- */
-void
-cvx_push_row_fields(JsonbParseState **state, CvxTable *table, HeapTuple tuple,
-					TupleDesc tupdesc)
-{
-	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
-
-	heap_deform_tuple(tuple, tupdesc, values, nulls);
-	cvx_push_row_values(state, table, NULL, values, nulls);
-	pfree(values);
-	pfree(nulls);
 }
 
 /* The key of document key k (CVX_KEY_ID, CVX_KEY_CREATION_TIME or a column) */

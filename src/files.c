@@ -222,7 +222,7 @@ files_list(FunctionCallInfo fcinfo)
 	CvxTable   *files;
 	text	   *user_id;
 	Oid			argtypes[1] = {TEXTOID};
-	JsonbParseState *state = NULL;
+	CvxJsonbArray array;
 	Jsonb	   *result;
 	int			storage_id;
 
@@ -233,12 +233,12 @@ files_list(FunctionCallInfo fcinfo)
 	storage_id = cvx_column_index(files, "storageId") + 2;
 	cvx_spi_connect();
 	work = cvx_reads_context_begin(&used);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	cvx_jsonb_array_init(&array);
 	if (user_id != NULL)
 	{
 		CvxIndexRead read = {"by_user", "files_by_user", F_TEXTEQ, {PointerGetDatum(user_id), 0}, NULL, NULL};
 
-		cvx_push_index_range(&state, files, &read,
+		cvx_push_index_range(&array, files, &read,
 							 cvx_index_range_plan(&list_by_user_plan, files, "user_id", NULL,
 												  1, argtypes),
 							 push_file_url, &storage_id);
@@ -249,12 +249,12 @@ files_list(FunctionCallInfo fcinfo)
 		CvxIndexRead read = {"by_session", "files_by_session", F_TEXTEQ,
 		{PointerGetDatum(cvx_value_text(&session_id)), 0}, NULL, NULL};
 
-		cvx_push_index_range(&state, files, &read,
+		cvx_push_index_range(&array, files, &read,
 							 cvx_index_range_plan(&list_by_session_plan, files, "session_id", NULL,
 												  1, argtypes),
 							 push_file_url, &storage_id);
 	}
-	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);
 	cvx_spi_finish();
 	return result;

@@ -157,7 +157,7 @@ messages_list(FunctionCallInfo fcinfo)
 	CvxTable   *messages;
 	Datum		values[1];
 	Oid			argtypes[1] = {TEXTOID};
-	JsonbParseState *state = NULL;
+	CvxJsonbArray array;
 	Jsonb	   *result;
 	CvxIndexRead read = {"by_room", "messages_by_room", F_TEXTEQ, {0, 0}, NULL, NULL};
 
@@ -169,11 +169,11 @@ messages_list(FunctionCallInfo fcinfo)
 	read.values[0] = values[0];
 	cvx_spi_connect();
 	work = cvx_reads_context_begin(&used);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	cvx_push_index_range(&state, messages, &read,
+	cvx_jsonb_array_init(&array);
+	cvx_push_index_range(&array, messages, &read,
 						 cvx_index_range_plan(&list_plan, messages, "room_id", NULL, 1, argtypes),
 						 NULL, NULL);
-	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);
 	cvx_spi_finish();
 	return result;

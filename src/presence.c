@@ -314,7 +314,7 @@ presence_list(FunctionCallInfo fcinfo)
 	CvxTable   *presence;
 	Datum		values[2];
 	Oid			argtypes[2] = {TEXTOID, FLOAT8OID};
-	JsonbParseState *state = NULL;
+	CvxJsonbArray array;
 	Jsonb	   *result;
 	FreshPresence fresh;
 	CvxIndexRead read = {"by_room", "presence_by_room", F_TEXTEQ, {0, 0}, presence_is_fresh, &fresh};
@@ -331,15 +331,15 @@ presence_list(FunctionCallInfo fcinfo)
 	read.values[1] = values[1];
 	cvx_spi_connect();
 	work = cvx_reads_context_begin(&used);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	cvx_push_index_range(&state, presence, &read,
+	cvx_jsonb_array_init(&array);
+	cvx_push_index_range(&array, presence, &read,
 						 cvx_index_range_plan(&list_plan, presence, "room_id",
 											  "($2 OPERATOR(pg_catalog.-) last_seen) "
 											  "OPERATOR(pg_catalog.<) " CppAsString2(PRESENCE_TIMEOUT_MS)
 											  "::pg_catalog.float8",
 											  2, argtypes),
 						 NULL, NULL);
-	result = cvx_reads_context_end(work, used, cvx_finish_array(&state, CurrentMemoryContext),
+	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);
 	cvx_spi_finish();
 	return result;

@@ -105,15 +105,20 @@ cvx_reads_context_begin(bool *used)
 
 /*
  * Back to context (what cvx_reads_context_begin returned), with result
- * copied into dest; the reads context is reset.  After an error the next
+ * copied into dest (unless it is there already); the reads context is
+ * reset.  After an error the next
  * call resets it.
  */
 Jsonb *
 cvx_reads_context_end(MemoryContext context, bool used, Jsonb *result, MemoryContext dest)
 {
-	Jsonb	   *copy = MemoryContextAlloc(dest, VARSIZE(result));
+	Jsonb	   *copy = result;
 
-	memcpy(copy, result, VARSIZE(result));
+	if (GetMemoryChunkContext(result) != dest)
+	{
+		copy = MemoryContextAlloc(dest, VARSIZE(result));
+		memcpy(copy, result, VARSIZE(result));
+	}
 	MemoryContextSwitchTo(context);
 	if (used)
 	{
@@ -189,16 +194,25 @@ index_position(CvxTable *table, const char *index_name)
 	return -1;					/* not reached */
 }
 
-/* Push one document from its values (cvx_push_row_values' layout) */
+/*
+ * Add one document to array from its values (cvx_values_to_document's
+ * layout); extra, when given, adds fields to it
+ */
 static void
-push_document(JsonbParseState **state, CvxTable *table, const int *order,
-			  const Datum *values, const bool *nulls, CvxDocumentExtra extra, void *arg)
+add_document(CvxJsonbArray *array, CvxTable *table, const Datum *values, const bool *nulls,
+			 CvxDocumentExtra extra, void *arg)
 {
-	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	cvx_push_row_values(state, table, order, values, nulls);
-	if (extra != NULL)
-		extra(state, table, values, nulls, arg);
-	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	JsonbParseState *state = NULL;
+
+	if (extra == NULL)
+	{
+		cvx_jsonb_array_add_document(array, table, values, nulls);
+		return;
+	}
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	cvx_push_row_values(&state, table, table->key_order, values, nulls);
+	extra(&state, table, values, nulls, arg);
+	cvx_jsonb_array_add(array, JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
 
 /*
@@ -208,7 +222,7 @@ push_document(JsonbParseState **state, CvxTable *table, const int *order,
  * returns the documents' columns in cvx_push_row_values' layout.
  */
 static void
-push_index_range_spi(JsonbParseState **state, CvxTable *table, const int *order,
+push_index_range_spi(CvxJsonbArray *array, CvxTable *table,
 					 const CvxIndexRead *read, SPIPlanPtr plan,
 					 CvxDocumentExtra extra, void *arg)
 {
@@ -232,34 +246,34 @@ push_index_range_spi(JsonbParseState **state, CvxTable *table, const int *order,
 	{
 		heap_deform_tuple(rows->vals[r], rows->tupdesc, row_values, row_nulls);
 		cvx_count_read(cvx_values_size(rows->tupdesc, row_values, row_nulls));
-		push_document(state, table, order, row_values, row_nulls, extra, arg);
+		add_document(array, table, row_values, row_nulls, extra, arg);
 	}
 }
 
 /*
  * ctx.db.query(table).withIndex(read->index, q => q.eq(first field,
- * read->values[0])).collect(), keeping the rows read->keep accepts: push
- * each document into *state, an array being built, and when extra is
- * given, let it add fields to each document.  plan is the same read as a
- * statement (cvx_index_range_plan, parameters read->values), run only in
- * a mutation at REPEATABLE READ or above.  The caller is connected to
- * SPI and builds its result before SPI_finish (the documents point into
- * the rows, which live in the caller's memory context until then).
+ * read->values[0])).collect(), keeping the rows read->keep accepts: add
+ * each document to array, and when extra is given, let it add fields to
+ * each document.  plan is the same read as a statement
+ * (cvx_index_range_plan, parameters read->values), run only in a mutation
+ * at REPEATABLE READ or above.  The caller is connected to SPI.
  *
  * Otherwise the rows come from one ordered scan of the index relation
  * read->relation_index (eq on its first column), no planner, executor,
- * sort or SPI tuple copies: inside a query, under the active snapshot
- * (the query's); inside a mutation, after the key's conflict lock, under
- * a new snapshot of the transaction (as SPI's non-read-only reads).
+ * sort or SPI tuple copies, each document written into the array while
+ * the scan holds its row: inside a query, under the active snapshot (the
+ * query's); inside a mutation, after the key's conflict lock, under a new
+ * snapshot of the transaction (as SPI's non-read-only reads).
  */
 void
-cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRead *read,
+cvx_push_index_range(CvxJsonbArray *array, CvxTable *table, const CvxIndexRead *read,
 					 SPIPlanPtr plan, CvxDocumentExtra extra, void *arg)
 {
 	int			index = index_position(table, read->index);
 	int			natts = table->ncolumns + 2;
-	int		   *order = palloc(sizeof(int) * natts);
 	int		   *attnums = palloc(sizeof(int) * natts);
+	Datum	   *values = palloc(sizeof(Datum) * natts);
+	bool	   *nulls = palloc(sizeof(bool) * natts);
 	Oid			namespace = get_namespace_oid(CVX_SCHEMA, false);
 	Oid			indexrelid;
 	Relation	heap;
@@ -267,20 +281,15 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRea
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
 	ScanKeyData key;
-	Datum	   *raw_values;
-	bool	   *raw_nulls;
 	bool		pushed_snapshot = false;
 	int64		allowance = -1;
 	int64		nread = 0;
-
-	/* keys pushed in jsonb's order: no document's keys need sorting when it ends */
-	cvx_document_key_order(table, order);
 
 	/* inside a mutation: the key's lock first (conflicts.c) */
 	cvx_conflict_read_range(table, index, 1, read->values, NULL);
 	if (cvx_mutation_running() && IsolationUsesXactSnapshot())
 	{
-		push_index_range_spi(state, table, order, read, plan, extra, arg);
+		push_index_range_spi(array, table, read, plan, extra, arg);
 		return;
 	}
 
@@ -295,7 +304,7 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRea
 	if (irel->rd_index->indrelid != table->relid)
 		elog(ERROR, "convexlite: index %s is not on table %s", read->relation_index, table->name);
 
-	/* where each value of cvx_push_row_values' layout is in the relation */
+	/* where each value of cvx_values_to_document's layout is in the relation */
 	attnums[0] = get_attnum(table->relid, "_id");
 	attnums[1] = get_attnum(table->relid, "_creation_time");
 	for (int i = 0; i < table->ncolumns; i++)
@@ -319,36 +328,26 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRea
 	slot = table_slot_create(heap, NULL);
 	scan = index_beginscan(heap, irel, GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
-	raw_values = palloc(sizeof(Datum) * RelationGetDescr(heap)->natts);
-	raw_nulls = palloc(sizeof(bool) * RelationGetDescr(heap)->natts);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		/* the document points into its row: a copy that outlives the slot */
-		HeapTuple	tuple = ExecCopySlotHeapTuple(slot);
-		Datum	   *values = palloc(sizeof(Datum) * natts);
-		bool	   *nulls = palloc(sizeof(bool) * natts);
-
-		heap_deform_tuple(tuple, RelationGetDescr(heap), raw_values, raw_nulls);
+		/* the values point into the row, which the slot holds until the next one */
+		slot_getallattrs(slot);
 		for (int i = 0; i < natts; i++)
 		{
-			values[i] = raw_values[attnums[i] - 1];
-			nulls[i] = raw_nulls[attnums[i] - 1];
+			values[i] = slot->tts_values[attnums[i] - 1];
+			nulls[i] = slot->tts_isnull[attnums[i] - 1];
 		}
 		if (read->keep != NULL && !read->keep(table, values, nulls, read->keep_arg))
-		{
-			heap_freetuple(tuple);
-			pfree(values);
-			pfree(nulls);
 			continue;
-		}
 		if (allowance >= 0)
 		{
 			/* counted as the statement's rows are; one beyond the limit fails */
 			if (++nread > allowance + 1)
 				break;
-			cvx_count_read(cvx_values_size(RelationGetDescr(heap), raw_values, raw_nulls));
+			cvx_count_read(cvx_values_size(RelationGetDescr(heap), slot->tts_values,
+										   slot->tts_isnull));
 		}
-		push_document(state, table, order, values, nulls, extra, arg);
+		add_document(array, table, values, nulls, extra, arg);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -356,19 +355,4 @@ cvx_push_index_range(JsonbParseState **state, CvxTable *table, const CvxIndexRea
 		PopActiveSnapshot();
 	index_close(irel, AccessShareLock);
 	table_close(heap, AccessShareLock);
-}
-
-/*
- * The array built in *state (begun with WJB_BEGIN_ARRAY) as jsonb in
- * context, the caller's (outside SPI's).
- */
-Jsonb *
-cvx_finish_array(JsonbParseState **state, MemoryContext context)
-{
-	JsonbValue *array = pushJsonbValue(state, WJB_END_ARRAY, NULL);
-	MemoryContext old = MemoryContextSwitchTo(context);
-	Jsonb	   *result = JsonbValueToJsonb(array);
-
-	MemoryContextSwitchTo(old);
-	return result;
 }
