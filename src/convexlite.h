@@ -296,6 +296,7 @@ typedef struct CvxJsonbArray
 
 extern Jsonb *cvx_values_to_document(const CvxTable *table, const Datum *values,
 									 const bool *nulls);
+extern Jsonb *cvx_jsonb_object(int npairs, const char *const *keys, const JsonbValue *values);
 extern void cvx_jsonb_array_init(CvxJsonbArray *array);
 extern void cvx_jsonb_array_add_document(CvxJsonbArray *array, const CvxTable *table,
 										 const Datum *values, const bool *nulls);

@@ -343,6 +343,59 @@ cvx_values_to_document(const CvxTable *table, const Datum *values, const bool *n
 }
 
 /*
+ * An object of npairs keys, given in jsonb's order (shorter first, then
+ * bytewise; no two alike), and their values: scalars, or jbvBinary
+ * containers (copied as they are).  In the current memory context.
+ */
+Jsonb *
+cvx_jsonb_object(int npairs, const char *const *keys, const JsonbValue *values)
+{
+	StringInfoData buf;
+	int			entries;
+	int64		total = 0;
+
+	initStringInfo(&buf);
+	(void) reserve(&buf, VARHDRSZ);
+	append_header(&buf, (uint32) npairs | JB_FOBJECT);
+	entries = reserve(&buf, 2 * npairs * sizeof(JEntry));
+	for (int i = 0; i < npairs; i++)
+	{
+		int			len = (int) strlen(keys[i]);
+
+		if (i > 0)
+		{
+			int			previous = (int) strlen(keys[i - 1]);
+
+			if (previous > len || (previous == len && memcmp(keys[i - 1], keys[i], len) >= 0))
+				elog(ERROR, "convexlite: object keys \"%s\" and \"%s\" are not in jsonb's order",
+					 keys[i - 1], keys[i]);
+		}
+		total += len;
+		set_entry(&buf, entries, i, write_string(&buf, keys[i], len), total);
+	}
+	for (int i = 0; i < npairs; i++)
+	{
+		JEntry		meta;
+
+		if (values[i].type == jbvBinary)
+		{
+			int			base = buf.len;
+
+			pad_to_int(&buf);
+			appendBinaryStringInfoNT(&buf, (const char *) values[i].val.binary.data,
+									 values[i].val.binary.len);
+			meta = JENTRY_ISCONTAINER | (JEntry) (buf.len - base);
+		}
+		else
+			meta = write_scalar(&buf, &values[i]);
+		total += JBE_OFFLENFLD(meta);
+		set_entry(&buf, entries, npairs + i, meta, total);
+	}
+	SET_VARSIZE(buf.data, buf.len);
+	return (Jsonb *) buf.data;
+}
+
+/*
  * The buffer arrays are written in, kept for the backend's life: a call
  * that lists a room writes tens of kilobytes, and a buffer allocated and
  * freed by every call cost page faults and copies as it grew.  One array

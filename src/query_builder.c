@@ -968,6 +968,13 @@ typedef struct Collected
 	List	   *documents;
 } Collected;
 
+/* emit: appended to an array being built (CvxJsonbArray) */
+static void
+emit_to_array(void *arg, Jsonb *document)
+{
+	cvx_jsonb_array_add(arg, document);
+}
+
 /* emit: copied into a list */
 static void
 emit_to_list(void *arg, Jsonb *document)
@@ -1102,11 +1109,11 @@ convex_db_paginate(PG_FUNCTION_ARGS)
 	Builder    *b = palloc(sizeof(Builder));
 	Jsonb	   *opts;
 	JsonbValue *cursor;
-	Collected	collected = {CurrentMemoryContext, NIL};
 	Run			run = {0};
-	JsonbParseState *state = NULL;
-	ListCell   *lc;
-	JsonbValue	jbv;
+	CvxJsonbArray page;
+	Jsonb	   *page_jsonb;
+	static const char *const keys[3] = {"page", "isDone", "continueCursor"};
+	JsonbValue	values[3];
 
 	parse_query(b, query_argument(fcinfo));
 	hash_query(b, query_argument(fcinfo));
@@ -1133,40 +1140,29 @@ convex_db_paginate(PG_FUNCTION_ARGS)
 													  cursor->val.string.len));
 	else if (cursor != NULL && cursor->type != jbvNull)
 		bad_cursor("the cursor must be a string or null");
-	run.emit = emit_to_list;
-	run.arg = &collected;
+	cvx_jsonb_array_init(&page);
+	run.emit = emit_to_array;
+	run.arg = &page;
 	run_query(b, &run);
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	cvx_push_key(&state, "page");
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	foreach(lc, collected.documents)
-	{
-		Jsonb	   *document = lfirst(lc);
-
-		jbv.type = jbvBinary;
-		jbv.val.binary.data = &document->root;
-		jbv.val.binary.len = VARSIZE(document) - VARHDRSZ;
-		pushJsonbValue(&state, WJB_ELEM, &jbv);
-	}
-	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-	cvx_push_key(&state, "isDone");
-	jbv.type = jbvBool;
-	jbv.val.boolean = run.done;
-	pushJsonbValue(&state, WJB_VALUE, &jbv);
-	cvx_push_key(&state, "continueCursor");
-	jbv.type = jbvString;
-	jbv.val.string.val = run.done ? cursor_end(b) :
+	/* {"page": [...], "isDone": bool, "continueCursor": string}, keys in jsonb's order */
+	values[0].type = jbvBinary;
+	page_jsonb = cvx_jsonb_array_finish(&page, CurrentMemoryContext);
+	values[0].val.binary.data = &page_jsonb->root;
+	values[0].val.binary.len = VARSIZE(page_jsonb) - VARHDRSZ;
+	values[1].type = jbvBool;
+	values[1].val.boolean = run.done;
+	values[2].type = jbvString;
+	values[2].val.string.val = run.done ? cursor_end(b) :
 		run.continue_cursor != NULL ? run.continue_cursor : (char *) "";
 	/* want 0: no position moved; the same cursor continues */
 	if (!run.done && run.continue_cursor == NULL)
-		jbv.val.string.val = cursor != NULL && cursor->type == jbvString ?
+		values[2].val.string.val = cursor != NULL && cursor->type == jbvString ?
 			pnstrdup(cursor->val.string.val, cursor->val.string.len) :
 			seal_cursor(psprintf("{\"v\":%d,\"q\":\"%s" "\",\"start\":true}",
 								 CURSOR_VERSION, hex16(b->hash)));
-	jbv.val.string.len = strlen(jbv.val.string.val);
-	pushJsonbValue(&state, WJB_VALUE, &jbv);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	values[2].val.string.len = strlen(values[2].val.string.val);
+	PG_RETURN_JSONB_P(cvx_jsonb_object(3, keys, values));
 }
 
 /*

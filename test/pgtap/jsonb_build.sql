@@ -28,7 +28,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 -- raw_bytes(j): j's bytes after its varlena header.  A row is toasted
 -- only past 2 kB: the filler (compressed in the row, storage MAIN) takes
@@ -166,6 +166,9 @@ SELECT is((SELECT count(*) FROM convex_db_select('{"source": {"type": "FullTable
 SELECT ok(pg_temp.same_layout(convex_db_paginate(
             '{"source": {"type": "FullTableScan", "tableName": "wide_docs"}, "operators": []}',
             '{"numItems": 120, "cursor": null}') -> 'page'), 'a page of 120 wide documents has PostgreSQL''s layout');
+SELECT ok(pg_temp.same_layout(convex_db_paginate(
+            '{"source": {"type": "FullTableScan", "tableName": "wide_docs"}, "operators": []}',
+            '{"numItems": 40, "cursor": null}')), 'and so has the whole result, {page, isDone, continueCursor}');
 
 -- the built-in queries: 70 messages in a room (past 64, two JEntry offsets)
 SELECT convex_messages_send(jsonb_build_object('roomId', 'layout', 'content', repeat('m', i % 50),
