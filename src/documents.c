@@ -168,8 +168,8 @@ cvx_document_to_row(CvxTable *table, const CvxValue *document,
 /*
  * Write the numeric of (negative ? -1 : 1) * mantissa / 10^scale, display
  * scale `scale`, into out (CVX_FLOAT8_NUMERIC_MAX bytes) as numeric.c's
- * make_result lays it out.  Returns its size, or 0 when mantissa is zero
- * or too large to align to base-10000 digits in 64 bits.
+ * make_result lays it out.  Returns its size, or 0 when mantissa is too
+ * large to align to base-10000 digits in 64 bits.
  */
 static int
 decimal_to_numeric_bytes(bool negative, uint64 mantissa, int scale, char *out)
@@ -184,7 +184,18 @@ decimal_to_numeric_bytes(bool negative, uint64 mantissa, int scale, char *out)
 	int			size;
 	uint64		aligned;
 
-	if (mantissa == 0 || mantissa > PG_UINT64_MAX / powers[pad])
+	if (mantissa == 0)
+	{
+		/* zero: no digits, weight 0, positive */
+		uint16		header = NUMERIC_SHORT_FLAG | (uint16) (scale << NUMERIC_SHORT_SCALE_SHIFT);
+
+		if (scale > NUMERIC_SHORT_SCALE_MAX)
+			return 0;
+		memcpy(out + VARHDRSZ, &header, sizeof(header));
+		SET_VARSIZE(out, VARHDRSZ + sizeof(uint16));
+		return VARHDRSZ + sizeof(uint16);
+	}
+	if (mantissa > PG_UINT64_MAX / powers[pad])
 		return 0;
 	aligned = mantissa * powers[pad];
 	while (aligned > 0)
@@ -231,8 +242,7 @@ decimal_to_numeric_bytes(bool negative, uint64 mantissa, int scale, char *out)
  * "1.5e-07", "-42") written as a numeric (decimal_to_numeric_bytes) with
  * the value and display scale numeric_in gives that text: its significant
  * digits (at most 17) scaled by a power of ten.  Returns the size, or 0
- * for the rare texts left to numeric_in (zero, a mantissa that does not
- * fit).
+ * for the rare texts left to numeric_in (a mantissa that does not fit).
  */
 static int
 shortest_decimal_to_numeric_bytes(const char *text, char *out)

@@ -72,7 +72,7 @@ append_header(StringInfo buf, uint32 header)
 	appendBinaryStringInfoNT(buf, (const char *) &header, sizeof(header));
 }
 
-/* The error of a container whose children exceed what a JEntry can address */
+/* The error of a container larger than a JEntry can address (jsonb_util.c's) */
 static void
 too_large(void)
 {
@@ -80,6 +80,18 @@ too_large(void)
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("total size of jsonb elements exceeds the maximum of %d bytes",
 					JENTRY_OFFLENMASK)));
+}
+
+/*
+ * The JEntry of a container written from base (its padding included) to
+ * the end of buf
+ */
+static inline JEntry
+container_entry(StringInfo buf, int base)
+{
+	if (buf->len - base > JENTRY_OFFLENMASK)
+		too_large();
+	return JENTRY_ISCONTAINER | (JEntry) (buf->len - base);
 }
 
 /*
@@ -162,7 +174,7 @@ write_encoded(StringInfo buf, const char *key, const char *data, int len)
 	set_entry(buf, entries, 0, JENTRY_ISSTRING | (JEntry) key_len, key_len);
 	set_entry(buf, entries, 1, JENTRY_ISSTRING | (JEntry) encoded_len,
 			  (int64) key_len + encoded_len);
-	return JENTRY_ISCONTAINER | (JEntry) (buf->len - base);
+	return container_entry(buf, base);
 }
 
 /*
@@ -214,7 +226,7 @@ write_stored_jsonb(StringInfo buf, Jsonb *jsonb)
 	}
 	pad_to_int(buf);
 	appendBinaryStringInfoNT(buf, (const char *) &jsonb->root, len);
-	return JENTRY_ISCONTAINER | (JEntry) (buf->len - base);
+	return container_entry(buf, base);
 }
 
 /* Append one column's stored value (not NULL) as its field's value */
@@ -323,7 +335,7 @@ write_document(StringInfo buf, const CvxTable *table, const Datum *values, const
 		total += JBE_OFFLENFLD(meta);
 		set_entry(buf, entries, i++, meta, total);
 	}
-	return JENTRY_ISCONTAINER | (JEntry) (buf->len - base);
+	return container_entry(buf, base);
 }
 
 /*
@@ -384,7 +396,7 @@ cvx_jsonb_object(int npairs, const char *const *keys, const JsonbValue *values)
 			pad_to_int(&buf);
 			appendBinaryStringInfoNT(&buf, (const char *) values[i].val.binary.data,
 									 values[i].val.binary.len);
-			meta = JENTRY_ISCONTAINER | (JEntry) (buf.len - base);
+			meta = container_entry(&buf, base);
 		}
 		else
 			meta = write_scalar(&buf, &values[i]);
@@ -498,7 +510,8 @@ cvx_jsonb_array_finish(CvxJsonbArray *array, MemoryContext context)
 	JEntry	   *entries;
 	int64		total = 0;
 
-	if ((int64) data->len > JENTRY_OFFLENMASK || !AllocSizeIsValid(size))
+	/* the root's header, JEntries and elements, as convertJsonbArray counts them */
+	if (size - VARHDRSZ > JENTRY_OFFLENMASK || !AllocSizeIsValid(size))
 		too_large();
 	result = MemoryContextAlloc(context, size);
 	SET_VARSIZE(result, size);

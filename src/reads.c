@@ -47,6 +47,7 @@ cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
 {
 	MemoryContext context = CurrentMemoryContext;
 	Jsonb	   *result = NULL;
+	bool		outermost = !reads_context_busy;	/* a nested call leaves it to its caller */
 
 	cvx_call_enter();
 	cvx_query_enter();
@@ -57,7 +58,8 @@ cvx_run_builtin_query(FunctionCallInfo fcinfo, const char *path,
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(context);
-		reads_context_busy = false;
+		if (outermost)
+			reads_context_busy = false;
 		cvx_query_leave();
 		if (cvx_call_abort())
 		{

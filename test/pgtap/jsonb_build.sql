@@ -153,7 +153,7 @@ SELECT row_number() OVER () AS i, x FROM (
   SELECT m * 10::float8 ^ k AS x FROM generate_series(-323, 308) k, unnest(ARRAY[1, 1.5, 123.456, -7]::float8[]) m
    WHERE k <= 305 OR m = 1
   UNION ALL SELECT unnest(ARRAY[5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 9007199254740991,
-                                9007199254740993, -9223372036854775808, 1e21, 1e22, 1796428332427.746, 0.1, 10000, 1e8])) c;
+                                9007199254740993, -9223372036854775808, 1e21, 1e22, 1796428332427.746, 0.1, 10000, 1e8, 0])) c;
 CREATE TEMP TABLE number_ids AS
 SELECT convex_db_insert('number_docs', (SELECT jsonb_object_agg('x' || (i % 10 + 1), x) FROM number_cases c
                                          WHERE c.i / 10 = g)) AS id
