@@ -70,6 +70,18 @@ typedef struct CvxIndex
 	const char *paths[CVX_MAX_INDEX_FIELDS];
 } CvxIndex;
 
+/* Document keys besides the columns (CvxDocumentKey.column) */
+#define CVX_KEY_ID (-2)
+#define CVX_KEY_CREATION_TIME (-1)
+
+/* A document's key, in jsonb's order of keys (CvxTable.document_keys) */
+typedef struct CvxDocumentKey
+{
+	int			column;			/* CVX_KEY_ID, CVX_KEY_CREATION_TIME or a column's position */
+	int			length;			/* of the name */
+	const char *name;
+} CvxDocumentKey;
+
 /* A convexlite table, as described by convex._tables */
 typedef struct CvxTable
 {
@@ -81,9 +93,7 @@ typedef struct CvxTable
 	CvxValidator *validator;	/* object validator of the document */
 	int			ncolumns;
 	CvxColumn  *columns;		/* in field-name order */
-	int		   *key_order;		/* document keys in jsonb's order (cvx_document_key_order) */
-	const char **key_names;		/* and their names */
-	int		   *key_lengths;	/* and the names' lengths */
+	CvxDocumentKey *document_keys;	/* _id, _creationTime and the fields, in jsonb's order */
 	int			nindexes;
 	CvxIndex   *indexes;		/* the catalog's, without by_creation_time */
 	Jsonb	   *other_indexes;	/* search, vector and staged indexes (define_schema.c), or NULL */
@@ -265,12 +275,7 @@ extern void cvx_check_document(CvxTable *table, const CvxValue *document,
 							   const char *stored_id);
 extern Jsonb *cvx_row_to_document(CvxTable *table, HeapTuple tuple,
 								  TupleDesc tupdesc);
-/* document keys besides the columns (cvx_document_key_order) */
-#define CVX_KEY_ID (-2)
-#define CVX_KEY_CREATION_TIME (-1)
-extern void cvx_document_key_order(CvxTable *table, int *order);
-extern void cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
-								const Datum *values, const bool *nulls);
+extern CvxDocumentKey *cvx_document_keys(const CvxTable *table, MemoryContext context);
 extern int	cvx_value_fault_sqlstate(CvxValueFault fault);
 extern void cvx_set_string_field(CvxTable *table, Datum *values, bool *nulls,
 								 const CvxValue *args, const char *field);
@@ -296,10 +301,12 @@ typedef struct CvxJsonbArray
 
 extern Jsonb *cvx_values_to_document(const CvxTable *table, const Datum *values,
 									 const bool *nulls);
+extern int	cvx_jsonb_key_compare(const char *a, int a_len, const char *b, int b_len);
 extern Jsonb *cvx_jsonb_object(int npairs, const char *const *keys, const JsonbValue *values);
 extern void cvx_jsonb_array_init(CvxJsonbArray *array);
 extern void cvx_jsonb_array_add_document(CvxJsonbArray *array, const CvxTable *table,
-										 const Datum *values, const bool *nulls);
+										 const Datum *values, const bool *nulls,
+										 const char *extra_name, const JsonbValue *extra_value);
 extern void cvx_jsonb_array_add(CvxJsonbArray *array, Jsonb *value);
 extern Jsonb *cvx_jsonb_array_finish(CvxJsonbArray *array, MemoryContext context);
 
@@ -387,8 +394,15 @@ extern const char *const cvx_files_remove_args;
  * reads.c: what the seed app's built-in queries share
  * ---------------------------------------------------------------------
  */
-typedef void (*CvxDocumentExtra) (JsonbParseState **state, CvxTable *table,
-								  const Datum *values, const bool *nulls, void *arg);
+/* A field a built-in query adds to each document (files.list's url) */
+typedef struct CvxExtraField
+{
+	const char *name;
+	/* its value (a scalar) for a row, from the row's values */
+	void		(*value) (CvxTable *table, const Datum *values, const bool *nulls, void *arg,
+						  JsonbValue *result);
+	void	   *arg;
+} CvxExtraField;
 /* An index read of a built-in query: eq on the index's first field */
 typedef struct CvxIndexRead
 {
@@ -412,7 +426,7 @@ extern SPIPlanPtr cvx_index_range_plan(SPIPlanPtr *slot, CvxTable *table,
 									   int nargs, Oid *argtypes);
 extern void cvx_push_index_range(CvxJsonbArray *array, CvxTable *table,
 								 const CvxIndexRead *read, SPIPlanPtr plan,
-								 CvxDocumentExtra extra, void *arg);
+								 const CvxExtraField *extra);
 
 /* ---------------------------------------------------------------------
  * storage.c: ctx.storage on large objects, and upload URLs

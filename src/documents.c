@@ -13,7 +13,6 @@
 
 #include <math.h>
 
-#include "common/base64.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
 #include "utils/builtins.h"
@@ -346,78 +345,38 @@ cvx_push_key(JsonbParseState **state, const char *key)
 	pushJsonbValue(state, WJB_KEY, &jbv);
 }
 
-/* Push {"<key>": base64 of len bytes}, Convex's form of int64 and bytes */
-static void
-push_encoded(JsonbParseState **state, const char *key, const char *data, int len)
+/* qsort comparator: jsonb's order of object keys (length, then bytes) */
+static int
+compare_document_keys(const void *a, const void *b)
 {
-	JsonbValue	jbv;
-	int			encoded_len = pg_b64_enc_len(len);
-	char	   *encoded = palloc(encoded_len + 1);
-	int			written = pg_b64_encode(data, len, encoded, encoded_len);
+	const CvxDocumentKey *x = a;
+	const CvxDocumentKey *y = b;
 
-	if (written < 0)
-		elog(ERROR, "convexlite: base64 encoding failed");
-	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	cvx_push_key(state, key);
-	jbv.type = jbvString;
-	jbv.val.string.val = encoded;
-	jbv.val.string.len = written;
-	pushJsonbValue(state, WJB_VALUE, &jbv);
-	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	return cvx_jsonb_key_compare(x->name, x->length, y->name, y->length);
 }
 
 /*
- * Push a float64 field value: a JSON number, or Convex's {"$float": base64}
- * for the values JSON numbers cannot carry (NaN, +-Infinity, -0).
+ * A table's document keys (_id, _creationTime, then one per column) in
+ * the order jsonb stores object keys, shorter first, then bytewise:
+ * written in this order, a document needs no sorting (jsonb_build.c).
  */
-static void
-push_float8(JsonbParseState **state, double value)
+CvxDocumentKey *
+cvx_document_keys(const CvxTable *table, MemoryContext context)
 {
-	JsonbValue	jbv;
+	int			nkeys = table->ncolumns + 2;
+	CvxDocumentKey *keys = MemoryContextAlloc(context, sizeof(CvxDocumentKey) * nkeys);
 
-	if (isfinite(value) && !(value == 0 && signbit(value)))
+	keys[0] = (CvxDocumentKey) {CVX_KEY_ID, 3, "_id"};
+	keys[1] = (CvxDocumentKey) {CVX_KEY_CREATION_TIME, 13, "_creationTime"};
+	for (int i = 0; i < table->ncolumns; i++)
 	{
-		jbv.type = jbvNumeric;
-		jbv.val.numeric = cvx_float8_to_numeric(value);
-		pushJsonbValue(state, WJB_VALUE, &jbv);
+		keys[i + 2].column = i;
+		keys[i + 2].name = table->columns[i].field->name;
+		keys[i + 2].length = (int) strlen(keys[i + 2].name);
 	}
-	else
-	{
-		/* the 8 bytes little-endian; every NaN as the usual quiet NaN */
-		uint64		bits;
-		uint8		le[8];
-
-		if (isnan(value))
-			bits = UINT64CONST(0x7ff8000000000000);
-		else
-			memcpy(&bits, &value, sizeof(bits));
-		for (int i = 0; i < 8; i++)
-			le[i] = (uint8) (bits >> (8 * i));
-		push_encoded(state, "$float", (const char *) le, 8);
-	}
+	qsort(keys, nkeys, sizeof(CvxDocumentKey), compare_document_keys);
+	return keys;
 }
-
-
-/* Push a stored jsonb column value */
-static void
-push_jsonb(JsonbParseState **state, Jsonb *jsonb)
-{
-	JsonbValue	jbv;
-
-	if (JB_ROOT_IS_SCALAR(jsonb))
-	{
-		if (!JsonbExtractScalar(&jsonb->root, &jbv))
-			elog(ERROR, "convexlite: could not read a jsonb scalar");
-	}
-	else
-	{
-		jbv.type = jbvBinary;
-		jbv.val.binary.data = &jsonb->root;
-		jbv.val.binary.len = VARSIZE(jsonb) - VARHDRSZ;
-	}
-	pushJsonbValue(state, WJB_VALUE, &jbv);
-}
-
 
 /*
  * A row (columns: _id, _creation_time, then the table's columns in order)
@@ -435,135 +394,6 @@ cvx_row_to_document(CvxTable *table, HeapTuple tuple, TupleDesc tupdesc)
 	pfree(values);
 	pfree(nulls);
 	return document;
-}
-
-/* Push one column's stored value (datum, not NULL) as its field's value */
-static void
-push_column_value(JsonbParseState **state, const CvxColumn *column, Datum datum)
-{
-	JsonbValue	jbv;
-
-	switch (column->type)
-	{
-		case CVX_COL_TEXT:
-			{
-				text	   *value = DatumGetTextPP(datum);
-
-				jbv.type = jbvString;
-				jbv.val.string.val = VARDATA_ANY(value);
-				jbv.val.string.len = (int) VARSIZE_ANY_EXHDR(value);
-				pushJsonbValue(state, WJB_VALUE, &jbv);
-				break;
-			}
-		case CVX_COL_FLOAT8:
-			push_float8(state, DatumGetFloat8(datum));
-			break;
-		case CVX_COL_BOOL:
-			jbv.type = jbvBool;
-			jbv.val.boolean = DatumGetBool(datum);
-			pushJsonbValue(state, WJB_VALUE, &jbv);
-			break;
-		case CVX_COL_INT8:
-			{
-				int64		i = DatumGetInt64(datum);
-				uint8		le[8];
-
-				for (int b = 0; b < 8; b++)
-					le[b] = (uint8) (((uint64) i) >> (8 * b));
-				push_encoded(state, "$integer", (const char *) le, 8);
-				break;
-			}
-		case CVX_COL_BYTEA:
-			{
-				bytea	   *b = DatumGetByteaPP(datum);
-
-				push_encoded(state, "$bytes", VARDATA_ANY(b),
-							 (int) VARSIZE_ANY_EXHDR(b));
-				break;
-			}
-		case CVX_COL_JSONB:
-			push_jsonb(state, DatumGetJsonbP(datum));
-			break;
-	}
-}
-
-/* The key of document key k (CVX_KEY_ID, CVX_KEY_CREATION_TIME or a column) */
-static const char *
-document_key(const CvxTable *table, int k)
-{
-	if (k == CVX_KEY_ID)
-		return "_id";
-	if (k == CVX_KEY_CREATION_TIME)
-		return "_creationTime";
-	return table->columns[k].field->name;
-}
-
-/* qsort comparator: jsonb's order of object keys (length, then bytes) */
-static int
-compare_document_keys(const void *a, const void *b, void *arg)
-{
-	const char *x = document_key(arg, *(const int *) a);
-	const char *y = document_key(arg, *(const int *) b);
-	size_t		xl = strlen(x);
-	size_t		yl = strlen(y);
-
-	if (xl != yl)
-		return xl < yl ? -1 : 1;
-	return memcmp(x, y, xl);
-}
-
-/*
- * The document keys of a table in the order jsonb stores object keys
- * (shorter first, then bytewise), into order[ncolumns + 2]: pushed in
- * this order, a document's keys need no sorting when its object ends.
- */
-void
-cvx_document_key_order(CvxTable *table, int *order)
-{
-	order[0] = CVX_KEY_ID;
-	order[1] = CVX_KEY_CREATION_TIME;
-	for (int i = 0; i < table->ncolumns; i++)
-		order[i + 2] = i;
-	qsort_arg(order, table->ncolumns + 2, sizeof(int), compare_document_keys, table);
-}
-
-/*
- * Push a row's fields from its deformed values (values[0] _id,
- * values[1] _creation_time, values[2 + i] column i), keys in order
- * (cvx_document_key_order; NULL: field-name order).
- */
-void
-cvx_push_row_values(JsonbParseState **state, CvxTable *table, const int *order,
-					const Datum *values, const bool *nulls)
-{
-	int			nkeys = table->ncolumns + 2;
-
-	for (int n = 0; n < nkeys; n++)
-	{
-		int			k = order != NULL ? order[n] : n - 2;
-
-		if (k == CVX_KEY_ID)
-		{
-			text	   *id = DatumGetTextPP(values[0]);
-			JsonbValue	jbv;
-
-			cvx_push_key(state, "_id");
-			jbv.type = jbvString;
-			jbv.val.string.val = VARDATA_ANY(id);
-			jbv.val.string.len = VARSIZE_ANY_EXHDR(id);
-			pushJsonbValue(state, WJB_VALUE, &jbv);
-		}
-		else if (k == CVX_KEY_CREATION_TIME)
-		{
-			cvx_push_key(state, "_creationTime");
-			push_float8(state, DatumGetFloat8(values[1]));
-		}
-		else if (!nulls[k + 2])
-		{
-			cvx_push_key(state, table->columns[k].field->name);
-			push_column_value(state, &table->columns[k], values[k + 2]);
-		}
-	}
 }
 
 /* Put a string argument, if present, into its column's slot (else NULL) */

@@ -188,23 +188,20 @@ convex_files_get_url(PG_FUNCTION_ARGS)
 
 /* files.list's url field of each file: ctx.storage.getUrl(file.storageId) */
 static void
-push_file_url(JsonbParseState **state, CvxTable *table, const Datum *values,
-			  const bool *nulls, void *arg)
+file_url(CvxTable *table, const Datum *values, const bool *nulls, void *arg,
+		 JsonbValue *result)
 {
 	int			storage_id = *(const int *) arg;
 	text	   *url = cvx_storage_url(DatumGetTextPP(values[storage_id]));
-	JsonbValue	jbv;
 
-	cvx_push_key(state, "url");
 	if (url == NULL)
-		jbv.type = jbvNull;
+		result->type = jbvNull;
 	else
 	{
-		jbv.type = jbvString;
-		jbv.val.string.val = VARDATA_ANY(url);
-		jbv.val.string.len = VARSIZE_ANY_EXHDR(url);
+		result->type = jbvString;
+		result->val.string.val = VARDATA_ANY(url);
+		result->val.string.len = VARSIZE_ANY_EXHDR(url);
 	}
-	pushJsonbValue(state, WJB_VALUE, &jbv);
 }
 
 /*
@@ -225,12 +222,14 @@ files_list(FunctionCallInfo fcinfo)
 	CvxJsonbArray array;
 	Jsonb	   *result;
 	int			storage_id;
+	CvxExtraField url_field;
 
 	cvx_read_args(fcinfo, &list_validator, list_args, &args);
 	user_id = cvx_auth_user_id();
 	files = cvx_builtin_table("files");
 
 	storage_id = cvx_column_index(files, "storageId") + 2;
+	url_field = (CvxExtraField) {"url", file_url, &storage_id};
 	cvx_spi_connect();
 	work = cvx_reads_context_begin(&used);
 	cvx_jsonb_array_init(&array);
@@ -241,7 +240,7 @@ files_list(FunctionCallInfo fcinfo)
 		cvx_push_index_range(&array, files, &read,
 							 cvx_index_range_plan(&list_by_user_plan, files, "user_id", NULL,
 												  1, argtypes),
-							 push_file_url, &storage_id);
+							 &url_field);
 	}
 	else if (cvx_args_field(&args, "sessionId", &session_id) &&
 			 session_id.type == CVX_T_STRING && session_id.len > 0)
@@ -252,7 +251,7 @@ files_list(FunctionCallInfo fcinfo)
 		cvx_push_index_range(&array, files, &read,
 							 cvx_index_range_plan(&list_by_session_plan, files, "session_id", NULL,
 												  1, argtypes),
-							 push_file_url, &storage_id);
+							 &url_field);
 	}
 	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);

@@ -8,7 +8,7 @@
  * when it ends, and JsonbValueToJsonb then walks the tree again to write
  * the bytes: for a room's 200 messages that was most of messages.list.
  * A document's keys are known in jsonb's order before any row is read
- * (CvxTable.key_order), so a row can be written in place, in the very
+ * (CvxTable.document_keys), so a row can be written in place, in the very
  * bytes convertToJsonb (jsonb_util.c) would give:
  *
  *	- a container is padded with zeros to a multiple of 4, then comes its
@@ -267,7 +267,18 @@ write_column_value(StringInfo buf, const CvxColumn *column, Datum datum)
 	return 0;					/* not reached */
 }
 
-/* Is document key k (of table->key_order) present in the row? */
+/*
+ * jsonb's order of object keys: shorter first, then bytewise (<0, 0, >0)
+ */
+int
+cvx_jsonb_key_compare(const char *a, int a_len, const char *b, int b_len)
+{
+	if (a_len != b_len)
+		return a_len < b_len ? -1 : 1;
+	return memcmp(a, b, a_len);
+}
+
+/* Is document key k (a CvxDocumentKey's column) present in the row? */
 static inline bool
 key_present(int k, const bool *nulls)
 {
@@ -277,13 +288,19 @@ key_present(int k, const bool *nulls)
 /*
  * Append a row's document (values[0] _id, values[1] _creation_time,
  * values[2 + i] column i; an absent optional field is NULL); returns its
- * JEntry.  Its keys go in table->key_order, jsonb's order.
+ * JEntry.  Its keys go in table->document_keys' order, jsonb's.  When
+ * extra_name is given, the document also has that field, with the scalar
+ * extra_value, in its place among the keys (a field of the table by that
+ * name is an error).
  */
 static JEntry
-write_document(StringInfo buf, const CvxTable *table, const Datum *values, const bool *nulls)
+write_document(StringInfo buf, const CvxTable *table, const Datum *values, const bool *nulls,
+			   const char *extra_name, const JsonbValue *extra_value)
 {
 	int			nkeys = table->ncolumns + 2;
-	const int  *order = table->key_order;
+	const CvxDocumentKey *keys = table->document_keys;
+	int			extra_len = extra_name != NULL ? (int) strlen(extra_name) : 0;
+	int			extra_at = nkeys;	/* the extra key goes before keys[extra_at] */
 	int			base = buf->len;
 	int			npairs = 0;
 	int			keys_len = 0;
@@ -292,36 +309,69 @@ write_document(StringInfo buf, const CvxTable *table, const Datum *values, const
 	int64		total = 0;
 
 	for (int n = 0; n < nkeys; n++)
-		if (key_present(order[n], nulls))
+		if (key_present(keys[n].column, nulls))
 		{
 			npairs++;
-			keys_len += table->key_lengths[n];
+			keys_len += keys[n].length;
 		}
+	if (extra_name != NULL)
+	{
+		for (int n = 0; n < nkeys && extra_at == nkeys; n++)
+		{
+			int			order = cvx_jsonb_key_compare(extra_name, extra_len,
+													  keys[n].name, keys[n].length);
+
+			if (order == 0)
+				elog(ERROR, "convexlite: table \"%s\" has a field \"%s\", which its query adds",
+					 table->name, extra_name);
+			if (order < 0)
+				extra_at = n;
+		}
+		npairs++;
+		keys_len += extra_len;
+	}
 	pad_to_int(buf);
 	append_header(buf, (uint32) npairs | JB_FOBJECT);
 	entries = reserve(buf, 2 * npairs * sizeof(JEntry) + keys_len);
 	buf->len = entries + 2 * npairs * sizeof(JEntry);
 
 	/* the keys, into the room just made */
-	for (int n = 0; n < nkeys; n++)
+	for (int n = 0; n <= nkeys; n++)
 	{
-		int			len = table->key_lengths[n];
+		const char *name;
+		int			len;
 
-		if (!key_present(order[n], nulls))
+		if (n == extra_at && extra_name != NULL)
+		{
+			memcpy(buf->data + buf->len, extra_name, extra_len);
+			buf->len += extra_len;
+			total += extra_len;
+			set_entry(buf, entries, i++, JENTRY_ISSTRING | (JEntry) extra_len, total);
+		}
+		if (n == nkeys || !key_present(keys[n].column, nulls))
 			continue;
-		memcpy(buf->data + buf->len, table->key_names[n], len);
+		name = keys[n].name;
+		len = keys[n].length;
+		memcpy(buf->data + buf->len, name, len);
 		buf->len += len;
 		total += len;
 		set_entry(buf, entries, i++, JENTRY_ISSTRING | (JEntry) len, total);
 	}
 	/* then the values, in the same order */
-	for (int n = 0; n < nkeys; n++)
+	for (int n = 0; n <= nkeys; n++)
 	{
-		int			k = order[n];
+		int			k;
 		JEntry		meta;
 
-		if (!key_present(k, nulls))
+		if (n == extra_at && extra_name != NULL)
+		{
+			meta = write_scalar(buf, extra_value);
+			total += JBE_OFFLENFLD(meta);
+			set_entry(buf, entries, i++, meta, total);
+		}
+		if (n == nkeys || !key_present(keys[n].column, nulls))
 			continue;
+		k = keys[n].column;
 		if (k == CVX_KEY_ID)
 		{
 			text	   *id = DatumGetTextPP(values[0]);
@@ -349,7 +399,7 @@ cvx_values_to_document(const CvxTable *table, const Datum *values, const bool *n
 
 	initStringInfo(&buf);
 	(void) reserve(&buf, VARHDRSZ);
-	(void) write_document(&buf, table, values, nulls);
+	(void) write_document(&buf, table, values, nulls, NULL, NULL);
 	SET_VARSIZE(buf.data, buf.len);
 	return (Jsonb *) buf.data;
 }
@@ -374,14 +424,9 @@ cvx_jsonb_object(int npairs, const char *const *keys, const JsonbValue *values)
 	{
 		int			len = (int) strlen(keys[i]);
 
-		if (i > 0)
-		{
-			int			previous = (int) strlen(keys[i - 1]);
-
-			if (previous > len || (previous == len && memcmp(keys[i - 1], keys[i], len) >= 0))
-				elog(ERROR, "convexlite: object keys \"%s\" and \"%s\" are not in jsonb's order",
-					 keys[i - 1], keys[i]);
-		}
+		if (i > 0 && cvx_jsonb_key_compare(keys[i - 1], (int) strlen(keys[i - 1]), keys[i], len) >= 0)
+			elog(ERROR, "convexlite: object keys \"%s\" and \"%s\" are not in jsonb's order",
+				 keys[i - 1], keys[i]);
 		total += len;
 		set_entry(&buf, entries, i, write_string(&buf, keys[i], len), total);
 	}
@@ -479,13 +524,18 @@ array_grow(CvxJsonbArray *array)
 	}
 }
 
-/* Append a row's document (cvx_values_to_document's layout) to an array */
+/*
+ * Append a row's document (cvx_values_to_document's layout) to an array,
+ * with the field extra_name: extra_value when extra_name is given
+ */
 void
 cvx_jsonb_array_add_document(CvxJsonbArray *array, const CvxTable *table,
-							 const Datum *values, const bool *nulls)
+							 const Datum *values, const bool *nulls,
+							 const char *extra_name, const JsonbValue *extra_value)
 {
 	array_grow(array);
-	array->entries[array->count++] = write_document(array->data, table, values, nulls);
+	array->entries[array->count++] = write_document(array->data, table, values, nulls,
+													extra_name, extra_value);
 }
 
 /* Append a copy of a jsonb value to an array */

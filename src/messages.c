@@ -172,7 +172,7 @@ messages_list(FunctionCallInfo fcinfo)
 	cvx_jsonb_array_init(&array);
 	cvx_push_index_range(&array, messages, &read,
 						 cvx_index_range_plan(&list_plan, messages, "room_id", NULL, 1, argtypes),
-						 NULL, NULL);
+						 NULL);
 	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);
 	cvx_spi_finish();

@@ -338,7 +338,7 @@ presence_list(FunctionCallInfo fcinfo)
 											  "OPERATOR(pg_catalog.<) " CppAsString2(PRESENCE_TIMEOUT_MS)
 											  "::pg_catalog.float8",
 											  2, argtypes),
-						 NULL, NULL);
+						 NULL);
 	result = cvx_reads_context_end(work, used, cvx_jsonb_array_finish(&array, caller_context),
 								   caller_context);
 	cvx_spi_finish();

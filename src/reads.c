@@ -198,35 +198,33 @@ index_position(CvxTable *table, const char *index_name)
 
 /*
  * Add one document to array from its values (cvx_values_to_document's
- * layout); extra, when given, adds fields to it
+ * layout), with extra's field when given
  */
 static void
 add_document(CvxJsonbArray *array, CvxTable *table, const Datum *values, const bool *nulls,
-			 CvxDocumentExtra extra, void *arg)
+			 const CvxExtraField *extra)
 {
-	JsonbParseState *state = NULL;
+	JsonbValue	extra_value;
 
 	if (extra == NULL)
 	{
-		cvx_jsonb_array_add_document(array, table, values, nulls);
+		cvx_jsonb_array_add_document(array, table, values, nulls, NULL, NULL);
 		return;
 	}
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	cvx_push_row_values(&state, table, table->key_order, values, nulls);
-	extra(&state, table, values, nulls, arg);
-	cvx_jsonb_array_add(array, JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	extra->value(table, values, nulls, extra->arg, &extra_value);
+	cvx_jsonb_array_add_document(array, table, values, nulls, extra->name, &extra_value);
 }
 
 /*
  * The SPI path of cvx_push_index_range, for a mutation at REPEATABLE READ
  * or SERIALIZABLE: the read is run again under the latest snapshot and
  * compared (conflicts.c), which needs the statement.  The statement
- * returns the documents' columns in cvx_push_row_values' layout.
+ * returns the documents' columns in cvx_values_to_document's layout.
  */
 static void
 push_index_range_spi(CvxJsonbArray *array, CvxTable *table,
 					 const CvxIndexRead *read, SPIPlanPtr plan,
-					 CvxDocumentExtra extra, void *arg)
+					 const CvxExtraField *extra)
 {
 	long		count = (long) Min(cvx_read_allowance() + 1, (int64) LONG_MAX);
 	SPITupleTable *rows;
@@ -248,15 +246,14 @@ push_index_range_spi(CvxJsonbArray *array, CvxTable *table,
 	{
 		heap_deform_tuple(rows->vals[r], rows->tupdesc, row_values, row_nulls);
 		cvx_count_read(cvx_values_size(rows->tupdesc, row_values, row_nulls));
-		add_document(array, table, row_values, row_nulls, extra, arg);
+		add_document(array, table, row_values, row_nulls, extra);
 	}
 }
 
 /*
  * ctx.db.query(table).withIndex(read->index, q => q.eq(first field,
  * read->values[0])).collect(), keeping the rows read->keep accepts: add
- * each document to array, and when extra is given, let it add fields to
- * each document.  plan is the same read as a statement
+ * each document to array, with extra's field when extra is given.  plan is the same read as a statement
  * (cvx_index_range_plan, parameters read->values), run only in a mutation
  * at REPEATABLE READ or above.  The caller is connected to SPI.
  *
@@ -269,7 +266,7 @@ push_index_range_spi(CvxJsonbArray *array, CvxTable *table,
  */
 void
 cvx_push_index_range(CvxJsonbArray *array, CvxTable *table, const CvxIndexRead *read,
-					 SPIPlanPtr plan, CvxDocumentExtra extra, void *arg)
+					 SPIPlanPtr plan, const CvxExtraField *extra)
 {
 	int			index = index_position(table, read->index);
 	int			natts = table->ncolumns + 2;
@@ -291,7 +288,7 @@ cvx_push_index_range(CvxJsonbArray *array, CvxTable *table, const CvxIndexRead *
 	cvx_conflict_read_range(table, index, 1, read->values, NULL);
 	if (cvx_mutation_running() && IsolationUsesXactSnapshot())
 	{
-		push_index_range_spi(array, table, read, plan, extra, arg);
+		push_index_range_spi(array, table, read, plan, extra);
 		return;
 	}
 
@@ -349,7 +346,7 @@ cvx_push_index_range(CvxJsonbArray *array, CvxTable *table, const CvxIndexRead *
 			cvx_count_read(cvx_values_size(RelationGetDescr(heap), slot->tts_values,
 										   slot->tts_isnull));
 		}
-		add_document(array, table, values, nulls, extra, arg);
+		add_document(array, table, values, nulls, extra);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);

@@ -148,18 +148,7 @@ cvx_describe_table(CvxTable *table, const char *fields_json, MemoryContext conte
 			column->type = column_type_for_validator(fields[i].validator,
 													 &column->type_oid);
 		}
-		table->key_order = MemoryContextAlloc(context, sizeof(int) * (nfields + 2));
-		table->key_names = MemoryContextAlloc(context, sizeof(char *) * (nfields + 2));
-		table->key_lengths = MemoryContextAlloc(context, sizeof(int) * (nfields + 2));
-		cvx_document_key_order(table, table->key_order);
-		for (size_t n = 0; n < nfields + 2; n++)
-		{
-			int			k = table->key_order[n];
-
-			table->key_names[n] = k == CVX_KEY_ID ? "_id" :
-				k == CVX_KEY_CREATION_TIME ? "_creationTime" : table->columns[k].field->name;
-			table->key_lengths[n] = (int) strlen(table->key_names[n]);
-		}
+		table->document_keys = cvx_document_keys(table, context);
 	}
 	PG_CATCH();
 	{
