@@ -13,13 +13,18 @@
 #include "convexlite.h"
 
 #include "access/detoast.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(convex_db_insert);
 PG_FUNCTION_INFO_V1(convex_db_get);
@@ -286,17 +291,13 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 {
 	static const int expected[] = {SPI_OK_INSERT, SPI_OK_UPDATE, SPI_OK_DELETE,
 	SPI_OK_UPDATE_RETURNING};
-	static const char *const operations[] = {"ctx.db.insert", "ctx.db.replace",
-	"ctx.db.delete", "ctx.db.patch"};
-	Size		size;
 	int			rc;
-
-	cvx_require_primary("write table", table->name);
-	/* every write of a built-in or a handler passes here: none in a query */
-	cvx_refuse_in_query(operations[kind]);
 
 	if (kind == CVX_WRITE_PATCH)
 	{
+		Size		size;
+
+		cvx_write_begin(table, kind, -1);
 		/* the new document's size is known once the row is written */
 		rc = execute_write(table, plan, values, nulls);
 		if (rc != SPI_OK_UPDATE_RETURNING)
@@ -310,14 +311,10 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 			cvx_check_document_size(table->name, size);
 			cvx_count_write(size);
 		}
-		cvx_conflict_written_rows(table, kind, SPI_tuptable, SPI_processed);
-		cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
+		cvx_write_end(table, kind, SPI_tuptable, SPI_processed);
 		return SPI_processed;
 	}
-	size = written_size(plan, values, nulls);
-	if (kind != CVX_WRITE_DELETE)
-		cvx_check_document_size(table->name, size);
-	cvx_count_write(size);
+	cvx_write_begin(table, kind, written_size(plan, values, nulls));
 	rc = execute_write(table, plan, values, nulls);
 
 	if (rc != expected[kind] &&
@@ -326,9 +323,134 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 		!(rc == SPI_OK_DELETE_RETURNING && kind == CVX_WRITE_DELETE))
 		elog(ERROR, "convexlite: write to \"%s\" failed: %s",
 			 table->name, SPI_result_code_string(rc));
-	cvx_conflict_written_rows(table, kind, SPI_tuptable, SPI_processed);
-	cvx_notify_rows(table, kind, SPI_tuptable, SPI_processed);
+	cvx_write_end(table, kind, SPI_tuptable, SPI_processed);
 	return SPI_processed;
+}
+
+/*
+ * What every write checks and counts before it runs: a primary, not in a
+ * query, and (size >= 0: the bytes it stores, known beforehand) the
+ * document size and the running mutation's write limits.
+ */
+void
+cvx_write_begin(CvxTable *table, CvxWriteKind kind, Size size)
+{
+	static const char *const operations[] = {"ctx.db.insert", "ctx.db.replace",
+	"ctx.db.delete", "ctx.db.patch"};
+
+	cvx_require_primary("write table", table->name);
+	/* every write of a built-in or a handler passes here: none in a query */
+	cvx_refuse_in_query(operations[kind]);
+	if (size == (Size) -1)
+		return;
+	if (kind != CVX_WRITE_DELETE)
+		cvx_check_document_size(table->name, size);
+	cvx_count_write(size);
+}
+
+/*
+ * What follows every write: the rows it wrote (the statement's RETURNING
+ * rows, or rows of the table itself) take their conflict locks and are
+ * announced.
+ */
+void
+cvx_write_end(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows, uint64 nrows)
+{
+	cvx_conflict_written_rows(table, kind, rows, nrows);
+	cvx_notify_rows(table, kind, rows, nrows);
+}
+
+/* The bytes a write of these values stores (written_size's measure) */
+Size
+cvx_params_size(int count, const Oid *types, const Datum *values, const char *nulls)
+{
+	Size		size = 0;
+
+	for (int i = 0; i < count; i++)
+		if (nulls == NULL || nulls[i] != 'n')
+			size += value_size(types[i], values[i]);
+	return size;
+}
+
+/*
+ * Can rows of this table be updated without the executor
+ * (cvx_update_in_place)?  Only a heap table without triggers, row
+ * security, check constraints or generated columns: the executor would
+ * run those, and a table a DBA gave any of them takes the UPDATE.
+ */
+bool
+cvx_can_update_in_place(Relation heap)
+{
+	TupleConstr *constr = RelationGetDescr(heap)->constr;
+
+	return heap->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		heap->trigdesc == NULL &&
+		!heap->rd_rel->relrowsecurity &&
+		(constr == NULL || (constr->num_check == 0 && !constr->has_generated_stored));
+}
+
+/*
+ * Update one row without the planner or the executor: the row version
+ * `old` (found under the active snapshot, its buffer pinned) gets
+ * columns attnums[0..count-1] replaced, and index entries when the
+ * update is not HOT.  Returns the new row, or NULL when a concurrent
+ * transaction updated or deleted the row first: at READ COMMITTED the
+ * caller looks for it again under a new snapshot (what an UPDATE's
+ * EvalPlanQual does); at REPEATABLE READ and SERIALIZABLE that is 40001,
+ * as for an UPDATE.  The caller checked cvx_can_update_in_place.
+ */
+HeapTuple
+cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *attnums,
+					const Datum *values, const bool *nulls)
+{
+	TupleDesc	desc = RelationGetDescr(heap);
+	HeapTuple	stored = ExecFetchSlotHeapTuple(old, false, NULL);
+	HeapTuple	tuple;
+	TM_FailureData failure;
+	LockTupleMode lockmode;
+	TM_Result	result;
+
+	CheckCmdReplicaIdentity(heap, CMD_UPDATE);
+	tuple = heap_modify_tuple_by_cols(stored, desc, count, (int *) attnums,
+									  (Datum *) values, (bool *) nulls);
+	result = heap_update(heap, &old->tts_tid, tuple, GetCurrentCommandId(true),
+						 InvalidSnapshot, true, &failure, &lockmode);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent %s",
+								result == TM_Updated ? "update" : "delete")));
+			heap_freetuple(tuple);
+			return NULL;
+		default:
+			elog(ERROR, "convexlite: unexpected result %d updating a row of \"%s\"",
+				 (int) result, RelationGetRelationName(heap));
+	}
+	if (!HeapTupleIsHeapOnly(tuple))
+	{
+		/*
+		 * Not HOT: every index gets the new version, as the executor does
+		 * (its "update" hint, which needs a range table, left out).
+		 */
+		EState	   *estate = CreateExecutorState();
+		ResultRelInfo *info = makeNode(ResultRelInfo);
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+
+		InitResultRelInfo(info, heap, 1, NULL, 0);
+		ExecOpenIndices(info, false);
+		ExecStoreHeapTuple(tuple, slot, false);
+		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
+		ExecDropSingleTupleTableSlot(slot);
+		ExecCloseIndices(info);
+		FreeExecutorState(estate);
+	}
+	return tuple;
 }
 
 /* Turn bool nulls into SPI's ' '/'n' flags */

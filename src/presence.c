@@ -7,7 +7,10 @@
  * A presence row is found by (sessionId, roomId) when the caller passes a
  * non-empty sessionId (the seed tests it for truth), else by (userId,
  * roomId).  A heartbeat is one UPDATE of data
- * and last_seen, which no index covers, so it is a HOT update.  The first
+ * and last_seen, which no index covers, so it is a HOT update.  A
+ * session's heartbeat skips the planner and the executor: its row is
+ * found through the unique index and updated in place (a table a DBA gave
+ * triggers or constraints takes the UPDATE statement instead).  The first
  * heartbeat of a session (or of a user without a session) is an INSERT ...
  * ON CONFLICT against a unique index, so concurrent first heartbeats still
  * leave exactly one row.  Without a session, the user's oldest row is
@@ -18,8 +21,16 @@
  */
 #include "convexlite.h"
 
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(convex_presence_update);
@@ -152,6 +163,97 @@ presence_plan(enum PresencePlan which)
 }
 
 /*
+ * A heartbeat of a session that has a row in the room, without the
+ * planner or the executor: the row is found through the unique index
+ * presence_by_session_and_room, under the snapshot an UPDATE would take,
+ * and its data and last_seen replaced (cvx_update_in_place), with the
+ * checks, counts, conflict locks and notification of cvx_write's UPDATE.
+ * key_and_data: sessionId, roomId, data, now (HEARTBEAT_BY_SESSION's
+ * parameters).  Returns 1 when it updated the row, 0 when the session has
+ * none in the room, -1 when the table needs the UPDATE statement (a DBA
+ * gave it a trigger, a check constraint, ...).
+ */
+static int
+heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
+{
+	static const Oid types[] = {TEXTOID, TEXTOID, JSONBOID, FLOAT8OID};
+	Oid			indexrelid = get_relname_relid("presence_by_session_and_room",
+											   get_namespace_oid(CVX_SCHEMA, false));
+	Relation	heap;
+	Relation	index;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	int			attnums[2];
+	bool		nulls[2] = {false, false};
+	HeapTuple	tuple = NULL;
+	bool		found;
+	bool		counted = false;
+
+	/* cvx_write_begin's refusals, before any lock */
+	cvx_require_primary("write table", presence->name);
+	cvx_refuse_in_query("ctx.db.replace");
+	if (!OidIsValid(indexrelid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index %s.presence_by_session_and_room does not exist", CVX_SCHEMA),
+				 errhint("Run ALTER EXTENSION convexlite UPDATE.")));
+	/* the locks an UPDATE of the table takes */
+	heap = table_open(presence->relid, RowExclusiveLock);
+	index = index_open(indexrelid, RowExclusiveLock);
+	if (index->rd_index->indrelid != presence->relid)
+		elog(ERROR, "convexlite: index presence_by_session_and_room is not on table presence");
+	attnums[0] = SPI_fnumber(RelationGetDescr(heap), "data");
+	attnums[1] = SPI_fnumber(RelationGetDescr(heap), "last_seen");
+	if (!cvx_can_update_in_place(heap) || attnums[0] <= 0 || attnums[1] <= 0)
+	{
+		index_close(index, NoLock);
+		table_close(heap, NoLock);
+		return -1;
+	}
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_TEXTEQ, key_and_data[0]);
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_TEXTEQ, key_and_data[1]);
+	slot = table_slot_create(heap, NULL);
+	do
+	{
+		IndexScanDesc scan;
+
+		/* what SPI does before a write: see this transaction's own writes, then a new snapshot */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		scan = index_beginscan(heap, index, GetActiveSnapshot(), 2, 0);
+		index_rescan(scan, keys, 2, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+		if (found)
+		{
+			if (!counted)
+				cvx_write_begin(presence, CVX_WRITE_UPDATE,
+								cvx_params_size(lengthof(types), types, key_and_data, NULL));
+			counted = true;
+			/* NULL: a concurrent write moved the row first; look again */
+			tuple = cvx_update_in_place(heap, slot, 2, attnums, &key_and_data[2], nulls);
+		}
+		index_endscan(scan);
+		PopActiveSnapshot();
+	} while (found && tuple == NULL);
+	ExecDropSingleTupleTableSlot(slot);
+	if (found)
+	{
+		SPITupleTable rows = {0};
+
+		rows.tupdesc = RelationGetDescr(heap);
+		rows.vals = &tuple;
+		rows.numvals = 1;
+		cvx_write_end(presence, CVX_WRITE_UPDATE, &rows, 1);
+		heap_freetuple(tuple);
+	}
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+	return found ? 1 : 0;
+}
+
+/*
  * convex_presence_update(args): record that this session (or, without a
  * session, the signed-in user) is in the room, with its cursor data.
  * Silently nothing when there is neither a user nor a sessionId.
@@ -167,6 +269,7 @@ convex_presence_update(PG_FUNCTION_ARGS)
 	text	   *user_id;
 	CvxTable   *presence;
 	Datum		key_and_data[4];
+	int			updated = -1;
 	Datum		row[7];
 	char		row_nulls[8];
 	bool		by_session;
@@ -190,9 +293,13 @@ convex_presence_update(PG_FUNCTION_ARGS)
 	key_and_data[3] = Float8GetDatum(cvx_date_now());
 
 	cvx_spi_connect();
-	if (cvx_write(presence, CVX_WRITE_UPDATE,
-				  presence_plan(by_session ? HEARTBEAT_BY_SESSION : HEARTBEAT_BY_USER),
-				  key_and_data, NULL) == 0)
+	if (by_session)
+		updated = heartbeat_in_place(presence, key_and_data);
+	if (updated < 0)
+		updated = cvx_write(presence, CVX_WRITE_UPDATE,
+							presence_plan(by_session ? HEARTBEAT_BY_SESSION : HEARTBEAT_BY_USER),
+							key_and_data, NULL) > 0;
+	if (updated == 0)
 	{
 		/* first heartbeat: insert, or update the row a racing call inserted */
 		row[0] = PointerGetDatum(cvx_new_id(presence->number));

@@ -1,0 +1,188 @@
+-- test/pgtap/presence_in_place.sql: a session's heartbeat updates its row
+-- without the planner or the executor (presence.c's heartbeat_in_place,
+-- db.c's cvx_update_in_place).  What the UPDATE statement did for it must
+-- still happen:
+--
+--   * an update that is not HOT (the new version does not fit on the page)
+--     puts the new version into every index: amcheck's heapallindexed finds
+--     every row in every index of convex.presence;
+--   * a table a DBA gave a trigger or a check constraint takes the UPDATE
+--     statement, so the trigger fires and the constraint holds (23514);
+--   * at REPEATABLE READ a row a concurrent transaction changed after the
+--     snapshot is 40001, as for an UPDATE;
+--   * at READ COMMITTED a heartbeat that waited for a concurrent one
+--     updates the newest version (one row, the last data);
+--   * a mutation's write limit counts the heartbeat (54000).
+--
+-- Two more sessions through dblink: "pip_a" and "pip_b" commit their own
+-- writes, so the file ends by reinstalling convexlite (as the other files
+-- begin).  ON_ERROR_STOP is off so that the cleanup is always reached.
+\set ON_ERROR_STOP 0
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+DROP EXTENSION IF EXISTS convexlite CASCADE;
+CREATE EXTENSION convexlite;
+RESET client_min_messages;
+
+BEGIN;
+SELECT plan(13);
+SET LOCAL client_min_messages = warning;
+CREATE SCHEMA regress_cvx_pip;
+CREATE EXTENSION dblink SCHEMA regress_cvx_pip;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+RESET client_min_messages;
+
+------------------------------------------------------------------------
+-- 1. Concurrent transactions (committed rows, in sessions pip_a and pip_b,
+--    before this transaction takes any lock that would block them)
+------------------------------------------------------------------------
+
+CREATE FUNCTION regress_cvx_pip.conn(app text) RETURNS text LANGUAGE sql AS $f$
+    SELECT format('dbname=%s port=%s host=%s application_name=%s', current_database(),
+                  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1), app)
+$f$;
+CREATE FUNCTION regress_cvx_pip.heartbeat(session text, x int) RETURNS text LANGUAGE sql AS $f$
+    SELECT format('SELECT convex_presence_update(%L)',
+                  jsonb_build_object('roomId', 'c-room', 'sessionId', session,
+                                     'data', jsonb_build_object('cursor', jsonb_build_object('x', x, 'y', 0))))
+$f$;
+-- Run a statement returning one value (or none) in a dblink session.
+CREATE FUNCTION regress_cvx_pip.q(conn text, sql text) RETURNS text LANGUAGE sql AS $f$
+    SELECT r FROM regress_cvx_pip.dblink(conn, sql) AS t(r text)
+$f$;
+-- Wait (10 s at most) until the session named app waits for a lock.
+CREATE FUNCTION regress_cvx_pip.wait_blocked(app text) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '10 s';
+BEGIN
+    LOOP
+        PERFORM pg_stat_clear_snapshot();
+        IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = app AND wait_event_type = 'Lock') THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$f$;
+
+SELECT regress_cvx_pip.dblink_connect('pip_a', regress_cvx_pip.conn('regress_cvx_pip_a')) \g /dev/null
+SELECT regress_cvx_pip.dblink_connect('pip_b', regress_cvx_pip.conn('regress_cvx_pip_b')) \g /dev/null
+SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rr', 0)) \g /dev/null
+SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rc', 0)) \g /dev/null
+
+-- REPEATABLE READ: pip_a's snapshot is taken, then pip_b's heartbeat commits
+SELECT regress_cvx_pip.dblink_exec('pip_a', 'BEGIN ISOLATION LEVEL REPEATABLE READ') \g /dev/null
+SELECT regress_cvx_pip.q('pip_a', 'SELECT count(*) FROM convex.presence') \g /dev/null
+SELECT regress_cvx_pip.q('pip_b', regress_cvx_pip.heartbeat('rr', 1)) \g /dev/null
+SELECT throws_ok($$ SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rr', 2)) $$,
+                 '40001', NULL,
+                 'REPEATABLE READ: a heartbeat of a row changed after the snapshot fails with 40001');
+SELECT regress_cvx_pip.dblink_exec('pip_a', 'ROLLBACK') \g /dev/null
+
+-- READ COMMITTED: pip_b waits for pip_a's heartbeat, then updates the newest version
+SELECT regress_cvx_pip.dblink_exec('pip_a', 'BEGIN') \g /dev/null
+SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rc', 1)) \g /dev/null
+SELECT regress_cvx_pip.dblink_send_query('pip_b', regress_cvx_pip.heartbeat('rc', 2)) \g /dev/null
+SELECT ok(regress_cvx_pip.wait_blocked('regress_cvx_pip_b'),
+          'READ COMMITTED: a heartbeat waits for a concurrent one of the same session');
+SELECT regress_cvx_pip.dblink_exec('pip_a', 'COMMIT') \g /dev/null
+SELECT is((SELECT count(*)::int FROM regress_cvx_pip.dblink_get_result('pip_b') AS t(r text)), 1,
+          '... and succeeds once it commits');
+SELECT regress_cvx_pip.dblink_get_result('pip_b') \g /dev/null
+SELECT results_eq($$ SELECT * FROM regress_cvx_pip.dblink('pip_a',
+                      'SELECT count(*)::int, max((data -> ''cursor'' ->> ''x'')::int) FROM convex.presence
+                        WHERE session_id = ''rc'' AND room_id = ''c-room''') AS t(n int, x int) $$,
+                  $$ VALUES (1, 2) $$,
+                  '... leaving one row with the data of the heartbeat that came last');
+
+SELECT regress_cvx_pip.dblink_disconnect('pip_a') \g /dev/null
+SELECT regress_cvx_pip.dblink_disconnect('pip_b') \g /dev/null
+
+------------------------------------------------------------------------
+-- 2. Updates that are not HOT put the new version into every index
+------------------------------------------------------------------------
+
+SELECT n_tup_upd AS upd0, n_tup_hot_upd AS hot0
+  FROM pg_stat_xact_user_tables WHERE relid = 'convex.presence'::regclass \gset
+
+-- 1.5 kB of data a heartbeat, 80 heartbeats in one transaction: the old
+-- versions cannot be pruned, so each page takes about five, and the next
+-- goes to another page (not HOT)
+SELECT count(convex_presence_update(jsonb_build_object(
+           'roomId', 'big-room', 'sessionId', 'big-session',
+           'data', jsonb_build_object('name', repeat(chr(97 + g % 26), 1500),
+                                      'cursor', jsonb_build_object('x', g, 'y', -g)))))
+  FROM generate_series(1, 80) AS g \g /dev/null
+
+SELECT n_tup_upd - :upd0 AS upd, n_tup_hot_upd - :hot0 AS hot
+  FROM pg_stat_xact_user_tables WHERE relid = 'convex.presence'::regclass \gset
+
+SELECT ok(:upd - :hot >= 10,
+          format('heartbeats of 1.5 kB fill pages, and those that follow are not HOT (%s of %s)',
+                 :upd - :hot, :upd));
+SELECT is((SELECT count(*)::int FROM pg_index i
+            WHERE i.indrelid = 'convex.presence'::regclass
+              AND bt_index_check(i.indexrelid, true) IS NOT NULL), 5,
+          'amcheck (heapallindexed): every row version is in each of presence''s 5 indexes');
+SET LOCAL enable_seqscan = off;
+SELECT is((SELECT count(*)::int FROM convex.presence
+            WHERE session_id = 'big-session' AND room_id = 'big-room'),
+          1, 'the unique index finds one row for the session');
+RESET enable_seqscan;
+SELECT is((SELECT e -> 'data' -> 'cursor'
+             FROM jsonb_array_elements(convex_presence_list('{"roomId": "big-room"}')) AS e),
+          '{"x": 80, "y": -80}'::jsonb, 'presence.list (index by_room) returns the last heartbeat');
+
+------------------------------------------------------------------------
+-- 3. A table with a trigger or a check constraint takes the UPDATE
+------------------------------------------------------------------------
+
+CREATE TABLE regress_cvx_pip.fired (session_id text, x numeric);
+CREATE FUNCTION regress_cvx_pip.record_update() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, (NEW.data -> 'cursor' ->> 'x')::numeric);
+    RETURN NEW;
+END
+$f$;
+CREATE TRIGGER regress_cvx_pip_record BEFORE UPDATE ON convex.presence
+    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_update();
+
+SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 1, "y": 1}}}') \g /dev/null
+SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 2, "y": 2}}}') \g /dev/null
+SELECT results_eq($$ SELECT session_id, x FROM regress_cvx_pip.fired $$,
+                  $$ VALUES ('t-session'::text, 2::numeric) $$,
+                  'a BEFORE UPDATE trigger a DBA put on convex.presence fires for a heartbeat');
+DROP TRIGGER regress_cvx_pip_record ON convex.presence;
+
+ALTER TABLE convex.presence ADD CONSTRAINT regress_cvx_pip_never CHECK (last_seen < 0) NOT VALID;
+SELECT throws_ok($$ SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {}}') $$,
+                 '23514', NULL, 'a check constraint a DBA put on convex.presence holds for a heartbeat');
+ALTER TABLE convex.presence DROP CONSTRAINT regress_cvx_pip_never;
+SELECT is((SELECT data FROM convex.presence WHERE session_id = 't-session'),
+          '{"cursor": {"x": 2, "y": 2}}'::jsonb, 'without them, heartbeats update in place again');
+SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 3, "y": 3}}}') \g /dev/null
+SELECT is((SELECT data FROM convex.presence WHERE session_id = 't-session'),
+          '{"cursor": {"x": 3, "y": 3}}'::jsonb, '... and the row holds the newest data');
+
+------------------------------------------------------------------------
+-- 4. A mutation's write limit counts a heartbeat
+------------------------------------------------------------------------
+
+SET LOCAL convexlite.max_bytes_written = 100;
+SELECT throws_ok($$ SELECT convex_mutation('presence:update',
+                      jsonb_build_object('roomId', 't-room', 'sessionId', 't-session',
+                                         'data', jsonb_build_object('name', repeat('n', 200)))) $$,
+                 '54000', NULL, 'a heartbeat of more bytes than convexlite.max_bytes_written fails (54000)');
+RESET convexlite.max_bytes_written;
+
+SELECT * FROM finish();
+ROLLBACK;
+
+-- pip_a and pip_b committed rows: reinstall convexlite, as the other files begin
+SET client_min_messages = warning;
+DROP EXTENSION convexlite CASCADE;
+CREATE EXTENSION convexlite;
+RESET client_min_messages;
