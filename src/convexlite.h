@@ -333,7 +333,7 @@ extern void cvx_write_end(CvxTable *table, CvxWriteKind kind, SPITupleTable *row
 						  uint64 nrows);
 extern Size cvx_params_size(int count, const Oid *types, const Datum *values,
 							const char *nulls);
-extern bool cvx_can_update_in_place(Relation heap);
+extern bool cvx_can_write_in_place(Relation heap, AclMode privileges);
 extern HeapTuple cvx_update_in_place(Relation heap, TupleTableSlot *old, int count,
 									 const int *attnums, const Datum *values,
 									 const bool *nulls);

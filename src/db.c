@@ -20,7 +20,9 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
@@ -210,6 +212,50 @@ cvx_row_size(HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
+ * Raise the executor's not-null error for attribute attnum of a row a
+ * write without the executor is about to store with a null there
+ */
+static void
+require_not_null(Relation heap, int attnum)
+{
+	if (!TupleDescAttr(RelationGetDescr(heap), attnum - 1)->attnotnull)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+					NameStr(TupleDescAttr(RelationGetDescr(heap), attnum - 1)->attname),
+					RelationGetRelationName(heap)),
+			 errtablecol(heap, attnum)));
+}
+
+/*
+ * In a PG_CATCH block, back in the caller's memory context: turn
+ * PostgreSQL's "index row size" error (see execute_write) into
+ * convexlite's, or rethrow any other error.
+ */
+static void
+raise_index_size_error(CvxTable *table)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+		edata->filename == NULL ||
+		(strcmp(edata->filename, "nbtutils.c") != 0 &&
+		 strcmp(edata->filename, "indextuple.c") != 0))
+	{
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("Value is too large to index in table \"%s\"", table->name),
+			 errdetail("PostgreSQL: %s", edata->message),
+			 errhint("Indexed fields hold at most about 2,700 bytes (after compression); "
+					 "keep long values in fields that no index uses.")));
+}
+
+/*
  * Run a write statement, turning PostgreSQL's "index row size" errors (a
  * value too large for an index: indexed strings are limited to about
  * 2.7 kB after compression) into convexlite's own, which names the table.
@@ -229,25 +275,8 @@ execute_write(CvxTable *table, SPIPlanPtr plan, Datum *values, const char *nulls
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(caller_context);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
-			edata->filename == NULL ||
-			(strcmp(edata->filename, "nbtutils.c") != 0 &&
-			 strcmp(edata->filename, "indextuple.c") != 0))
-		{
-			FreeErrorData(edata);
-			PG_RE_THROW();
-		}
-		FlushErrorState();
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("Value is too large to index in table \"%s\"", table->name),
-				 errdetail("PostgreSQL: %s", edata->message),
-				 errhint("Indexed fields hold at most about 2,700 bytes (after compression); "
-						 "keep long values in fields that no index uses.")));
+		raise_index_size_error(table);
 	}
 	PG_END_TRY();
 	return rc;
@@ -373,20 +402,31 @@ cvx_params_size(int count, const Oid *types, const Datum *values, const char *nu
 }
 
 /*
- * Can rows of this table be updated without the executor
- * (cvx_update_in_place)?  Only a heap table without triggers, row
- * security, check constraints or generated columns: the executor would
- * run those, and a table a DBA gave any of them takes the UPDATE.
+ * Can rows of this table be written without the executor
+ * (cvx_update_in_place, insert_in_place)?  Only a heap table without
+ * triggers, row security, check constraints or generated columns, on
+ * which the current role holds every privilege in `privileges` at the
+ * table level (ACL_INSERT, ACL_UPDATE, ACL_SELECT for what a statement's
+ * WHERE and RETURNING read).  Otherwise the INSERT or UPDATE statement
+ * runs, so that the executor fires those triggers, checks those
+ * constraints, and checks privileges (column by column) and refuses
+ * (42501) exactly as it did.
  */
 bool
-cvx_can_update_in_place(Relation heap)
+cvx_can_write_in_place(Relation heap, AclMode privileges)
 {
 	TupleConstr *constr = RelationGetDescr(heap)->constr;
 
-	return heap->rd_rel->relam == HEAP_TABLE_AM_OID &&
-		heap->trigdesc == NULL &&
-		!heap->rd_rel->relrowsecurity &&
-		(constr == NULL || (constr->num_check == 0 && !constr->has_generated_stored));
+	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID ||
+		heap->trigdesc != NULL ||
+		heap->rd_rel->relrowsecurity ||
+		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
+		return false;
+	for (AclMode privilege = 1; privilege != 0 && privilege <= privileges; privilege <<= 1)
+		if ((privileges & privilege) != 0 &&
+			pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), privilege) != ACLCHECK_OK)
+			return false;
+	return true;
 }
 
 /*
@@ -397,7 +437,7 @@ cvx_can_update_in_place(Relation heap)
  * transaction updated or deleted the row first: at READ COMMITTED the
  * caller looks for it again under a new snapshot (what an UPDATE's
  * EvalPlanQual does); at REPEATABLE READ and SERIALIZABLE that is 40001,
- * as for an UPDATE.  The caller checked cvx_can_update_in_place.
+ * as for an UPDATE.  The caller checked cvx_can_write_in_place.
  */
 HeapTuple
 cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *attnums,
@@ -411,6 +451,9 @@ cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *at
 	TM_Result	result;
 
 	CheckCmdReplicaIdentity(heap, CMD_UPDATE);
+	for (int i = 0; i < count; i++)
+		if (nulls[i])
+			require_not_null(heap, attnums[i]);
 	tuple = heap_modify_tuple_by_cols(stored, desc, count, (int *) attnums,
 									  (Datum *) values, (bool *) nulls);
 	result = heap_update(heap, &old->tts_tid, tuple, GetCurrentCommandId(true),
@@ -450,7 +493,135 @@ cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *at
 		ExecCloseIndices(info);
 		FreeExecutorState(estate);
 	}
+	/* as SPI does after a statement: later commands see the new version */
+	CommandCounterIncrement();
 	return tuple;
+}
+
+/*
+ * Insert a document's row without the planner or the executor:
+ * row[0.._ncolumns+1] (_id, _creation_time, each column) formed into a
+ * tuple, heap_insert, and an entry in every index (unique ones checked,
+ * 23505 as for an INSERT), with cvx_write's checks, counts, conflict locks
+ * and notification.  False, having done nothing, when the table needs the
+ * INSERT statement: cvx_can_write_in_place says no, it has a column
+ * convexlite does not know (a DBA's, maybe with a default), or an index
+ * whose uniqueness is checked at commit.
+ */
+static bool
+insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
+{
+	Relation	heap;
+	TupleDesc	desc;
+	int			nrow = table->ncolumns + 2;
+	Datum	   *values;
+	bool	   *nulls;
+	int			mapped = 0;
+	int			live = 0;
+	EState	   *estate;
+	ResultRelInfo *info;
+	TupleTableSlot *slot;
+	HeapTuple	tuple;
+	SPITupleTable rows = {0};
+	MemoryContext caller_context = CurrentMemoryContext;
+	Oid		   *types;
+	Size		size = 0;
+
+	/* cvx_write_begin's refusals, before any lock */
+	cvx_require_primary("write table", table->name);
+	cvx_refuse_in_query("ctx.db.insert");
+	heap = table_open(table->relid, RowExclusiveLock);
+	desc = RelationGetDescr(heap);
+	if (!cvx_can_write_in_place(heap, ACL_INSERT | ACL_SELECT))
+	{
+		table_close(heap, NoLock);
+		return false;
+	}
+	/* each attribute from its column of the row, by name */
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, a);
+		const char *name = NameStr(attr->attname);
+		int			r = -1;
+
+		nulls[a] = true;
+		if (attr->attisdropped)
+			continue;
+		live++;
+		if (strcmp(name, "_id") == 0)
+			r = 0;
+		else if (strcmp(name, "_creation_time") == 0)
+			r = 1;
+		else
+			for (int c = 0; c < table->ncolumns && r < 0; c++)
+				if (strcmp(name, table->columns[c].column) == 0)
+					r = c + 2;
+		if (r < 0 || attr->atttypid != (r == 0 ? TEXTOID : r == 1 ? FLOAT8OID :
+										table->columns[r - 2].type_oid))
+			break;
+		values[a] = row[r];
+		nulls[a] = row_nulls[r];
+		mapped++;
+	}
+	if (mapped != live || live != nrow)
+	{
+		table_close(heap, NoLock);
+		return false;
+	}
+	estate = CreateExecutorState();
+	info = makeNode(ResultRelInfo);
+	InitResultRelInfo(info, heap, 1, NULL, 0);
+	ExecOpenIndices(info, false);
+	for (int i = 0; i < info->ri_NumIndices; i++)
+		if (!info->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+		{
+			ExecCloseIndices(info);
+			FreeExecutorState(estate);
+			table_close(heap, NoLock);
+			return false;
+		}
+
+	types = row_argtypes(table);
+	for (int r = 0; r < nrow; r++)
+		if (!row_nulls[r])
+			size += value_size(types[r], row[r]);
+	pfree(types);
+	cvx_write_begin(table, CVX_WRITE_INSERT, size);
+	for (int a = 0; a < desc->natts; a++)
+		if (nulls[a] && TupleDescAttr(desc, a)->attnotnull)
+			require_not_null(heap, a + 1);
+	/* as SPI does before a statement */
+	CommandCounterIncrement();
+	tuple = heap_form_tuple(desc, values, nulls);
+	PG_TRY();
+	{
+		heap_insert(heap, tuple, GetCurrentCommandId(true), 0, NULL);
+		slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		ExecStoreHeapTuple(tuple, slot, false);
+		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller_context);
+		raise_index_size_error(table);
+	}
+	PG_END_TRY();
+	ExecCloseIndices(info);
+	FreeExecutorState(estate);
+	CommandCounterIncrement();
+
+	rows.tupdesc = desc;
+	rows.vals = &tuple;
+	rows.numvals = 1;
+	cvx_write_end(table, CVX_WRITE_INSERT, &rows, 1);
+	heap_freetuple(tuple);
+	pfree(values);
+	pfree(nulls);
+	table_close(heap, NoLock);
+	return true;
 }
 
 /* Turn bool nulls into SPI's ' '/'n' flags */
@@ -481,8 +652,9 @@ cvx_db_insert_row(CvxTable *table, Datum *values, bool *nulls)
 	row[1] = Float8GetDatum(cvx_next_creation_time());
 	memcpy(row + 2, values, sizeof(Datum) * table->ncolumns);
 	memcpy(row_nulls + 2, nulls, sizeof(bool) * table->ncolumns);
-	cvx_write(table, CVX_WRITE_INSERT, insert_plan(table), row,
-			  spi_nulls(row_nulls, natts));
+	if (!insert_in_place(table, row, row_nulls))
+		cvx_write(table, CVX_WRITE_INSERT, insert_plan(table), row,
+				  spi_nulls(row_nulls, natts));
 	return id;
 }
 

@@ -204,7 +204,8 @@ heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
 		elog(ERROR, "convexlite: index presence_by_session_and_room is not on table presence");
 	attnums[0] = SPI_fnumber(RelationGetDescr(heap), "data");
 	attnums[1] = SPI_fnumber(RelationGetDescr(heap), "last_seen");
-	if (!cvx_can_update_in_place(heap) || attnums[0] <= 0 || attnums[1] <= 0)
+	if (!cvx_can_write_in_place(heap, ACL_UPDATE | ACL_SELECT) ||
+		attnums[0] <= 0 || attnums[1] <= 0)
 	{
 		index_close(index, NoLock);
 		table_close(heap, NoLock);

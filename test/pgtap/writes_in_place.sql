@@ -1,7 +1,9 @@
--- test/pgtap/presence_in_place.sql: a session's heartbeat updates its row
--- without the planner or the executor (presence.c's heartbeat_in_place,
--- db.c's cvx_update_in_place).  What the UPDATE statement did for it must
--- still happen:
+-- test/pgtap/writes_in_place.sql: writes that skip the planner and the
+-- executor.  A session's heartbeat updates its row in place (presence.c's
+-- heartbeat_in_place, db.c's cvx_update_in_place), and a document insert
+-- (ctx.db.insert, messages.send, files, the scheduler's jobs) forms and
+-- stores its row itself (db.c's insert_in_place).  What the UPDATE or
+-- INSERT statement did must still happen:
 --
 --   * an update that is not HOT (the new version does not fit on the page)
 --     puts the new version into every index: amcheck's heapallindexed finds
@@ -12,7 +14,11 @@
 --     snapshot is 40001, as for an UPDATE;
 --   * at READ COMMITTED a heartbeat that waited for a concurrent one
 --     updates the newest version (one row, the last data);
---   * a mutation's write limit counts the heartbeat (54000).
+--   * a mutation's write limit counts the heartbeat (54000);
+--   * an insert puts its row into every index (amcheck), a DBA's trigger
+--     fires, a DBA's column gets its default, a DBA's NOT NULL holds
+--     (23502), and a role without INSERT or SELECT on the table is refused
+--     (42501) as by the INSERT ... RETURNING statement.
 --
 -- Two more sessions through dblink: "pip_a" and "pip_b" commit their own
 -- writes, so the file ends by reinstalling convexlite (as the other files
@@ -25,7 +31,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(13);
+SELECT plan(22);
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA regress_cvx_pip;
 CREATE EXTENSION dblink SCHEMA regress_cvx_pip;
@@ -177,6 +183,74 @@ SELECT throws_ok($$ SELECT convex_mutation('presence:update',
                                          'data', jsonb_build_object('name', repeat('n', 200)))) $$,
                  '54000', NULL, 'a heartbeat of more bytes than convexlite.max_bytes_written fails (54000)');
 RESET convexlite.max_bytes_written;
+
+------------------------------------------------------------------------
+-- 5. Inserts in place
+------------------------------------------------------------------------
+
+SELECT count(convex_messages_send(jsonb_build_object(
+           'roomId', 'room-' || g % 3, 'content', 'message ' || g, 'userName', 'u',
+           'sessionId', 's' || g)))
+  FROM generate_series(1, 60) AS g \g /dev/null
+SELECT is((SELECT count(*)::int FROM pg_index i
+            WHERE i.indrelid = 'convex.messages'::regclass
+              AND bt_index_check(i.indexrelid, true) IS NOT NULL),
+          (SELECT count(*)::int FROM pg_index WHERE indrelid = 'convex.messages'::regclass),
+          'amcheck (heapallindexed): 60 messages.send rows are in every index of messages');
+SELECT is(jsonb_array_length(convex_messages_list('{"roomId": "room-1"}')), 20,
+          'messages.list (index by_room) finds the 20 messages of a room');
+
+CREATE FUNCTION regress_cvx_pip.record_insert() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, NULL);
+    RETURN NULL;
+END
+$f$;
+CREATE TRIGGER regress_cvx_pip_record_insert AFTER INSERT ON convex.messages
+    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_insert();
+SELECT convex_messages_send('{"roomId": "t", "content": "with a trigger", "userName": "u", "sessionId": "t-send"}') \g /dev/null
+SELECT is((SELECT count(*)::int FROM regress_cvx_pip.fired WHERE session_id = 't-send'), 1,
+          'an AFTER INSERT trigger a DBA put on convex.messages fires for messages.send');
+DROP TRIGGER regress_cvx_pip_record_insert ON convex.messages;
+
+ALTER TABLE convex.messages ADD COLUMN regress_note text DEFAULT 'from the default';
+SELECT convex_messages_send('{"roomId": "t", "content": "with a DBA column", "userName": "u", "sessionId": "t-note"}') AS noted \gset
+SELECT is((SELECT regress_note FROM convex.messages WHERE _id = :'noted'), 'from the default',
+          'a column a DBA added to convex.messages gets its default');
+ALTER TABLE convex.messages DROP COLUMN regress_note;
+
+ALTER TABLE convex.messages ALTER COLUMN session_id SET NOT NULL;
+SELECT throws_ok($$ SELECT convex_messages_send('{"roomId": "t", "content": "no session", "userName": "u"}') $$,
+                 '23502', NULL, 'a NOT NULL a DBA put on convex.messages holds for messages.send (23502)');
+ALTER TABLE convex.messages ALTER COLUMN session_id DROP NOT NULL;
+SELECT is((SELECT count(*)::int FROM convex.messages WHERE content = 'no session'), 0,
+          '... and nothing was written');
+
+-- ctx.db.insert runs with the caller's rights: a role without INSERT, or
+-- without SELECT (the write reports its row back), on the table is refused
+-- as by the INSERT ... RETURNING statement; one with both writes
+SET LOCAL client_min_messages = warning;
+CREATE ROLE regress_cvx_pip_writer;
+RESET client_min_messages;
+GRANT USAGE ON SCHEMA convex TO regress_cvx_pip_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA convex TO regress_cvx_pip_writer;
+GRANT EXECUTE ON FUNCTION convex_db_insert(text, jsonb) TO regress_cvx_pip_writer;
+SET LOCAL ROLE regress_cvx_pip_writer;
+SELECT throws_ok($$ SELECT convex_db_insert('users', '{"name": "no insert right"}') $$,
+                 '42501', NULL, 'ctx.db.insert by a role without INSERT on the table: 42501');
+RESET ROLE;
+REVOKE SELECT ON convex.users FROM regress_cvx_pip_writer;
+GRANT INSERT ON convex.users TO regress_cvx_pip_writer;
+SET LOCAL ROLE regress_cvx_pip_writer;
+SELECT throws_ok($$ SELECT convex_db_insert('users', '{"name": "no select right"}') $$,
+                 '42501', NULL,
+                 'ctx.db.insert by a role with INSERT but not SELECT on the table: 42501, as the INSERT ... RETURNING it was');
+RESET ROLE;
+GRANT SELECT ON convex.users TO regress_cvx_pip_writer;
+SET LOCAL ROLE regress_cvx_pip_writer;
+SELECT lives_ok($$ SELECT convex_db_insert('users', '{"name": "insert right"}') $$,
+                'ctx.db.insert by a role with INSERT and SELECT on the table writes');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
