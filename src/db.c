@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -403,8 +404,9 @@ cvx_params_size(int count, const Oid *types, const Datum *values, const char *nu
 
 /*
  * Can rows of this table be written without the executor
- * (cvx_update_in_place, insert_in_place)?  Only a heap table without
- * triggers, row security, check constraints or generated columns, on
+ * (cvx_update_in_place, insert_in_place)?  Only a plain heap table
+ * without triggers (foreign keys are triggers), rules, row security,
+ * check constraints or generated columns, on
  * which the current role holds every privilege in `privileges` at the
  * table level (ACL_INSERT, ACL_UPDATE, ACL_SELECT for what a statement's
  * WHERE and RETURNING read).  Otherwise the INSERT or UPDATE statement
@@ -417,8 +419,10 @@ cvx_can_write_in_place(Relation heap, AclMode privileges)
 {
 	TupleConstr *constr = RelationGetDescr(heap)->constr;
 
-	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID ||
+	if (heap->rd_rel->relkind != RELKIND_RELATION ||
+		heap->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		heap->trigdesc != NULL ||
+		heap->rd_rel->relhasrules ||
 		heap->rd_rel->relrowsecurity ||
 		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
 		return false;
@@ -505,8 +509,8 @@ cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *at
  * 23505 as for an INSERT), with cvx_write's checks, counts, conflict locks
  * and notification.  False, having done nothing, when the table needs the
  * INSERT statement: cvx_can_write_in_place says no, it has a column
- * convexlite does not know (a DBA's, maybe with a default), or an index
- * whose uniqueness is checked at commit.
+ * convexlite does not know (a DBA's, maybe with a default), an index
+ * whose uniqueness is checked at commit, or an exclusion constraint.
  */
 static bool
 insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
@@ -575,7 +579,8 @@ insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
 	InitResultRelInfo(info, heap, 1, NULL, 0);
 	ExecOpenIndices(info, false);
 	for (int i = 0; i < info->ri_NumIndices; i++)
-		if (!info->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+		if (!info->ri_IndexRelationDescs[i]->rd_index->indimmediate ||
+			info->ri_IndexRelationInfo[i]->ii_ExclusionOps != NULL)
 		{
 			ExecCloseIndices(info);
 			FreeExecutorState(estate);

@@ -16,9 +16,10 @@
 --     updates the newest version (one row, the last data);
 --   * a mutation's write limit counts the heartbeat (54000);
 --   * an insert puts its row into every index (amcheck), a DBA's trigger
---     fires, a DBA's column gets its default, a DBA's NOT NULL holds
---     (23502), and a role without INSERT or SELECT on the table is refused
---     (42501) as by the INSERT ... RETURNING statement.
+--     fires, a DBA's rule applies, a DBA's column gets its default, a
+--     DBA's NOT NULL holds (23502), and a role without INSERT or SELECT on
+--     the table is refused (42501) as by the INSERT ... RETURNING
+--     statement.
 --
 -- Two more sessions through dblink: "pip_a" and "pip_b" commit their own
 -- writes, so the file ends by reinstalling convexlite (as the other files
@@ -31,7 +32,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA regress_cvx_pip;
 CREATE EXTENSION dblink SCHEMA regress_cvx_pip;
@@ -212,6 +213,13 @@ SELECT convex_messages_send('{"roomId": "t", "content": "with a trigger", "userN
 SELECT is((SELECT count(*)::int FROM regress_cvx_pip.fired WHERE session_id = 't-send'), 1,
           'an AFTER INSERT trigger a DBA put on convex.messages fires for messages.send');
 DROP TRIGGER regress_cvx_pip_record_insert ON convex.messages;
+
+CREATE RULE regress_cvx_pip_rule AS ON INSERT TO convex.messages
+    DO ALSO INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, 0);
+SELECT convex_messages_send('{"roomId": "t", "content": "with a rule", "userName": "u", "sessionId": "r-send"}') \g /dev/null
+SELECT is((SELECT count(*)::int FROM regress_cvx_pip.fired WHERE session_id = 'r-send'), 1,
+          'a rule a DBA put on convex.messages applies to messages.send');
+DROP RULE regress_cvx_pip_rule ON convex.messages;
 
 ALTER TABLE convex.messages ADD COLUMN regress_note text DEFAULT 'from the default';
 SELECT convex_messages_send('{"roomId": "t", "content": "with a DBA column", "userName": "u", "sessionId": "t-note"}') AS noted \gset
