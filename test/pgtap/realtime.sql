@@ -48,28 +48,7 @@ RESET client_min_messages;
 -- notifications received, and the ones expected, as [channel, payload] pairs
 CREATE TABLE regress_cvx_rt.got (n serial PRIMARY KEY, channel text, payload jsonb, pid int);
 
-CREATE FUNCTION regress_cvx_rt.conn(app text DEFAULT 'regress_cvx_rt') RETURNS text LANGUAGE sql AS $f$
-    SELECT format('dbname=%s port=%s host=%s application_name=%s', current_database(),
-                  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1), app)
-$f$;
-
--- Wait (10 s at most) until the session named app waits for a lock.
-CREATE FUNCTION regress_cvx_rt.wait_blocked(app text) RETURNS boolean LANGUAGE plpgsql AS $f$
-DECLARE
-    deadline timestamptz := clock_timestamp() + interval '10 s';
-BEGIN
-    LOOP
-        PERFORM pg_stat_clear_snapshot();   -- pg_stat_activity is read once per transaction otherwise
-        IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = app AND wait_event_type = 'Lock') THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.02);
-    END LOOP;
-END
-$f$;
+\ir lib/sessions.sql
 
 -- Run SQL in the writer session, returning its one text value (or 'ok').
 CREATE FUNCTION regress_cvx_rt.w(sql text) RETURNS text LANGUAGE sql AS $f$
@@ -128,8 +107,8 @@ CREATE FUNCTION regress_cvx_rt.n(channel text, payload jsonb) RETURNS jsonb LANG
     SELECT jsonb_build_array(channel, payload)
 $f$;
 
-SELECT regress_cvx_rt.dblink_connect('rt_listen', regress_cvx_rt.conn()) \g /dev/null
-SELECT regress_cvx_rt.dblink_connect('rt_write', regress_cvx_rt.conn()) \g /dev/null
+SELECT regress_cvx_rt.dblink_connect('rt_listen', regress_cvx_tap.conn('regress_cvx_rt')) \g /dev/null
+SELECT regress_cvx_rt.dblink_connect('rt_write', regress_cvx_tap.conn('regress_cvx_rt')) \g /dev/null
 SELECT regress_cvx_rt.dblink_exec('rt_listen', 'LISTEN ' || c)
   FROM unnest(ARRAY['convex_messages', 'convex_presence', 'convex_users', 'convex_files', 'convex__storage',
                     'convex_rt_notes', 'convex__scheduled_functions']) c \g /dev/null
@@ -363,13 +342,13 @@ SELECT is(regress_cvx_rt.collect(2),
 -- Two presence.update calls racing for a new row: the one that waited finds
 -- the other's row on conflict and updates it, and says so ("update", not a
 -- second "insert").
-SELECT regress_cvx_rt.dblink_connect('rt_write2', regress_cvx_rt.conn('regress_cvx_rt_2')) \g /dev/null
+SELECT regress_cvx_rt.dblink_connect('rt_write2', regress_cvx_tap.conn('regress_cvx_rt_2')) \g /dev/null
 SELECT regress_cvx_rt.reset();
 SELECT regress_cvx_rt.wx('BEGIN') \g /dev/null
 SELECT regress_cvx_rt.w($$SELECT 'ok' FROM (SELECT convex_presence_update('{"roomId": "race", "sessionId": "rt-race", "data": {"status": "first"}}')) s$$) \g /dev/null
 SELECT regress_cvx_rt.dblink_send_query('rt_write2',
     $$SELECT 'ok' FROM (SELECT convex_presence_update('{"roomId": "race", "sessionId": "rt-race", "data": {"status": "second"}}')) s$$) \g /dev/null
-SELECT ok(regress_cvx_rt.wait_blocked('regress_cvx_rt_2'), 'race: the second presence.update waits for the first''s new row');
+SELECT ok(regress_cvx_tap.wait_blocked('regress_cvx_rt_2'), 'race: the second presence.update waits for the first''s new row');
 SELECT regress_cvx_rt.wx('COMMIT') \g /dev/null
 SELECT r AS race_second FROM regress_cvx_rt.dblink_get_result('rt_write2') AS t(r text) \gset
 SELECT _id AS p_race FROM convex.presence WHERE session_id = 'rt-race' AND room_id = 'race' \gset

@@ -44,10 +44,6 @@ RESET client_min_messages;
 --    before this transaction takes any lock that would block them)
 ------------------------------------------------------------------------
 
-CREATE FUNCTION regress_cvx_pip.conn(app text) RETURNS text LANGUAGE sql AS $f$
-    SELECT format('dbname=%s port=%s host=%s application_name=%s', current_database(),
-                  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1), app)
-$f$;
 CREATE FUNCTION regress_cvx_pip.heartbeat(session text, x int) RETURNS text LANGUAGE sql AS $f$
     SELECT format('SELECT convex_presence_update(%L)',
                   jsonb_build_object('roomId', 'c-room', 'sessionId', session,
@@ -57,26 +53,10 @@ $f$;
 CREATE FUNCTION regress_cvx_pip.q(conn text, sql text) RETURNS text LANGUAGE sql AS $f$
     SELECT r FROM regress_cvx_pip.dblink(conn, sql) AS t(r text)
 $f$;
--- Wait (10 s at most) until the session named app waits for a lock.
-CREATE FUNCTION regress_cvx_pip.wait_blocked(app text) RETURNS boolean LANGUAGE plpgsql AS $f$
-DECLARE
-    deadline timestamptz := clock_timestamp() + interval '10 s';
-BEGIN
-    LOOP
-        PERFORM pg_stat_clear_snapshot();
-        IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = app AND wait_event_type = 'Lock') THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.02);
-    END LOOP;
-END
-$f$;
+\ir lib/sessions.sql
 
-SELECT regress_cvx_pip.dblink_connect('pip_a', regress_cvx_pip.conn('regress_cvx_pip_a')) \g /dev/null
-SELECT regress_cvx_pip.dblink_connect('pip_b', regress_cvx_pip.conn('regress_cvx_pip_b')) \g /dev/null
+SELECT regress_cvx_pip.dblink_connect('pip_a', regress_cvx_tap.conn('regress_cvx_pip_a')) \g /dev/null
+SELECT regress_cvx_pip.dblink_connect('pip_b', regress_cvx_tap.conn('regress_cvx_pip_b')) \g /dev/null
 SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rr', 0)) \g /dev/null
 SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rc', 0)) \g /dev/null
 
@@ -93,7 +73,7 @@ SELECT regress_cvx_pip.dblink_exec('pip_a', 'ROLLBACK') \g /dev/null
 SELECT regress_cvx_pip.dblink_exec('pip_a', 'BEGIN') \g /dev/null
 SELECT regress_cvx_pip.q('pip_a', regress_cvx_pip.heartbeat('rc', 1)) \g /dev/null
 SELECT regress_cvx_pip.dblink_send_query('pip_b', regress_cvx_pip.heartbeat('rc', 2)) \g /dev/null
-SELECT ok(regress_cvx_pip.wait_blocked('regress_cvx_pip_b'),
+SELECT ok(regress_cvx_tap.wait_blocked('regress_cvx_pip_b'),
           'READ COMMITTED: a heartbeat waits for a concurrent one of the same session');
 SELECT regress_cvx_pip.dblink_exec('pip_a', 'COMMIT') \g /dev/null
 SELECT is((SELECT count(*)::int FROM regress_cvx_pip.dblink_get_result('pip_b') AS t(r text)), 1,
@@ -148,14 +128,15 @@ SELECT is((SELECT e -> 'data' -> 'cursor'
 ------------------------------------------------------------------------
 
 CREATE TABLE regress_cvx_pip.fired (session_id text, x numeric);
-CREATE FUNCTION regress_cvx_pip.record_update() RETURNS trigger LANGUAGE plpgsql AS $f$
+-- what a write of a row of convex.presence or convex.messages wrote (x: the cursor's)
+CREATE FUNCTION regress_cvx_pip.record_write() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
-    INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, (NEW.data -> 'cursor' ->> 'x')::numeric);
+    INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, (to_jsonb(NEW) #>> '{data,cursor,x}')::numeric);
     RETURN NEW;
 END
 $f$;
 CREATE TRIGGER regress_cvx_pip_record BEFORE UPDATE ON convex.presence
-    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_update();
+    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_write();
 
 SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 1, "y": 1}}}') \g /dev/null
 SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 2, "y": 2}}}') \g /dev/null
@@ -201,14 +182,8 @@ SELECT is((SELECT count(*)::int FROM pg_index i
 SELECT is(jsonb_array_length(convex_messages_list('{"roomId": "room-1"}')), 20,
           'messages.list (index by_room) finds the 20 messages of a room');
 
-CREATE FUNCTION regress_cvx_pip.record_insert() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-    INSERT INTO regress_cvx_pip.fired VALUES (NEW.session_id, NULL);
-    RETURN NULL;
-END
-$f$;
 CREATE TRIGGER regress_cvx_pip_record_insert AFTER INSERT ON convex.messages
-    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_insert();
+    FOR EACH ROW EXECUTE FUNCTION regress_cvx_pip.record_write();
 SELECT convex_messages_send('{"roomId": "t", "content": "with a trigger", "userName": "u", "sessionId": "t-send"}') \g /dev/null
 SELECT is((SELECT count(*)::int FROM regress_cvx_pip.fired WHERE session_id = 't-send'), 1,
           'an AFTER INSERT trigger a DBA put on convex.messages fires for messages.send');
