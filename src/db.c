@@ -404,7 +404,8 @@ cvx_params_size(int count, const Oid *types, const Datum *values, const char *nu
 
 /*
  * Can rows of this table be written without the executor
- * (cvx_update_in_place, insert_in_place)?  Only a plain heap table
+ * (cvx_update_in_place, insert_in_place)?  Not in a read-only transaction
+ * (the statement refuses with 25006), and only a plain heap table
  * without triggers (foreign keys are triggers), rules, row security,
  * check constraints or generated columns, on
  * which the current role holds every privilege in `privileges` at the
@@ -419,7 +420,8 @@ cvx_can_write_in_place(Relation heap, AclMode privileges)
 {
 	TupleConstr *constr = RelationGetDescr(heap)->constr;
 
-	if (heap->rd_rel->relkind != RELKIND_RELATION ||
+	if (XactReadOnly || IsInParallelMode() ||
+		heap->rd_rel->relkind != RELKIND_RELATION ||
 		heap->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		heap->trigdesc != NULL ||
 		heap->rd_rel->relhasrules ||

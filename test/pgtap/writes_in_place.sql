@@ -19,7 +19,8 @@
 --     fires, a DBA's rule applies, a DBA's column gets its default, a
 --     DBA's NOT NULL holds (23502), and a role without INSERT or SELECT on
 --     the table is refused (42501) as by the INSERT ... RETURNING
---     statement.
+--     statement;
+--   * in a read-only transaction both refuse as the statements did (25006).
 --
 -- Two more sessions through dblink: "pip_a" and "pip_b" commit their own
 -- writes, so the file ends by reinstalling convexlite (as the other files
@@ -32,7 +33,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA regress_cvx_pip;
 CREATE EXTENSION dblink SCHEMA regress_cvx_pip;
@@ -234,6 +235,15 @@ SET LOCAL ROLE regress_cvx_pip_writer;
 SELECT lives_ok($$ SELECT convex_db_insert('users', '{"name": "insert right"}') $$,
                 'ctx.db.insert by a role with INSERT and SELECT on the table writes');
 RESET ROLE;
+
+-- a read-only transaction (PostgREST runs GET requests in one) refuses
+-- both as the statements did: 25006 (last, since a transaction cannot be
+-- made read-write again; pgTAP records its results in temporary tables)
+SET LOCAL transaction_read_only = on;
+SELECT throws_ok($$ SELECT convex_messages_send('{"roomId": "ro", "content": "read only", "userName": "u"}') $$,
+                 '25006', NULL, 'messages.send in a read-only transaction: 25006');
+SELECT throws_ok($$ SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {}}') $$,
+                 '25006', NULL, 'a heartbeat in a read-only transaction: 25006');
 
 SELECT * FROM finish();
 ROLLBACK;
