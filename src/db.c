@@ -405,7 +405,9 @@ cvx_params_size(int count, const Oid *types, const Datum *values, const char *nu
 /*
  * Can rows of this table be written without the executor
  * (cvx_update_in_place, insert_in_place)?  Not in a read-only transaction
- * (the statement refuses with 25006), and only a plain heap table
+ * (the statement refuses with 25006), nor while a module checks or audits
+ * statements' permissions (ExecutorCheckPerms_hook: sepgsql, pgaudit),
+ * and only a plain heap table, neither a partition nor a parent,
  * without triggers (foreign keys are triggers), rules, row security,
  * check constraints or generated columns, on
  * which the current role holds every privilege in `privileges` at the
@@ -421,7 +423,9 @@ cvx_can_write_in_place(Relation heap, AclMode privileges)
 	TupleConstr *constr = RelationGetDescr(heap)->constr;
 
 	if (XactReadOnly || IsInParallelMode() ||
+		ExecutorCheckPerms_hook != NULL ||
 		heap->rd_rel->relkind != RELKIND_RELATION ||
+		heap->rd_rel->relispartition || heap->rd_rel->relhassubclass ||
 		heap->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		heap->trigdesc != NULL ||
 		heap->rd_rel->relhasrules ||
@@ -488,11 +492,14 @@ cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *at
 		 * (its "update" hint, which needs a range table, left out).
 		 */
 		EState	   *estate = CreateExecutorState();
+		MemoryContext caller_context = MemoryContextSwitchTo(estate->es_query_cxt);
 		ResultRelInfo *info = makeNode(ResultRelInfo);
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
 
+		/* the index descriptions and the slot go with the EState */
 		InitResultRelInfo(info, heap, 1, NULL, 0);
 		ExecOpenIndices(info, false);
+		MemoryContextSwitchTo(caller_context);
 		ExecStoreHeapTuple(tuple, slot, false);
 		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
 		ExecDropSingleTupleTableSlot(slot);
@@ -556,6 +563,8 @@ insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
 		if (attr->attisdropped)
 			continue;
 		live++;
+		if (strcmp(name, "cvx_inserted") == 0)
+			break;			/* the name of an upsert's flag (realtime.c) */
 		if (strcmp(name, "_id") == 0)
 			r = 0;
 		else if (strcmp(name, "_creation_time") == 0)
@@ -577,9 +586,12 @@ insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
 		return false;
 	}
 	estate = CreateExecutorState();
+	/* the index descriptions go with the EState */
+	MemoryContextSwitchTo(estate->es_query_cxt);
 	info = makeNode(ResultRelInfo);
 	InitResultRelInfo(info, heap, 1, NULL, 0);
 	ExecOpenIndices(info, false);
+	MemoryContextSwitchTo(caller_context);
 	for (int i = 0; i < info->ri_NumIndices; i++)
 		if (!info->ri_IndexRelationDescs[i]->rd_index->indimmediate ||
 			info->ri_IndexRelationInfo[i]->ii_ExclusionOps != NULL)

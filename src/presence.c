@@ -26,6 +26,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/pg_type.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -163,6 +164,27 @@ presence_plan(enum PresencePlan which)
 }
 
 /*
+ * Is `index` what presence_by_session_and_room was made as: a valid unique
+ * B-tree on the table whose keys are (session_id, room_id), both text?
+ */
+static bool
+is_session_index(Relation heap, Relation index)
+{
+	Form_pg_index form = index->rd_index;
+	TupleDesc	desc = RelationGetDescr(heap);
+
+	return form->indrelid == RelationGetRelid(heap) &&
+		form->indisunique && form->indisvalid && form->indisready && form->indislive &&
+		index->rd_rel->relam == BTREE_AM_OID &&
+		form->indnkeyatts == 2 &&
+		form->indkey.values[0] == SPI_fnumber(desc, "session_id") &&
+		form->indkey.values[1] == SPI_fnumber(desc, "room_id") &&
+		form->indkey.values[0] > 0 && form->indkey.values[1] > 0 &&
+		TupleDescAttr(desc, form->indkey.values[0] - 1)->atttypid == TEXTOID &&
+		TupleDescAttr(desc, form->indkey.values[1] - 1)->atttypid == TEXTOID;
+}
+
+/*
  * A heartbeat of a session that has a row in the room, without the
  * planner or the executor: the row is found through the unique index
  * presence_by_session_and_room, under the snapshot an UPDATE would take,
@@ -171,7 +193,8 @@ presence_plan(enum PresencePlan which)
  * key_and_data: sessionId, roomId, data, now (HEARTBEAT_BY_SESSION's
  * parameters).  Returns 1 when it updated the row, 0 when the session has
  * none in the room, -1 when the table needs the UPDATE statement (a DBA
- * gave it a trigger, a check constraint, ...).
+ * gave it a trigger, a check constraint, ..., or changed the index or
+ * the columns).
  */
 static int
 heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
@@ -192,20 +215,19 @@ heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
 	/* cvx_write_begin's refusals, before any lock */
 	cvx_require_primary("write table", presence->name);
 	cvx_refuse_in_query("ctx.db.replace");
+	/* a DBA renamed or dropped the index: the statement needs no name */
 	if (!OidIsValid(indexrelid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("index %s.presence_by_session_and_room does not exist", CVX_SCHEMA),
-				 errhint("Run ALTER EXTENSION convexlite UPDATE.")));
+		return -1;
 	/* the locks an UPDATE of the table takes */
 	heap = table_open(presence->relid, RowExclusiveLock);
 	index = index_open(indexrelid, RowExclusiveLock);
-	if (index->rd_index->indrelid != presence->relid)
-		elog(ERROR, "convexlite: index presence_by_session_and_room is not on table presence");
 	attnums[0] = SPI_fnumber(RelationGetDescr(heap), "data");
 	attnums[1] = SPI_fnumber(RelationGetDescr(heap), "last_seen");
 	if (!cvx_can_write_in_place(heap, ACL_UPDATE | ACL_SELECT) ||
-		attnums[0] <= 0 || attnums[1] <= 0)
+		!is_session_index(heap, index) ||
+		attnums[0] <= 0 || attnums[1] <= 0 ||
+		TupleDescAttr(RelationGetDescr(heap), attnums[0] - 1)->atttypid != JSONBOID ||
+		TupleDescAttr(RelationGetDescr(heap), attnums[1] - 1)->atttypid != FLOAT8OID)
 	{
 		index_close(index, NoLock);
 		table_close(heap, NoLock);

@@ -9,7 +9,8 @@
 --     puts the new version into every index: amcheck's heapallindexed finds
 --     every row in every index of convex.presence;
 --   * a table a DBA gave a trigger or a check constraint takes the UPDATE
---     statement, so the trigger fires and the constraint holds (23514);
+--     statement, so the trigger fires and the constraint holds (23514), as
+--     does one whose session index or last_seen column a DBA changed;
 --   * at REPEATABLE READ a row a concurrent transaction changed after the
 --     snapshot is 40001, as for an UPDATE;
 --   * at READ COMMITTED a heartbeat that waited for a concurrent one
@@ -33,7 +34,7 @@ CREATE EXTENSION convexlite;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA regress_cvx_pip;
 CREATE EXTENSION dblink SCHEMA regress_cvx_pip;
@@ -155,6 +156,19 @@ SELECT is((SELECT data FROM convex.presence WHERE session_id = 't-session'),
 SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 3, "y": 3}}}') \g /dev/null
 SELECT is((SELECT data FROM convex.presence WHERE session_id = 't-session'),
           '{"cursor": {"x": 3, "y": 3}}'::jsonb, '... and the row holds the newest data');
+
+-- a DBA renamed the session index, or changed last_seen's type: the UPDATE
+ALTER INDEX convex.presence_by_session_and_room RENAME TO regress_cvx_pip_sessions;
+SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 4, "y": 4}}}') \g /dev/null
+SELECT is((SELECT data FROM convex.presence WHERE session_id = 't-session'),
+          '{"cursor": {"x": 4, "y": 4}}'::jsonb, 'with the session index renamed, a heartbeat takes the UPDATE');
+ALTER INDEX convex.regress_cvx_pip_sessions RENAME TO presence_by_session_and_room;
+ALTER TABLE convex.presence ALTER COLUMN last_seen TYPE numeric;
+SELECT convex_presence_update('{"roomId": "t-room", "sessionId": "t-session", "data": {"cursor": {"x": 5, "y": 5}}}') \g /dev/null
+SELECT ok((SELECT last_seen > 1e12 AND data = '{"cursor": {"x": 5, "y": 5}}' FROM convex.presence
+            WHERE session_id = 't-session'),
+          'with last_seen made numeric, a heartbeat takes the UPDATE, which converts the time');
+ALTER TABLE convex.presence ALTER COLUMN last_seen TYPE double precision;
 
 ------------------------------------------------------------------------
 -- 4. A mutation's write limit counts a heartbeat
