@@ -328,14 +328,15 @@ extern text *cvx_db_insert_row(CvxTable *table, Datum *values, bool *nulls);
 extern HeapTuple cvx_db_get_row(CvxTable *table, text *id, bool for_update,
 								TupleDesc *tupdesc);
 extern bool cvx_db_delete_row(CvxTable *table, text *id);
-extern void cvx_write_begin(CvxTable *table, CvxWriteKind kind, Size size);
+extern void cvx_write_begin(CvxTable *table, CvxWriteKind kind);
+extern void cvx_count_written(CvxTable *table, CvxWriteKind kind, Size size);
 extern void cvx_write_end(CvxTable *table, CvxWriteKind kind, SPITupleTable *rows,
 						  uint64 nrows);
 extern Size cvx_params_size(int count, const Oid *types, const Datum *values,
 							const char *nulls);
 extern bool cvx_can_write_in_place(Relation heap, AclMode privileges);
-extern HeapTuple cvx_update_in_place(Relation heap, TupleTableSlot *old, int count,
-									 const int *attnums, const Datum *values,
+extern HeapTuple cvx_update_in_place(CvxTable *table, Relation heap, TupleTableSlot *old,
+									 int count, const int *attnums, const Datum *values,
 									 const bool *nulls);
 extern Size cvx_row_size(HeapTuple tuple, TupleDesc tupdesc);
 extern Size cvx_values_size(TupleDesc tupdesc, const Datum *values, const bool *nulls);

@@ -327,7 +327,7 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 	{
 		Size		size;
 
-		cvx_write_begin(table, kind, -1);
+		cvx_write_begin(table, kind);
 		/* the new document's size is known once the row is written */
 		rc = execute_write(table, plan, values, nulls);
 		if (rc != SPI_OK_UPDATE_RETURNING)
@@ -338,13 +338,13 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 			/* a patch reads the stored document, as Convex's does */
 			size = cvx_row_size(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 			cvx_count_read(size);
-			cvx_check_document_size(table->name, size);
-			cvx_count_write(size);
+			cvx_count_written(table, kind, size);
 		}
 		cvx_write_end(table, kind, SPI_tuptable, SPI_processed);
 		return SPI_processed;
 	}
-	cvx_write_begin(table, kind, written_size(plan, values, nulls));
+	cvx_write_begin(table, kind);
+	cvx_count_written(table, kind, written_size(plan, values, nulls));
 	rc = execute_write(table, plan, values, nulls);
 
 	if (rc != expected[kind] &&
@@ -358,12 +358,11 @@ cvx_write(CvxTable *table, CvxWriteKind kind, SPIPlanPtr plan,
 }
 
 /*
- * What every write checks and counts before it runs: a primary, not in a
- * query, and (size >= 0: the bytes it stores, known beforehand) the
- * document size and the running mutation's write limits.
+ * What every write refuses before it takes any lock: a standby, and a
+ * write inside a query.
  */
 void
-cvx_write_begin(CvxTable *table, CvxWriteKind kind, Size size)
+cvx_write_begin(CvxTable *table, CvxWriteKind kind)
 {
 	static const char *const operations[] = {"ctx.db.insert", "ctx.db.replace",
 	"ctx.db.delete", "ctx.db.patch"};
@@ -371,8 +370,16 @@ cvx_write_begin(CvxTable *table, CvxWriteKind kind, Size size)
 	cvx_require_primary("write table", table->name);
 	/* every write of a built-in or a handler passes here: none in a query */
 	cvx_refuse_in_query(operations[kind]);
-	if (size == (Size) -1)
-		return;
+}
+
+/*
+ * Count a write of `size` bytes (what it stores) against the document
+ * size limit and the running mutation's write limits, before it is done
+ * when the size is known beforehand.
+ */
+void
+cvx_count_written(CvxTable *table, CvxWriteKind kind, Size size)
+{
 	if (kind != CVX_WRITE_DELETE)
 		cvx_check_document_size(table->name, size);
 	cvx_count_write(size);
@@ -440,6 +447,58 @@ cvx_can_write_in_place(Relation heap, AclMode privileges)
 }
 
 /*
+ * The executor's description of a table's indexes, in a new EState
+ * (freed with it by close_indexes)
+ */
+static ResultRelInfo *
+open_indexes(Relation heap, EState **estate)
+{
+	MemoryContext caller_context;
+	ResultRelInfo *info;
+
+	*estate = CreateExecutorState();
+	caller_context = MemoryContextSwitchTo((*estate)->es_query_cxt);
+	info = makeNode(ResultRelInfo);
+	InitResultRelInfo(info, heap, 1, NULL, 0);
+	ExecOpenIndices(info, false);
+	MemoryContextSwitchTo(caller_context);
+	return info;
+}
+
+static void
+close_indexes(ResultRelInfo *info, EState *estate)
+{
+	ExecCloseIndices(info);
+	FreeExecutorState(estate);
+}
+
+/*
+ * Put a new row version into every index of the table, as the executor
+ * does (unique ones checked: 23505; its "update" hint, which needs a range
+ * table, left out), turning "index row size" errors into convexlite's
+ */
+static void
+insert_index_entries(CvxTable *table, ResultRelInfo *info, EState *estate, HeapTuple tuple)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(info->ri_RelationDesc),
+													&TTSOpsHeapTuple);
+
+	ExecStoreHeapTuple(tuple, slot, false);
+	PG_TRY();
+	{
+		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller_context);
+		raise_index_size_error(table);
+	}
+	PG_END_TRY();
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
  * Update one row without the planner or the executor: the row version
  * `old` (found under the active snapshot, its buffer pinned) gets
  * columns attnums[0..count-1] replaced, and index entries when the
@@ -450,8 +509,8 @@ cvx_can_write_in_place(Relation heap, AclMode privileges)
  * as for an UPDATE.  The caller checked cvx_can_write_in_place.
  */
 HeapTuple
-cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *attnums,
-					const Datum *values, const bool *nulls)
+cvx_update_in_place(CvxTable *table, Relation heap, TupleTableSlot *old, int count,
+					const int *attnums, const Datum *values, const bool *nulls)
 {
 	TupleDesc	desc = RelationGetDescr(heap);
 	HeapTuple	stored = ExecFetchSlotHeapTuple(old, false, NULL);
@@ -487,24 +546,12 @@ cvx_update_in_place(Relation heap, TupleTableSlot *old, int count, const int *at
 	}
 	if (!HeapTupleIsHeapOnly(tuple))
 	{
-		/*
-		 * Not HOT: every index gets the new version, as the executor does
-		 * (its "update" hint, which needs a range table, left out).
-		 */
-		EState	   *estate = CreateExecutorState();
-		MemoryContext caller_context = MemoryContextSwitchTo(estate->es_query_cxt);
-		ResultRelInfo *info = makeNode(ResultRelInfo);
-		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		/* not HOT: every index gets the new version */
+		EState	   *estate;
+		ResultRelInfo *info = open_indexes(heap, &estate);
 
-		/* the index descriptions and the slot go with the EState */
-		InitResultRelInfo(info, heap, 1, NULL, 0);
-		ExecOpenIndices(info, false);
-		MemoryContextSwitchTo(caller_context);
-		ExecStoreHeapTuple(tuple, slot, false);
-		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
-		ExecDropSingleTupleTableSlot(slot);
-		ExecCloseIndices(info);
-		FreeExecutorState(estate);
+		insert_index_entries(table, info, estate, tuple);
+		close_indexes(info, estate);
 	}
 	/* as SPI does after a statement: later commands see the new version */
 	CommandCounterIncrement();
@@ -533,16 +580,10 @@ insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
 	int			live = 0;
 	EState	   *estate;
 	ResultRelInfo *info;
-	TupleTableSlot *slot;
 	HeapTuple	tuple;
 	SPITupleTable rows = {0};
-	MemoryContext caller_context = CurrentMemoryContext;
-	Oid		   *types;
-	Size		size = 0;
 
-	/* cvx_write_begin's refusals, before any lock */
-	cvx_require_primary("write table", table->name);
-	cvx_refuse_in_query("ctx.db.insert");
+	cvx_write_begin(table, CVX_WRITE_INSERT);
 	heap = table_open(table->relid, RowExclusiveLock);
 	desc = RelationGetDescr(heap);
 	if (!cvx_can_write_in_place(heap, ACL_INSERT | ACL_SELECT))
@@ -585,51 +626,27 @@ insert_in_place(CvxTable *table, const Datum *row, const bool *row_nulls)
 		table_close(heap, NoLock);
 		return false;
 	}
-	estate = CreateExecutorState();
-	/* the index descriptions go with the EState */
-	MemoryContextSwitchTo(estate->es_query_cxt);
-	info = makeNode(ResultRelInfo);
-	InitResultRelInfo(info, heap, 1, NULL, 0);
-	ExecOpenIndices(info, false);
-	MemoryContextSwitchTo(caller_context);
+	info = open_indexes(heap, &estate);
 	for (int i = 0; i < info->ri_NumIndices; i++)
 		if (!info->ri_IndexRelationDescs[i]->rd_index->indimmediate ||
 			info->ri_IndexRelationInfo[i]->ii_ExclusionOps != NULL)
 		{
-			ExecCloseIndices(info);
-			FreeExecutorState(estate);
+			close_indexes(info, estate);
 			table_close(heap, NoLock);
 			return false;
 		}
 
-	types = row_argtypes(table);
-	for (int r = 0; r < nrow; r++)
-		if (!row_nulls[r])
-			size += value_size(types[r], row[r]);
-	pfree(types);
-	cvx_write_begin(table, CVX_WRITE_INSERT, size);
+	/* every attribute is a column of the row, of its type: the row's size */
+	cvx_count_written(table, CVX_WRITE_INSERT, cvx_values_size(desc, values, nulls));
 	for (int a = 0; a < desc->natts; a++)
 		if (nulls[a] && TupleDescAttr(desc, a)->attnotnull)
 			require_not_null(heap, a + 1);
 	/* as SPI does before a statement */
 	CommandCounterIncrement();
 	tuple = heap_form_tuple(desc, values, nulls);
-	PG_TRY();
-	{
-		heap_insert(heap, tuple, GetCurrentCommandId(true), 0, NULL);
-		slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-		ExecStoreHeapTuple(tuple, slot, false);
-		list_free(ExecInsertIndexTuples(info, slot, estate, false, false, NULL, NIL));
-		ExecDropSingleTupleTableSlot(slot);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(caller_context);
-		raise_index_size_error(table);
-	}
-	PG_END_TRY();
-	ExecCloseIndices(info);
-	FreeExecutorState(estate);
+	heap_insert(heap, tuple, GetCurrentCommandId(true), 0, NULL);
+	insert_index_entries(table, info, estate, tuple);
+	close_indexes(info, estate);
 	CommandCounterIncrement();
 
 	rows.tupdesc = desc;

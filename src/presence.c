@@ -212,9 +212,7 @@ heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
 	bool		found;
 	bool		counted = false;
 
-	/* cvx_write_begin's refusals, before any lock */
-	cvx_require_primary("write table", presence->name);
-	cvx_refuse_in_query("ctx.db.replace");
+	cvx_write_begin(presence, CVX_WRITE_UPDATE);
 	/* a DBA renamed or dropped the index: the statement needs no name */
 	if (!OidIsValid(indexrelid))
 		return -1;
@@ -251,11 +249,12 @@ heartbeat_in_place(CvxTable *presence, const Datum *key_and_data)
 		if (found)
 		{
 			if (!counted)
-				cvx_write_begin(presence, CVX_WRITE_UPDATE,
-								cvx_params_size(lengthof(types), types, key_and_data, NULL));
+				cvx_count_written(presence, CVX_WRITE_UPDATE,
+								  cvx_params_size(lengthof(types), types, key_and_data, NULL));
 			counted = true;
 			/* NULL: a concurrent write moved the row first; look again */
-			tuple = cvx_update_in_place(heap, slot, 2, attnums, &key_and_data[2], nulls);
+			tuple = cvx_update_in_place(presence, heap, slot, 2, attnums, &key_and_data[2],
+										nulls);
 		}
 		index_endscan(scan);
 		PopActiveSnapshot();

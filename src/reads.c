@@ -253,8 +253,9 @@ push_index_range_spi(CvxJsonbArray *array, CvxTable *table,
 /*
  * ctx.db.query(table).withIndex(read->index, q => q.eq(first field,
  * read->values[0])).collect(), keeping the rows read->keep accepts: add
- * each document to array, with extra's field when extra is given.  plan is the same read as a statement
- * (cvx_index_range_plan, parameters read->values), run only in a mutation
+ * each document to array, with extra's field when extra is given.  plan
+ * is the same read as a statement (cvx_index_range_plan, parameters
+ * read->values), run only in a mutation
  * at REPEATABLE READ or above.  The caller is connected to SPI.
  *
  * Otherwise the rows come from one ordered scan of the index relation
